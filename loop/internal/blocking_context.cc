@@ -1,0 +1,79 @@
+#include "evergreen/loop/internal/blocking_context.h"
+
+#include <atomic>
+#include <stdexcept>
+
+#include "evergreen/loop/internal/loop_core.h"
+#include "evergreen/loop/task.h"
+
+namespace evergreen::internal {
+
+void BlockingContext::run_ready() { loop->resume(*this); }
+
+BlockingContext* current_context_or_null() {
+  LoopCore* core = LoopCore::for_this_thread();
+  return core == nullptr ? nullptr : core->current();
+}
+
+BlockingContext& current_blocking_context() {
+  LoopCore* core = LoopCore::for_this_thread();
+  if (core == nullptr) core = &EventLoop::current().core();  // main thread: on demand
+  BlockingContext* context = core->current();
+  if (context == nullptr) {
+    throw std::runtime_error(
+        "evergreen: blocking call inside an event loop callback would stall the loop; "
+        "run it in a task (spawn) instead");
+  }
+  return *context;
+}
+
+void park(BlockingContext& self) { self.loop->park(self); }
+
+void raise_pending(BlockingContext& self) {
+  if (!self.pending) return;
+  std::exception_ptr error = std::move(self.pending);
+  self.pending = nullptr;
+  self.pending_source = nullptr;
+  std::rethrow_exception(error);
+}
+
+void suspend(BlockingContext& self) {
+  park(self);
+  raise_pending(self);
+}
+
+void wake(BlockingContext& context) {
+  if (context.scheduled) return;
+  context.scheduled = true;
+  context.loop->schedule(&context);
+}
+
+void deliver(BlockingContext& context, std::exception_ptr error, const void* source) {
+  // A kill (no source) is never displaced; a Timeout's delivery may be.
+  if (!context.pending || context.pending_source != nullptr) {
+    context.pending = std::move(error);
+    context.pending_source = source;
+  }
+  wake(context);
+}
+
+void withdraw(BlockingContext& context, const void* source) {
+  if (context.pending && context.pending_source == source) {
+    context.pending = nullptr;
+    context.pending_source = nullptr;
+  }
+}
+
+LocalStorage& current_local_storage() {
+  thread_local LocalStorage outside_tasks;
+  BlockingContext* context = current_context_or_null();
+  if (context != nullptr && context->task != nullptr) return context->task->locals_;
+  return outside_tasks;
+}
+
+uint64_t new_local_key() {
+  static std::atomic<uint64_t> next_key{1};
+  return next_key.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace evergreen::internal

@@ -1,0 +1,75 @@
+// What a blocking call suspends: a task, or the thread's main context (the code
+// that runs outside any task; its first blocking call starts the loop).
+//
+// The primitives in sync/, futures/ and io/ are built from four operations:
+//   current_blocking_context()  who is calling (throws inside a loop callback),
+//   park()                      give the thread to the loop until woken,
+//   wake()                      put a parked context on the ready queue,
+//   deliver()                   make a context raise an exception (kill, Timeout)
+//                               at its current or next suspension point.
+#ifndef EVERGREEN_LOOP_INTERNAL_BLOCKING_CONTEXT_H_
+#define EVERGREEN_LOOP_INTERNAL_BLOCKING_CONTEXT_H_
+
+#include <exception>
+
+#include "evergreen/fiber/fiber.h"
+#include "evergreen/loop/internal/local_storage.h"
+#include "evergreen/loop/internal/ready_queue.h"
+
+namespace evergreen {
+class Task;
+}
+
+namespace evergreen::internal {
+
+class LoopCore;
+
+struct BlockingContext final : ReadyNode {
+  void run_ready() override;
+
+  LoopCore* loop = nullptr;
+  Fiber* fiber = nullptr;
+  Task* task = nullptr;  // null for the thread's main context
+  // An exception delivered by kill() or a Timeout, raised at the next
+  // suspension point. `pending_source` identifies who delivered it so a
+  // cancelled Timeout can withdraw its delivery.
+  std::exception_ptr pending;
+  const void* pending_source = nullptr;
+  bool scheduled = false;        // on the ready queue
+  bool resumed_by_loop = false;  // main context: woken, rather than left by a finished loop
+};
+
+// The context making a blocking call. Throws std::runtime_error inside a loop
+// callback (blocking there would stall the loop) and when this thread has no
+// loop and cannot get one.
+BlockingContext& current_blocking_context();
+
+// The current context if the caller is in a task or the main context; null in
+// a loop callback or on a thread without a loop.
+BlockingContext* current_context_or_null();
+
+// Suspends `self` (the running context) until wake(self). Does not raise a
+// delivered exception. Throws std::runtime_error in the main context when the
+// loop finished or stopped while it waited (nothing could ever wake it).
+void park(BlockingContext& self);
+
+// Throws the exception delivered to `self`, if any, clearing it.
+void raise_pending(BlockingContext& self);
+
+// park() then raise_pending().
+void suspend(BlockingContext& self);
+
+// Schedules `context` to resume (FIFO behind the ready queue). Idempotent until
+// it runs.
+void wake(BlockingContext& context);
+
+// Queues `error` to be raised in `context` at its current (or next) suspension
+// point, and wakes it. An exception already pending is kept.
+void deliver(BlockingContext& context, std::exception_ptr error, const void* source = nullptr);
+
+// Withdraws a pending delivery made by `source` (a cancelled Timeout).
+void withdraw(BlockingContext& context, const void* source);
+
+}  // namespace evergreen::internal
+
+#endif  // EVERGREEN_LOOP_INTERNAL_BLOCKING_CONTEXT_H_

@@ -1,0 +1,65 @@
+#include "evergreen/loop/internal/cross_thread_queue.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <system_error>
+
+namespace evergreen::internal {
+
+CrossThreadQueue::CrossThreadQueue() {
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+}
+
+CrossThreadQueue::~CrossThreadQueue() { ::close(wake_fd_); }
+
+bool CrossThreadQueue::push(std::shared_ptr<CallbackRecord> record) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) return false;
+    records_.push_back(std::move(record));
+  }
+  // seq_cst pairs with begin_sleep(): either the loop sees pending_ before it
+  // sleeps, or we see sleeping_ and write the eventfd.
+  pending_.store(true, std::memory_order_seq_cst);
+  if (sleeping_.load(std::memory_order_seq_cst)) {
+    uint64_t one = 1;
+    ssize_t written = write(wake_fd_, &one, sizeof one);
+    (void)written;  // EAGAIN means a wake-up is already pending: enough.
+  }
+  return true;
+}
+
+void CrossThreadQueue::drain(std::vector<std::shared_ptr<CallbackRecord>>& out) {
+  pending_.store(false, std::memory_order_seq_cst);
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& record : records_) out.push_back(std::move(record));
+  records_.clear();
+}
+
+bool CrossThreadQueue::begin_sleep() {
+  sleeping_.store(true, std::memory_order_seq_cst);
+  if (pending_.load(std::memory_order_seq_cst)) {
+    sleeping_.store(false, std::memory_order_relaxed);
+    return false;
+  }
+  return true;
+}
+
+void CrossThreadQueue::end_sleep() { sleeping_.store(false, std::memory_order_relaxed); }
+
+void CrossThreadQueue::on_poll_events(uint32_t) {
+  uint64_t count;
+  ssize_t got = read(wake_fd_, &count, sizeof count);
+  (void)got;
+}
+
+void CrossThreadQueue::close() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  closed_ = true;
+}
+
+}  // namespace evergreen::internal

@@ -1,0 +1,62 @@
+// Callbacks handed to a loop by other threads (EventLoop::call_from_thread).
+//
+// Producers take a mutex only long enough to append. The loop is woken through
+// an eventfd, but only when it is about to sleep or sleeping: a busy loop checks
+// an atomic flag each iteration instead, so no system call is spent per
+// callback while the loop is running.
+#ifndef EVERGREEN_LOOP_INTERNAL_CROSS_THREAD_QUEUE_H_
+#define EVERGREEN_LOOP_INTERNAL_CROSS_THREAD_QUEUE_H_
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "evergreen/loop/internal/poller.h"
+
+namespace evergreen::internal {
+
+struct CallbackRecord;
+
+class CrossThreadQueue final : public PollHandler {
+ public:
+  CrossThreadQueue();
+  ~CrossThreadQueue() override;
+  CrossThreadQueue(const CrossThreadQueue&) = delete;
+  CrossThreadQueue& operator=(const CrossThreadQueue&) = delete;
+
+  // The eventfd the loop polls.
+  int wake_fd() const { return wake_fd_; }
+
+  // Any thread. Returns false (and drops nothing: the caller still owns the
+  // record) once close() was called.
+  bool push(std::shared_ptr<CallbackRecord> record);
+
+  // Loop thread: whether callbacks are waiting. One atomic load.
+  bool has_pending() const { return pending_.load(std::memory_order_acquire); }
+
+  // Loop thread: moves every waiting callback into `out`, in push order.
+  void drain(std::vector<std::shared_ptr<CallbackRecord>>& out);
+
+  // Loop thread, around a poll that may block. Returns false if callbacks are
+  // already waiting (so the poll must not block).
+  bool begin_sleep();
+  void end_sleep();
+  // Loop thread: the eventfd is readable; consume the wake-up.
+  void on_poll_events(uint32_t events) override;
+
+  // Refuses further pushes.
+  void close();
+
+ private:
+  int wake_fd_ = -1;
+  std::mutex mutex_;
+  std::vector<std::shared_ptr<CallbackRecord>> records_;
+  bool closed_ = false;
+  std::atomic<bool> pending_{false};
+  std::atomic<bool> sleeping_{false};
+};
+
+}  // namespace evergreen::internal
+
+#endif  // EVERGREEN_LOOP_INTERNAL_CROSS_THREAD_QUEUE_H_

@@ -1,0 +1,558 @@
+#include "evergreen/loop/internal/loop_core.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+#include "evergreen/loop/internal/report.h"
+#include "evergreen/loop/internal/signal_router.h"
+#include "evergreen/loop/task.h"
+
+namespace evergreen::internal {
+namespace {
+
+// The loop fiber runs every callback, so it gets a roomier stack than tasks.
+constexpr size_t kLoopFiberStackSize = 256 * 1024;
+// A task that keeps blocking while destroy() kills it gets this many TaskExit
+// deliveries before it is reported and abandoned.
+constexpr int kDestroyKillAttempts = 64;
+
+thread_local LoopCore* this_thread_core = nullptr;
+
+// Thrown into a loop fiber suspended mid-iteration to unwind it in destroy().
+struct LoopUnwind {};
+
+}  // namespace
+
+// --- File descriptor callbacks (level-triggered) -----------------------------
+
+struct LoopCore::FdWatch final : PollHandler {
+  void on_poll_events(uint32_t events) override {
+    // Copies keep the callbacks alive if they remove or replace themselves.
+    std::shared_ptr<EventLoop::Callback> on_read = reader, on_write = writer;
+    if (on_read && (events & (kPollIn | kPollHangUp | kPollError))) {
+      report_exceptions("a reader callback", [&] { (*on_read)(); });
+    }
+    if (on_write && (events & (kPollOut | kPollHangUp | kPollError))) {
+      report_exceptions("a writer callback", [&] { (*on_write)(); });
+    }
+  }
+  uint32_t interest() const { return (reader ? kPollIn : 0) | (writer ? kPollOut : 0); }
+
+  int fd = -1;
+  Poller::Token token = 0;
+  std::shared_ptr<EventLoop::Callback> reader;
+  std::shared_ptr<EventLoop::Callback> writer;
+};
+
+// --- Signals -------------------------------------------------------------------
+
+// A self-pipe the process-wide signal handler writes signal numbers to.
+class LoopCore::SignalPipe final : public PollHandler {
+ public:
+  explicit SignalPipe(LoopCore& loop) : loop_(loop) {
+    if (pipe2(fds_, O_CLOEXEC | O_NONBLOCK) != 0) {
+      throw std::system_error(errno, std::generic_category(), "evergreen: signal pipe");
+    }
+    token_ = loop_.poller().add(fds_[0], kPollIn, this);
+  }
+  ~SignalPipe() override {
+    for (auto& [signum, records] : handlers_) {
+      remove_signal_route(signum, fds_[1]);
+      for (auto& record : records) record->loop = nullptr;
+    }
+    loop_.poller().remove(token_, fds_[0]);
+    close(fds_[0]);
+    close(fds_[1]);
+  }
+
+  void add(int signum, std::shared_ptr<CallbackRecord> record) {
+    auto& records = handlers_[signum];
+    if (records.empty()) add_signal_route(signum, fds_[1]);
+    records.push_back(std::move(record));
+  }
+  bool remove_all(int signum) {
+    auto found = handlers_.find(signum);
+    if (found == handlers_.end()) return false;
+    for (auto& record : found->second) record->loop = nullptr;
+    handlers_.erase(found);
+    remove_signal_route(signum, fds_[1]);
+    return true;
+  }
+  void remove(CallbackRecord* record) {
+    auto found = handlers_.find(record->signum);
+    if (found == handlers_.end()) return;
+    auto& records = found->second;
+    for (auto it = records.begin(); it != records.end(); ++it) {
+      if (it->get() == record) {
+        records.erase(it);
+        break;
+      }
+    }
+    if (records.empty()) remove_all(record->signum);
+  }
+
+  void on_poll_events(uint32_t) override {
+    unsigned char signums[64];
+    ssize_t count;
+    while ((count = read(fds_[0], signums, sizeof signums)) > 0) {
+      for (ssize_t i = 0; i < count; ++i) {
+        auto found = handlers_.find(signums[i]);
+        if (found == handlers_.end()) continue;
+        // A copy: a handler may add or cancel handlers.
+        std::vector<std::shared_ptr<CallbackRecord>> records = found->second;
+        for (auto& record : records) record->invoke();
+      }
+    }
+  }
+
+ private:
+  LoopCore& loop_;
+  int fds_[2] = {-1, -1};
+  Poller::Token token_ = 0;
+  std::map<int, std::vector<std::shared_ptr<CallbackRecord>>> handlers_;
+};
+
+// --- Construction --------------------------------------------------------------
+
+LoopCore::LoopCore(EventLoop* owner)
+    : owner_(owner),
+      thread_(std::this_thread::get_id()),
+      loop_fiber_([this] { loop_body(); }, kLoopFiberStackSize),
+      thread_queue_(std::make_shared<CrossThreadQueue>()) {
+  if (this_thread_core != nullptr) {
+    throw std::runtime_error("evergreen: this thread already has an event loop");
+  }
+  loop_fiber_.set_name("event loop");
+  main_context_.loop = this;
+  main_context_.fiber = Fiber::current();
+  current_ = &main_context_;
+  scheduler_fiber_ = &loop_fiber_;
+  thread_queue_token_ = poller_.add(thread_queue_->wake_fd(), kPollIn, thread_queue_.get());
+  this_thread_core = this;
+}
+
+LoopCore::~LoopCore() {
+  if (this_thread_core == this) this_thread_core = nullptr;
+}
+
+LoopCore* LoopCore::for_this_thread() { return this_thread_core; }
+
+// --- Contexts --------------------------------------------------------------------
+
+void LoopCore::park(BlockingContext& self) {
+  if (self.task != nullptr) {
+    scheduler_fiber_->switch_to();
+    return;
+  }
+  // The main context: run (or continue) the loop until something wakes us.
+  if (state_ == State::kFinished) {
+    throw std::runtime_error(
+        "evergreen: cannot block: this thread's event loop has already run to completion "
+        "(a loop runs once; destroy() it and create a new one)");
+  }
+  if (state_ == State::kDestroyed) {
+    throw std::runtime_error("evergreen: cannot block: the event loop was destroyed");
+  }
+  main_waiting_ = true;
+  self.resumed_by_loop = false;
+  enter_loop_fiber();
+  main_waiting_ = false;
+  current_ = &main_context_;
+  if (!self.resumed_by_loop) {
+    if (stop_requested_) {
+      throw std::runtime_error(
+          "evergreen: the event loop was stopped while the main context was blocked");
+    }
+    throw std::runtime_error(
+        "evergreen: deadlock: the main context is blocked but the event loop has nothing "
+        "left to run (no ready task, timer or I/O watcher could wake it)");
+  }
+}
+
+void LoopCore::enter_loop_fiber() {
+  loop_fiber_.set_parent(Fiber::current());
+  loop_fiber_.switch_to();
+}
+
+void LoopCore::resume(BlockingContext& context) {
+  context.scheduled = false;
+  if (context.task == nullptr) {
+    // The main context blocked earlier; if it has since left (it called
+    // run()), there is nothing to resume: a delivery stays pending.
+    if (!main_waiting_) return;
+    context.resumed_by_loop = true;
+    current_ = &context;
+    context.fiber->switch_to();
+    current_ = nullptr;
+    return;
+  }
+  Task& task = *context.task;
+  if (task.state_ == Task::State::kStarted) {
+    if (context.pending) {
+      // Killed before its body began: it never runs.
+      context.pending = nullptr;
+      finish_task(task);
+      return;
+    }
+    task.state_ = Task::State::kRunning;
+  }
+  current_ = &context;
+  context.fiber->switch_to();
+  current_ = nullptr;
+  if (!context.fiber->is_alive()) finish_task(task);
+}
+
+// --- Tasks -----------------------------------------------------------------------
+
+void LoopCore::start_task(Task& task) {
+  if (state_ == State::kDestroyed) {
+    throw std::runtime_error("evergreen: cannot start task '" + task.name_ +
+                             "': its event loop was destroyed");
+  }
+  task.self_ = task.weak_from_this().lock();
+  task.fiber_.emplace([&task] { task.body(); }, task.stack_size_, &loop_fiber_);
+  task.fiber_->set_name(task.name_);
+  task.context_.loop = this;
+  task.context_.fiber = &*task.fiber_;
+  task.context_.task = &task;
+  task.state_ = Task::State::kStarted;
+  task.previous_live_ = last_live_task_;
+  task.next_live_ = nullptr;
+  if (last_live_task_ != nullptr) {
+    last_live_task_->next_live_ = &task;
+  } else {
+    first_live_task_ = &task;
+  }
+  last_live_task_ = &task;
+  task.context_.scheduled = true;
+  ready_.push(&task.context_);
+}
+
+void LoopCore::finish_task(Task& task) {
+  task.state_ = Task::State::kEnded;
+  task.context_.pending = nullptr;
+  task.context_.pending_source = nullptr;
+  if (task.previous_live_ != nullptr) {
+    task.previous_live_->next_live_ = task.next_live_;
+  } else {
+    first_live_task_ = task.next_live_;
+  }
+  if (task.next_live_ != nullptr) {
+    task.next_live_->previous_live_ = task.previous_live_;
+  } else {
+    last_live_task_ = task.previous_live_;
+  }
+  task.previous_live_ = task.next_live_ = nullptr;
+  task.joiners_.notify_all();
+  // May destroy the task: nothing may touch it after this.
+  std::shared_ptr<Task> self = std::move(task.self_);
+}
+
+// --- Public operations -------------------------------------------------------------
+
+Handler LoopCore::call_soon(EventLoop::Callback callback) {
+  auto record = std::make_shared<CallbackRecord>(CallbackRecord::Kind::kSoon, this,
+                                                 std::move(callback));
+  record->self = record;
+  ready_.push(record.get());
+  return Handler(std::move(record));
+}
+
+Handler LoopCore::call_at(TimePoint when, EventLoop::Callback callback) {
+  auto record = std::make_shared<CallbackRecord>(CallbackRecord::Kind::kTimer, this,
+                                                 std::move(callback));
+  record->self = record;
+  timers_.insert(record.get(), when);
+  return Handler(std::move(record));
+}
+
+Handler LoopCore::call_from_thread(CrossThreadQueue& queue, EventLoop::Callback callback) {
+  // No loop pointer: the record is built off the loop's thread, and a
+  // cross-thread callback needs none to be cancelled.
+  auto record = std::make_shared<CallbackRecord>(CallbackRecord::Kind::kFromThread, nullptr,
+                                                 std::move(callback));
+  if (!queue.push(record)) {
+    throw std::runtime_error("evergreen: call_from_thread() on a destroyed event loop");
+  }
+  return Handler(std::move(record));
+}
+
+void LoopCore::add_fd_callback(int fd, bool writer, EventLoop::Callback callback) {
+  auto found = fd_watches_.find(fd);
+  FdWatch* watch;
+  if (found == fd_watches_.end()) {
+    auto created = std::make_unique<FdWatch>();
+    created->fd = fd;
+    (writer ? created->writer : created->reader) =
+        std::make_shared<EventLoop::Callback>(std::move(callback));
+    created->token = poller_.add(fd, created->interest(), created.get());
+    fd_watches_.emplace(fd, std::move(created));
+    return;
+  }
+  watch = found->second.get();
+  (writer ? watch->writer : watch->reader) =
+      std::make_shared<EventLoop::Callback>(std::move(callback));
+  poller_.modify(watch->token, fd, watch->interest());
+}
+
+bool LoopCore::remove_fd_callback(int fd, bool writer) {
+  auto found = fd_watches_.find(fd);
+  if (found == fd_watches_.end()) return false;
+  FdWatch* watch = found->second.get();
+  auto& slot = writer ? watch->writer : watch->reader;
+  if (!slot) return false;
+  slot.reset();
+  if (watch->interest() == 0) {
+    poller_.remove(watch->token, fd);
+    // The watch may be dispatching right now: free it after this iteration.
+    retired_fd_watches_.push_back(std::move(found->second));
+    fd_watches_.erase(found);
+  } else {
+    poller_.modify(watch->token, fd, watch->interest());
+  }
+  return true;
+}
+
+Handler LoopCore::add_signal_handler(int signum, EventLoop::Callback callback) {
+  auto record = std::make_shared<CallbackRecord>(CallbackRecord::Kind::kSignal, this,
+                                                 std::move(callback));
+  record->signum = signum;
+  if (!signals_) signals_ = std::make_unique<SignalPipe>(*this);
+  signals_->add(signum, record);
+  return Handler(std::move(record));
+}
+
+bool LoopCore::remove_signal_handler(int signum) {
+  return signals_ != nullptr && signals_->remove_all(signum);
+}
+
+void LoopCore::remove_signal_record(CallbackRecord* record) {
+  if (signals_) signals_->remove(record);
+}
+
+void LoopCore::switch_to_loop() { suspend(current_blocking_context()); }
+
+void LoopCore::run(bool forever) {
+  if (current_ != &main_context_ || Fiber::current() != main_context_.fiber) {
+    throw std::runtime_error(
+        "evergreen: EventLoop::run() must be called from the thread's main context, not "
+        "from a task or a loop callback");
+  }
+  if (state_ == State::kFinished) {
+    throw std::runtime_error(
+        "evergreen: EventLoop::run(): this loop already ran (a loop runs once)");
+  }
+  if (state_ == State::kDestroyed) {
+    throw std::runtime_error("evergreen: EventLoop::run(): the loop was destroyed");
+  }
+  run_forever_ = forever;
+  enter_loop_fiber();
+  current_ = &main_context_;
+}
+
+void LoopCore::stop() {
+  if (state_ == State::kIdle) {
+    throw std::runtime_error("evergreen: EventLoop::stop(): the loop is not running");
+  }
+  stop_requested_ = true;
+}
+
+// --- The loop itself ------------------------------------------------------------
+
+void LoopCore::loop_body() {
+  state_ = State::kRunning;
+  current_ = nullptr;
+  try {
+    while (!stop_requested_ && (run_forever_ || has_work())) run_once();
+  } catch (const LoopUnwind&) {
+  }
+  state_ = State::kFinished;
+  current_ = &main_context_;
+}
+
+bool LoopCore::has_work() const {
+  return !ready_.empty() || !timers_.empty() || !fd_watches_.empty() || keep_alive_ > 0 ||
+         thread_queue_->has_pending();
+}
+
+void LoopCore::run_once() {
+  retired_fd_watches_.clear();
+  fire_due_timers();
+  take_cross_thread_callbacks();
+
+  // Only what was ready when the iteration began, so I/O is polled between.
+  for (size_t count = ready_.size(); count > 0; --count) {
+    ReadyNode* node = ready_.pop();
+    if (node == nullptr) break;
+    node->run_ready();
+  }
+
+  int timeout_ms = poll_timeout_ms();
+  // Nothing but our own wake-up eventfd is registered and work is waiting:
+  // cross-thread callbacks are noticed through an atomic flag, so skip the
+  // system call.
+  if (timeout_ms == 0 && poller_.size() == 1) return;
+  bool may_sleep = timeout_ms != 0;
+  if (may_sleep && !thread_queue_->begin_sleep()) {
+    timeout_ms = 0;
+    may_sleep = false;
+  }
+  poller_.poll(timeout_ms);
+  if (may_sleep) thread_queue_->end_sleep();
+}
+
+int LoopCore::poll_timeout_ms() const {
+  if (!ready_.empty() || stop_requested_ || thread_queue_->has_pending()) return 0;
+  if (TimerEntry* next = timers_.top()) {
+    auto wait = next->deadline - std::chrono::steady_clock::now();
+    if (wait <= Duration::zero()) return 0;
+    // Round up: waking early would only spin until the deadline.
+    auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
+    return ms > 1'000'000 ? 1'000'000 : static_cast<int>(ms);
+  }
+  if (run_forever_ || !fd_watches_.empty() || keep_alive_ > 0) return -1;
+  return 0;
+}
+
+void LoopCore::fire_due_timers() {
+  if (timers_.empty()) return;
+  TimePoint now = std::chrono::steady_clock::now();
+  // Timers added while firing (even already due) wait for the next iteration.
+  size_t budget = timers_.size();
+  while (budget-- > 0) {
+    TimerEntry* next = timers_.top();
+    if (next == nullptr || next->deadline > now) break;
+    timers_.pop();
+    next->fire();
+  }
+}
+
+void LoopCore::take_cross_thread_callbacks() {
+  if (!thread_queue_->has_pending()) return;
+  thread_queue_->drain(incoming_);
+  for (auto& record : incoming_) {
+    CallbackRecord* raw = record.get();
+    raw->self = std::move(record);
+    ready_.push(raw);
+  }
+  incoming_.clear();
+}
+
+// --- Teardown -----------------------------------------------------------------------
+
+void LoopCore::drop_ready_queue() {
+  while (ReadyNode* node = ready_.pop()) {
+    if (auto* context = dynamic_cast<BlockingContext*>(node)) {
+      context->scheduled = false;
+    } else if (auto* record = dynamic_cast<CallbackRecord*>(node)) {
+      record->loop = nullptr;
+      std::shared_ptr<CallbackRecord> drop = std::move(record->self);
+    }
+  }
+}
+
+void LoopCore::kill_tasks_for_destroy() {
+  Fiber* destroyer = Fiber::current();
+  scheduler_fiber_ = destroyer;
+  while (first_live_task_ != nullptr) {
+    drop_ready_queue();
+    Task& task = *first_live_task_;
+    if (task.state_ == Task::State::kStarted) {
+      finish_task(task);  // never began: its body never runs
+      continue;
+    }
+    int attempts = 0;
+    while (task.fiber_->is_alive() && attempts++ < kDestroyKillAttempts) {
+      task.context_.pending = std::make_exception_ptr(TaskExit{});
+      task.context_.pending_source = nullptr;
+      task.fiber_->set_parent(destroyer);
+      current_ = &task.context_;
+      task.fiber_->switch_to();
+      current_ = &main_context_;
+      drop_ready_queue();
+    }
+    if (task.fiber_->is_alive()) {
+      std::fprintf(stderr,
+                   "evergreen: fatal: task '%s' kept blocking while its event loop was "
+                   "destroyed (it caught TaskExit)\n",
+                   task.name_.c_str());
+      std::abort();
+    }
+    finish_task(task);
+  }
+  drop_ready_queue();
+}
+
+void LoopCore::destroy() {
+  if (current_ != &main_context_ || Fiber::current() != main_context_.fiber) {
+    throw std::runtime_error(
+        "evergreen: EventLoop::destroy() called while the loop is running (from a task or "
+        "a loop callback)");
+  }
+  thread_queue_->close();
+  // A loop started implicitly by a blocking main context is suspended inside
+  // an iteration: unwind it first.
+  if (state_ == State::kRunning) {
+    loop_fiber_.set_parent(Fiber::current());
+    loop_fiber_.throw_into(std::make_exception_ptr(LoopUnwind{}));
+  }
+  drop_ready_queue();
+  kill_tasks_for_destroy();
+  timers_.clear([](TimerEntry* entry) { entry->detach(); });
+  for (auto& [fd, watch] : fd_watches_) poller_.remove(watch->token, fd);
+  fd_watches_.clear();
+  retired_fd_watches_.clear();
+  signals_.reset();
+  std::vector<std::shared_ptr<CallbackRecord>> late;
+  thread_queue_->drain(late);
+  for (auto& record : late) record->loop = nullptr;
+  poller_.remove(thread_queue_token_, thread_queue_->wake_fd());
+  state_ = State::kDestroyed;
+  if (this_thread_core == this) this_thread_core = nullptr;
+}
+
+// --- Callback records ----------------------------------------------------------------
+
+void CallbackRecord::run_ready() {
+  std::shared_ptr<CallbackRecord> keep = std::move(self);
+  invoke();
+}
+
+void CallbackRecord::fire() {
+  std::shared_ptr<CallbackRecord> keep = std::move(self);
+  invoke();
+}
+
+void CallbackRecord::detach() {
+  loop = nullptr;
+  std::shared_ptr<CallbackRecord> drop = std::move(self);
+}
+
+void CallbackRecord::invoke() {
+  if (cancelled.load(std::memory_order_relaxed) || finished) return;
+  if (kind != Kind::kSignal) finished = true;
+  report_exceptions("a loop callback", [this] { callback(); });
+}
+
+void CallbackRecord::cancel() {
+  if (cancelled.exchange(true)) {
+    return;
+  }
+  if (loop == nullptr) return;
+  if (kind == Kind::kTimer) {
+    if (loop->on_loop_thread() && armed()) {
+      loop->remove_timer(this);
+      std::shared_ptr<CallbackRecord> drop = std::move(self);
+    }
+  } else if (kind == Kind::kSignal) {
+    loop->remove_signal_record(this);
+  }
+}
+
+}  // namespace evergreen::internal

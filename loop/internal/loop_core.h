@@ -1,0 +1,133 @@
+// The implementation behind EventLoop, shared with tasks and the primitives
+// built on them. Everything here runs on the loop's thread.
+//
+// Execution model: the loop runs in a fiber of its own. Tasks and the thread's
+// main context switch to that fiber when they block; the loop switches to a
+// context when something wakes it. One iteration fires due timers, takes the
+// callbacks other threads sent, runs what was on the ready queue when the
+// iteration began (FIFO), then polls file descriptors - without a system call
+// when nothing but the loop's own wake-up fd is watched and work is waiting.
+#ifndef EVERGREEN_LOOP_INTERNAL_LOOP_CORE_H_
+#define EVERGREEN_LOOP_INTERNAL_LOOP_CORE_H_
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "evergreen/fiber/fiber.h"
+#include "evergreen/loop/event_loop.h"
+#include "evergreen/loop/internal/blocking_context.h"
+#include "evergreen/loop/internal/callback_record.h"
+#include "evergreen/loop/internal/cross_thread_queue.h"
+#include "evergreen/loop/internal/poller.h"
+#include "evergreen/loop/internal/ready_queue.h"
+#include "evergreen/loop/internal/timer_heap.h"
+
+namespace evergreen::internal {
+
+class LoopCore {
+ public:
+  explicit LoopCore(EventLoop* owner);
+  ~LoopCore();
+  LoopCore(const LoopCore&) = delete;
+  LoopCore& operator=(const LoopCore&) = delete;
+
+  // This thread's loop core, or null if the thread has no loop (and, on the
+  // main thread, none was created on demand yet).
+  static LoopCore* for_this_thread();
+
+  EventLoop& owner() { return *owner_; }
+  bool on_loop_thread() const { return std::this_thread::get_id() == thread_; }
+
+  // --- Scheduling, for tasks and primitives --------------------------------
+  void schedule(ReadyNode* node) { ready_.push(node); }
+  void add_timer(TimerEntry* entry, TimePoint deadline) { timers_.insert(entry, deadline); }
+  void remove_timer(TimerEntry* entry) { timers_.remove(entry); }
+  Poller& poller() { return poller_; }
+  // Work that keeps run() going although no watcher or timer shows it (an
+  // I/O wait, a thread-pool job whose result will come back).
+  void retain() { ++keep_alive_; }
+  void release() { --keep_alive_; }
+
+  // The running context: a task, the main context, or null on the loop fiber.
+  BlockingContext* current() const { return current_; }
+  BlockingContext& main_context() { return main_context_; }
+  void park(BlockingContext& self);
+  void resume(BlockingContext& context);
+
+  // --- Tasks -----------------------------------------------------------------
+  void start_task(Task& task);
+  // Runs on the loop fiber when a task ended (or was killed before it began).
+  void finish_task(Task& task);
+
+  // --- EventLoop's public operations -----------------------------------------
+  Handler call_soon(EventLoop::Callback callback);
+  Handler call_at(TimePoint when, EventLoop::Callback callback);
+  static Handler call_from_thread(CrossThreadQueue& queue, EventLoop::Callback callback);
+  void add_fd_callback(int fd, bool writer, EventLoop::Callback callback);
+  bool remove_fd_callback(int fd, bool writer);
+  Handler add_signal_handler(int signum, EventLoop::Callback callback);
+  bool remove_signal_handler(int signum);
+  void remove_signal_record(CallbackRecord* record);
+  void switch_to_loop();
+  void run(bool forever);
+  void stop();
+  void destroy();
+
+  std::shared_ptr<CrossThreadQueue> cross_thread_queue() const { return thread_queue_; }
+
+ private:
+  enum class State { kIdle, kRunning, kFinished, kDestroyed };
+
+  struct FdWatch;
+  class SignalPipe;
+
+  void loop_body();
+  bool has_work() const;
+  void run_once();
+  void fire_due_timers();
+  void take_cross_thread_callbacks();
+  int poll_timeout_ms() const;
+  void drop_ready_queue();
+  void kill_tasks_for_destroy();
+  void enter_loop_fiber();
+
+  EventLoop* owner_;
+  std::thread::id thread_;
+  State state_ = State::kIdle;
+  bool stop_requested_ = false;
+  bool run_forever_ = false;
+  bool main_waiting_ = false;
+
+  BlockingContext main_context_;
+  BlockingContext* current_ = nullptr;
+  Fiber loop_fiber_;
+  // Where a blocking task switches to: the loop fiber, or during destroy()
+  // the fiber that is killing the tasks.
+  Fiber* scheduler_fiber_ = nullptr;
+
+  ReadyQueue ready_;
+  TimerHeap timers_;
+  Poller poller_;
+  std::shared_ptr<CrossThreadQueue> thread_queue_;
+  Poller::Token thread_queue_token_ = 0;
+  std::vector<std::shared_ptr<CallbackRecord>> incoming_;
+  int keep_alive_ = 0;
+
+  std::unordered_map<int, std::unique_ptr<FdWatch>> fd_watches_;
+  std::vector<std::unique_ptr<FdWatch>> retired_fd_watches_;
+  std::unique_ptr<SignalPipe> signals_;
+
+  // Tasks started and not yet ended, in start order.
+  Task* first_live_task_ = nullptr;
+  Task* last_live_task_ = nullptr;
+};
+
+}  // namespace evergreen::internal
+
+#endif  // EVERGREEN_LOOP_INTERNAL_LOOP_CORE_H_

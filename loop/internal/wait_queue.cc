@@ -1,0 +1,104 @@
+#include "evergreen/loop/internal/wait_queue.h"
+
+#include "evergreen/loop/internal/loop_core.h"
+
+namespace evergreen::internal {
+
+WaitQueue::~WaitQueue() {
+  while (head_ != nullptr) unlink(head_);
+}
+
+void WaitQueue::link(Waiter* waiter) {
+  waiter->queue = this;
+  waiter->prev = tail_;
+  waiter->next = nullptr;
+  if (tail_ == nullptr) {
+    head_ = waiter;
+  } else {
+    tail_->next = waiter;
+  }
+  tail_ = waiter;
+  ++size_;
+}
+
+void WaitQueue::unlink(Waiter* waiter) {
+  if (waiter->prev == nullptr) {
+    head_ = waiter->next;
+  } else {
+    waiter->prev->next = waiter->next;
+  }
+  if (waiter->next == nullptr) {
+    tail_ = waiter->prev;
+  } else {
+    waiter->next->prev = waiter->prev;
+  }
+  waiter->prev = waiter->next = nullptr;
+  waiter->queue = nullptr;
+  --size_;
+}
+
+// Leaves the queue when the deadline passes, so a later notify skips it.
+struct WaitQueue::Deadline final : TimerEntry {
+  void fire() override {
+    expired = true;
+    if (waiter->queue != nullptr) waiter->queue->unlink(waiter);
+    wake(*waiter->context);
+  }
+  Waiter* waiter = nullptr;
+  bool expired = false;
+};
+
+bool WaitQueue::wait(std::optional<Duration> timeout, void* data) {
+  BlockingContext& self = current_blocking_context();
+  if (timeout && *timeout <= Duration::zero()) return false;
+
+  Waiter waiter;
+  waiter.context = &self;
+  waiter.data = data;
+  link(&waiter);
+
+  LoopCore& loop = *self.loop;
+  Deadline deadline;
+  deadline.waiter = &waiter;
+  if (timeout) loop.add_timer(&deadline, std::chrono::steady_clock::now() + *timeout);
+
+  struct Cleanup {
+    ~Cleanup() {
+      if (deadline.armed()) loop.remove_timer(&deadline);
+      if (waiter.queue != nullptr) waiter.queue->unlink(&waiter);
+    }
+    LoopCore& loop;
+    Deadline& deadline;
+    Waiter& waiter;
+  } cleanup{loop, deadline, waiter};
+
+  for (;;) {
+    park(self);
+    if (waiter.notified) return true;
+    raise_pending(self);
+    if (deadline.expired) return false;
+  }
+}
+
+void WaitQueue::notify(Waiter* waiter) {
+  unlink(waiter);
+  waiter->notified = true;
+  wake(*waiter->context);
+}
+
+bool WaitQueue::notify_one() {
+  if (head_ == nullptr) return false;
+  notify(head_);
+  return true;
+}
+
+size_t WaitQueue::notify_all() {
+  size_t count = 0;
+  while (head_ != nullptr) {
+    notify(head_);
+    ++count;
+  }
+  return count;
+}
+
+}  // namespace evergreen::internal

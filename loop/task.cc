@@ -1,0 +1,125 @@
+#include "evergreen/loop/task.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+
+#include "evergreen/loop/internal/loop_core.h"
+#include "evergreen/loop/internal/report.h"
+
+namespace evergreen {
+namespace {
+
+std::string default_task_name() {
+  thread_local uint64_t next_number = 1;
+  return "task-" + std::to_string(next_number++);
+}
+
+}  // namespace
+
+Task::Task() : Task(nullptr) {}
+
+Task::Task(absl::AnyInvocable<void()> target, std::string name, size_t stack_size)
+    : target_(std::move(target)),
+      name_(name.empty() ? default_task_name() : std::move(name)),
+      stack_size_(stack_size) {}
+
+Task::~Task() {
+  if (kill_handle_) *kill_handle_ = nullptr;
+  if (is_alive()) {
+    std::fprintf(stderr,
+                 "evergreen: fatal: task '%s' was destroyed while still alive (join() it "
+                 "first, or own it with a std::shared_ptr as spawn() does)\n",
+                 name_.c_str());
+    std::abort();
+  }
+}
+
+void Task::start() {
+  if (state_ != State::kNew) {
+    throw std::runtime_error("evergreen: Task::start() called twice on task '" + name_ + "'");
+  }
+  EventLoop::current().core().start_task(*this);
+}
+
+bool Task::join(std::optional<Duration> timeout) {
+  if (state_ == State::kNew) {
+    throw std::runtime_error("evergreen: cannot join task '" + name_ +
+                             "': it was never started");
+  }
+  if (state_ == State::kEnded) return true;
+  if (current() == this) {
+    throw std::runtime_error("evergreen: task '" + name_ + "' cannot join itself");
+  }
+  joiners_.wait(timeout);
+  return state_ == State::kEnded;
+}
+
+void Task::kill() { kill(std::make_exception_ptr(TaskExit{})); }
+
+void Task::kill(std::exception_ptr error) {
+  if (!error) error = std::make_exception_ptr(TaskExit{});
+  if (state_ == State::kEnded) return;
+  if (state_ == State::kNew || state_ == State::kStarted) {
+    // Its body has not begun, so it never will: the start entry already on the
+    // ready queue sees the exception and ends the task instead of running it.
+    if (!context_.pending) context_.pending = std::move(error);
+    return;
+  }
+  if (!kill_handle_) kill_handle_ = std::make_shared<Task*>(this);
+  context_.loop->call_soon([handle = kill_handle_, error = std::move(error)]() mutable {
+    Task* task = *handle;
+    if (task == nullptr || task->state_ == State::kEnded) return;
+    internal::deliver(task->context_, std::move(error));
+  });
+}
+
+Task* Task::current() {
+  internal::BlockingContext* context = internal::current_context_or_null();
+  return context == nullptr ? nullptr : context->task;
+}
+
+void Task::run() {
+  if (target_) target_();
+}
+
+void Task::body() {
+  try {
+    run();
+  } catch (const TaskExit&) {
+    // A kill ends the task quietly.
+  } catch (...) {
+    internal::report_current_exception("task '" + name_ + "' ended with an exception");
+  }
+  locals_.clear();
+}
+
+void sleep(Duration duration) {
+  internal::BlockingContext& self = internal::current_blocking_context();
+  if (duration <= Duration::zero()) {
+    internal::wake(self);
+    internal::suspend(self);
+    return;
+  }
+  struct SleepTimer final : internal::TimerEntry {
+    void fire() override {
+      fired = true;
+      internal::wake(*context);
+    }
+    internal::BlockingContext* context = nullptr;
+    bool fired = false;
+  } timer;
+  timer.context = &self;
+  internal::LoopCore& loop = *self.loop;
+  loop.add_timer(&timer, std::chrono::steady_clock::now() + duration);
+  struct Disarm {
+    ~Disarm() {
+      if (timer.armed()) loop.remove_timer(&timer);
+    }
+    internal::LoopCore& loop;
+    SleepTimer& timer;
+  } disarm{loop, timer};
+  while (!timer.fired) internal::suspend(self);
+}
+
+}  // namespace evergreen

@@ -1,0 +1,141 @@
+// evergreen/loop/task.h
+//
+// Tasks: cooperative threads. A Task runs a function on a fiber of its own,
+// scheduled by this thread's EventLoop; it runs until it blocks (sleep, a lock,
+// a queue, I/O, join...), and other tasks run meanwhile.
+//
+// Guarantees:
+// - Ready tasks run in FIFO order: spawn order is run order, and a task that
+//   yields with sleep(0s) runs again after every task already ready.
+// - kill() is asynchronous: the delivery is queued on the loop behind what is
+//   already queued, and the exception is raised wherever the task is suspended
+//   when the delivery runs. A task killed before its body began never runs it.
+// - TaskExit ends a task quietly. Any other exception escaping a task is
+//   reported on stderr with the task's name and ends only that task.
+// - Ownership is as with std::thread: destroying a Task that was started and is
+//   still alive is a fatal error. A Task owned by a std::shared_ptr (as spawn()
+//   returns) is kept alive by the loop until it ends.
+#ifndef EVERGREEN_LOOP_TASK_H_
+#define EVERGREEN_LOOP_TASK_H_
+
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/functional/any_invocable.h"
+#include "evergreen/fiber/fiber.h"
+#include "evergreen/loop/event_loop.h"
+#include "evergreen/loop/internal/blocking_context.h"
+#include "evergreen/loop/internal/local_storage.h"
+#include "evergreen/loop/internal/wait_queue.h"
+
+namespace evergreen {
+
+// Raised inside a task by kill(). It deliberately does not derive from
+// std::exception, so `catch (const std::exception&)` does not swallow a kill.
+struct TaskExit {};
+
+class Task : public std::enable_shared_from_this<Task> {
+ public:
+  // For subclasses that override run().
+  Task();
+  // A task that runs `target`. An empty name gets "task-N"; a stack_size of 0
+  // uses default_stack_size().
+  explicit Task(absl::AnyInvocable<void()> target, std::string name = {}, size_t stack_size = 0);
+  virtual ~Task();
+  Task(const Task&) = delete;
+  Task& operator=(const Task&) = delete;
+
+  // Task::start()
+  //
+  // Schedules the task on this thread's loop (behind what is already ready).
+  // Throws std::runtime_error if called twice.
+  void start();
+
+  // Task::join()
+  //
+  // Blocks the caller until the task ends or `timeout` passes; returns whether
+  // it ended. Throws std::runtime_error before start() and when a task joins
+  // itself.
+  bool join(std::optional<Duration> timeout = std::nullopt);
+
+  // Task::kill()
+  //
+  // Raises TaskExit (or `error`) in the task at its suspension point; see the
+  // file comment. Killing an ended task does nothing.
+  void kill();
+  void kill(std::exception_ptr error);
+
+  // True from start() until the task ends.
+  bool is_alive() const { return state_ == State::kStarted || state_ == State::kRunning; }
+  const std::string& name() const { return name_; }
+
+  // The task running now, or null outside tasks (main context, loop callbacks).
+  static Task* current();
+
+ protected:
+  // The task's body; by default runs the target given to the constructor.
+  virtual void run();
+
+ private:
+  friend class internal::LoopCore;
+  friend internal::LocalStorage& internal::current_local_storage();
+  enum class State { kNew, kStarted, kRunning, kEnded };
+
+  void body();
+
+  absl::AnyInvocable<void()> target_;
+  std::string name_;
+  size_t stack_size_;
+  State state_ = State::kNew;
+  std::optional<Fiber> fiber_;
+  internal::BlockingContext context_;
+  internal::WaitQueue joiners_;
+  internal::LocalStorage locals_;
+  // Keeps a shared-owned task alive until it ends.
+  std::shared_ptr<Task> self_;
+  // Lets a queued kill delivery notice that a stack-owned task is gone.
+  std::shared_ptr<Task*> kill_handle_;
+  Task* previous_live_ = nullptr;
+  Task* next_live_ = nullptr;
+};
+
+// spawn()
+//
+// Creates a Task running f(args...) (arguments are copied or moved in; move-only
+// ones work) with the default stack size, starts it and returns it.
+template <class F, class... Args>
+std::shared_ptr<Task> spawn(F&& f, Args&&... args) {
+  auto task = std::make_shared<Task>(
+      [f = std::forward<F>(f), ... args = std::forward<Args>(args)]() mutable {
+        std::invoke(std::move(f), std::move(args)...);
+      });
+  task->start();
+  return task;
+}
+
+// task()
+//
+// The seed's decorator: returns a callable that spawns f with the arguments it
+// is called with and returns the started Task.
+template <class F>
+auto task(F f) {
+  return [f = std::move(f)](auto&&... args) {
+    return spawn(f, std::forward<decltype(args)>(args)...);
+  };
+}
+
+// sleep()
+//
+// Suspends the caller for at least `duration`; sleep(0s) just yields to the
+// loop, letting every ready task run first. Raises a kill or Timeout delivered
+// meanwhile. Throws std::runtime_error inside a loop callback.
+void sleep(Duration duration);
+
+}  // namespace evergreen
+
+#endif  // EVERGREEN_LOOP_TASK_H_

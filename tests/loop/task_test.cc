@@ -1,0 +1,321 @@
+#include "evergreen/loop/task.h"
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "evergreen/loop/event_loop.h"
+#include "gtest/gtest.h"
+#include "tests/loop/loop_fixture.h"
+
+namespace evergreen {
+namespace {
+
+using testing::LoopTest;
+
+TEST_F(LoopTest, ThreeTasksYieldingOnceRunInterleaved) {
+  std::vector<int> order;
+  for (int id = 1; id <= 3; ++id) {
+    spawn([&order, id] {
+      order.push_back(id);
+      sleep(0s);
+      order.push_back(id);
+    });
+  }
+  loop().run();
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3, 1, 2, 3}));
+}
+
+TEST_F(LoopTest, SpawnPassesArgumentsIncludingMoveOnly) {
+  int seen = 0;
+  auto task = spawn([&seen](std::unique_ptr<int> value, int extra) { seen = *value + extra; },
+                    std::make_unique<int>(40), 2);
+  loop().run();
+  EXPECT_EQ(seen, 42);
+  EXPECT_FALSE(task->is_alive());
+}
+
+TEST_F(LoopTest, TaskDecoratorSpawns) {
+  std::vector<int> got;
+  auto add = task([&got](int x) { got.push_back(x); });
+  auto first = add(1);
+  auto second = add(2);
+  loop().run();
+  EXPECT_EQ(got, (std::vector<int>{1, 2}));
+  EXPECT_FALSE(first->is_alive());
+}
+
+class CountingTask : public Task {
+ public:
+  int runs = 0;
+
+ protected:
+  void run() override { ++runs; }
+};
+
+TEST_F(LoopTest, SubclassOverridesRun) {
+  CountingTask counting;
+  counting.start();
+  EXPECT_TRUE(counting.is_alive());
+  loop().run();
+  EXPECT_EQ(counting.runs, 1);
+  EXPECT_FALSE(counting.is_alive());
+}
+
+TEST_F(LoopTest, StackOwnedTaskJoinedFromMainContext) {
+  int value = 0;
+  Task worker([&] {
+    sleep(1ms);
+    value = 7;
+  }, "worker");
+  EXPECT_EQ(worker.name(), "worker");
+  worker.start();
+  EXPECT_TRUE(worker.join());  // the main context's first blocking call runs the loop
+  EXPECT_EQ(value, 7);
+}
+
+TEST_F(LoopTest, UnnamedTasksGetDistinctNames) {
+  Task a([] {}), b([] {});
+  EXPECT_FALSE(a.name().empty());
+  EXPECT_NE(a.name(), b.name());
+}
+
+TEST_F(LoopTest, StartTwiceThrows) {
+  Task worker([] {});
+  worker.start();
+  EXPECT_THROW(worker.start(), std::runtime_error);
+  loop().run();
+}
+
+TEST_F(LoopTest, JoinBeforeStartThrows) {
+  Task worker([] {});
+  EXPECT_THROW(worker.join(), std::runtime_error);
+}
+
+TEST_F(LoopTest, JoinSelfThrows) {
+  bool threw = false;
+  auto self = std::make_shared<Task>([&] {
+    try {
+      Task::current()->join();
+    } catch (const std::runtime_error&) {
+      threw = true;
+    }
+  });
+  self->start();
+  loop().run();
+  EXPECT_TRUE(threw);
+}
+
+TEST_F(LoopTest, JoinWithTimeoutReturnsFalseThenTrue) {
+  std::vector<bool> results;
+  auto sleeper = spawn([] { sleep(50ms); });
+  spawn([&] {
+    results.push_back(sleeper->join(5ms));
+    results.push_back(sleeper->join(5s));
+  });
+  loop().run();
+  EXPECT_EQ(results, (std::vector<bool>{false, true}));
+}
+
+TEST_F(LoopTest, CurrentIsTheRunningTask) {
+  Task* seen = nullptr;
+  auto task = spawn([&] { seen = Task::current(); });
+  EXPECT_EQ(Task::current(), nullptr);
+  loop().run();
+  EXPECT_EQ(seen, task.get());
+}
+
+TEST_F(LoopTest, KillBeforeStartNeverRunsBody) {
+  bool ran = false;
+  Task never([&] { ran = true; });
+  never.kill();
+  never.start();
+  loop().run();
+  EXPECT_FALSE(ran);
+  EXPECT_FALSE(never.is_alive());
+}
+
+TEST_F(LoopTest, KillAfterSpawnBeforeFirstRunNeverRunsBody) {
+  bool ran = false;
+  auto task = spawn([&] { ran = true; });
+  task->kill();
+  loop().run();
+  EXPECT_FALSE(ran);
+  EXPECT_FALSE(task->is_alive());
+}
+
+struct SetOnDestroy {
+  explicit SetOnDestroy(bool& flag) : flag(flag) {}
+  ~SetOnDestroy() { flag = true; }
+  bool& flag;
+};
+
+TEST_F(LoopTest, KillWhileRunningStopsAtSuspensionPointAndRunsDestructors) {
+  bool destroyed = false, after_sleep = false, caught_by_std_exception = false;
+  auto victim = spawn([&] {
+    SetOnDestroy guard(destroyed);
+    try {
+      sleep(10s);
+      after_sleep = true;
+    } catch (const std::exception&) {
+      caught_by_std_exception = true;  // TaskExit must not be swallowed here
+    }
+  });
+  spawn([&] {
+    sleep(1ms);
+    victim->kill();
+  });
+  loop().run();
+  EXPECT_TRUE(destroyed);
+  EXPECT_FALSE(after_sleep);
+  EXPECT_FALSE(caught_by_std_exception);
+  EXPECT_FALSE(victim->is_alive());
+}
+
+TEST_F(LoopTest, KillIsDeliveredAfterAlreadyQueuedWork) {
+  std::vector<std::string> order;
+  auto victim = spawn([&] {
+    try {
+      sleep(10s);
+    } catch (const TaskExit&) {
+      order.push_back("killed");
+      throw;
+    }
+  });
+  spawn([&] {
+    sleep(0s);  // let the victim block
+    loop().call_soon([&] { order.push_back("queued first"); });
+    victim->kill();
+  });
+  loop().run();
+  EXPECT_EQ(order, (std::vector<std::string>{"queued first", "killed"}));
+}
+
+TEST_F(LoopTest, KillWithCustomException) {
+  std::string caught;
+  auto victim = spawn([&] {
+    try {
+      sleep(10s);
+    } catch (const std::runtime_error& error) {
+      caught = error.what();
+    }
+  });
+  spawn([&] { victim->kill(std::make_exception_ptr(std::runtime_error("custom stop"))); });
+  loop().run();
+  EXPECT_EQ(caught, "custom stop");
+}
+
+TEST_F(LoopTest, KillingAnEndedTaskDoesNothing) {
+  auto done = spawn([] {});
+  loop().call_later(1ms, [&] { done->kill(); });
+  loop().run();
+  EXPECT_FALSE(done->is_alive());
+}
+
+TEST_F(LoopTest, ExceptionEscapingTaskIsReportedWithItsNameAndEndsOnlyIt) {
+  bool other_finished = false;
+  auto failing = std::make_shared<Task>([] { throw std::runtime_error("task went wrong"); },
+                                        "failing-task");
+  failing->start();
+  spawn([&] {
+    sleep(1ms);
+    other_finished = true;
+  });
+  ::testing::internal::CaptureStderr();
+  loop().run();
+  std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(other_finished);
+  EXPECT_NE(err.find("failing-task"), std::string::npos) << err;
+  EXPECT_NE(err.find("task went wrong"), std::string::npos) << err;
+}
+
+TEST_F(LoopTest, TaskExitEndsTaskQuietly) {
+  ::testing::internal::CaptureStderr();
+  spawn([] { throw TaskExit{}; });
+  loop().run();
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+}
+
+TEST_F(LoopTest, BlockingInsideACallbackThrows) {
+  std::string message;
+  loop().call_soon([&] {
+    try {
+      sleep(1ms);
+    } catch (const std::runtime_error& error) {
+      message = error.what();
+    }
+  });
+  loop().run();
+  EXPECT_NE(message.find("callback"), std::string::npos) << message;
+}
+
+TEST_F(LoopTest, RunReturnsWhileATaskIsBlockedForever) {
+  bool reached = false;
+  spawn([&] {
+    reached = true;
+    EventLoop::current().switch_to();  // nothing will ever wake it
+  });
+  loop().run();
+  EXPECT_TRUE(reached);
+}
+
+TEST_F(LoopTest, SwitchToIsWokenByKill) {
+  bool killed = false;
+  auto parked = spawn([&] {
+    try {
+      EventLoop::current().switch_to();
+    } catch (const TaskExit&) {
+      killed = true;
+    }
+  });
+  spawn([&] { parked->kill(); });
+  loop().run();
+  EXPECT_TRUE(killed);
+}
+
+TEST_F(LoopTest, DestroyKillsLiveTasksAndRunsTheirDestructors) {
+  bool destroyed = false, started = false, never_started_ran = false;
+  spawn([&] {
+    SetOnDestroy guard(destroyed);
+    started = true;
+    sleep(1h);
+  });
+  loop().call_later(1ms, [&] { loop().stop(); });
+  loop().run();
+  spawn([&] { never_started_ran = true; });
+  ASSERT_TRUE(started);
+  loop().destroy();
+  EXPECT_TRUE(destroyed);
+  EXPECT_FALSE(never_started_ran);
+}
+
+TEST_F(LoopTest, ManyTasksSpawnAndJoin) {
+  constexpr int kTasks = 20000;
+  int finished = 0;
+  std::vector<std::shared_ptr<Task>> tasks;
+  tasks.reserve(kTasks);
+  for (int i = 0; i < kTasks; ++i) {
+    tasks.push_back(spawn([&finished] {
+      sleep(0s);
+      ++finished;
+    }));
+  }
+  for (auto& task : tasks) EXPECT_TRUE(task->join());
+  EXPECT_EQ(finished, kTasks);
+}
+
+using TaskDeathTest = LoopTest;
+
+TEST_F(TaskDeathTest, DestroyingALiveTaskIsFatal) {
+  EXPECT_DEATH(
+      {
+        auto* worker = new Task([] { sleep(1h); }, "doomed");
+        worker->start();
+        delete worker;
+      },
+      "task 'doomed' was destroyed while still alive");
+}
+
+}  // namespace
+}  // namespace evergreen
