@@ -96,6 +96,9 @@ void Task::body() {
 
 void sleep(Duration duration) {
   internal::BlockingContext& self = internal::current_blocking_context();
+  // A delivery left pending (by an interrupted //patch call, or by a wait
+  // whose notification won) is raised here, not after the sleep.
+  internal::raise_pending(self);
   if (duration <= Duration::zero()) {
     internal::wake(self);
     internal::suspend(self);

@@ -51,6 +51,10 @@ struct WaitQueue::Deadline final : TimerEntry {
 bool WaitQueue::wait(std::optional<Duration> timeout, void* data) {
   BlockingContext& self = current_blocking_context();
   if (timeout && *timeout <= Duration::zero()) return false;
+  // An exception delivered in the turn this context was last notified stayed
+  // pending (the notification won); this is its next suspension point. Parked
+  // first, it would wait unseen until something else woke the context.
+  if (self.pending) raise_pending(self);
 
   Waiter waiter;
   waiter.context = &self;
@@ -78,6 +82,24 @@ bool WaitQueue::wait(std::optional<Duration> timeout, void* data) {
     raise_pending(self);
     if (deadline.expired) return false;
   }
+}
+
+void WaitQueue::wait_uninterruptibly(void* data) {
+  BlockingContext& self = current_blocking_context();
+  Waiter waiter;
+  waiter.context = &self;
+  waiter.data = data;
+  link(&waiter);
+  struct Cleanup {
+    ~Cleanup() {
+      if (waiter.queue != nullptr) waiter.queue->unlink(&waiter);
+    }
+    Waiter& waiter;
+  } cleanup{waiter};
+  // A delivery wakes us without notifying: leave it pending and park again.
+  do {
+    park(self);
+  } while (!waiter.notified);
 }
 
 void WaitQueue::notify(Waiter* waiter) {

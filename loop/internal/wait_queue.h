@@ -46,6 +46,17 @@ class WaitQueue {
   // std::runtime_error inside a loop callback.
   bool wait(std::optional<Duration> timeout = std::nullopt, void* data = nullptr);
 
+  // WaitQueue::wait_uninterruptibly()
+  //
+  // Blocks the calling context until notified, like wait() without a timeout,
+  // except that a kill or Timeout delivered meanwhile does not end the wait:
+  // it stays pending (with its source, so a cancelled Timeout can still
+  // withdraw it) and is raised at the caller's next suspension point. For
+  // primitives that must restore a state before anything may propagate:
+  // Condition::wait() re-acquiring its lock. Throws std::runtime_error inside
+  // a loop callback, or in the main context when nothing could wake it.
+  void wait_uninterruptibly(void* data = nullptr);
+
   // The longest-waiting waiter, or null.
   Waiter* front() const { return head_; }
 

@@ -1,0 +1,186 @@
+// evergreen/sync/channel.h
+//
+// Channel<T>: an unbuffered rendezvous between tasks. send() hands a value to
+// a receiver, blocking until one takes it; receive() blocks until a sender
+// offers one.
+//
+//   Channel<std::unique_ptr<Job>> jobs;
+//   spawn([&] { for (auto& job : make_jobs()) jobs.send(std::move(job)); jobs.close(); });
+//   for (std::unique_ptr<Job> job : jobs) run(*job);   // until close()
+//
+// Guarantees:
+// - Blocked senders are served in the order they blocked, and so are blocked
+//   receivers. send() to a waiting receiver does not block.
+// - A value is delivered exactly once: a sender killed (or timed out) while
+//   blocked leaves the channel with its value undelivered; a receiver killed
+//   in the same loop turn a value reached it still returns the value, and the
+//   exception is raised at its next suspension point.
+// - send_exception() makes the receiving receive() throw that exception.
+// - close() (beyond the seed) wakes every blocked sender and receiver with
+//   ChannelClosed; later send()/receive() throw it too. Iterating a channel
+//   receives until it is closed. Destroying a channel closes it.
+// - Works with move-only T. Single-loop object: use it from one thread.
+#ifndef EVERGREEN_SYNC_CHANNEL_H_
+#define EVERGREEN_SYNC_CHANNEL_H_
+
+#include <cstddef>
+#include <exception>
+#include <iterator>
+#include <optional>
+#include <stdexcept>
+#include <utility>
+
+#include "evergreen/loop/internal/wait_queue.h"
+
+namespace evergreen {
+
+// Thrown by send() and receive() on a closed Channel.
+class ChannelClosed : public std::runtime_error {
+ public:
+  ChannelClosed() : std::runtime_error("evergreen: the channel is closed") {}
+};
+
+template <class T>
+class Channel {
+ public:
+  class Iterator;
+
+  Channel() = default;
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+  // Closes the channel: tasks still blocked on it get ChannelClosed.
+  ~Channel() { close(); }
+
+  // Channel::send()
+  //
+  // Hands `value` to the longest-waiting receiver, or blocks until a receiver
+  // takes it. Throws ChannelClosed if the channel is closed (before or while
+  // blocked; the value is then dropped). Raises a kill or Timeout delivered
+  // while blocked (the value is not delivered). Throws std::runtime_error if it
+  // would block inside a loop callback.
+  void send(T value) { send_message(Message{std::move(value), nullptr}); }
+
+  // Channel::send_exception()
+  //
+  // Like send(), but the receiver's receive() throws `error`.
+  void send_exception(std::exception_ptr error) {
+    send_message(Message{std::nullopt, std::move(error)});
+  }
+
+  // Channel::receive()
+  //
+  // Takes the value of the longest-waiting sender, or blocks until one sends.
+  // Throws what send_exception() sent, or ChannelClosed once the channel is
+  // closed. Raises a kill or Timeout delivered while blocked. Throws
+  // std::runtime_error if it would block inside a loop callback.
+  T receive() {
+    Message message;
+    if (!receive_message(message)) throw ChannelClosed();
+    if (message.error) std::rethrow_exception(std::move(message.error));
+    return std::move(*message.value);
+  }
+
+  // Channel::close()
+  //
+  // Closes the channel and wakes every blocked sender and receiver with
+  // ChannelClosed. Closing again does nothing. Never blocks.
+  void close() {
+    closed_ = true;
+    receivers_.notify_all();  // their slots stay empty: closed
+    senders_.notify_all();    // their values stay untaken: closed
+  }
+
+  bool closed() const { return closed_; }
+
+  // Iteration: begin() receives the first value; the iterator equals end()
+  // once the channel is closed. Dereferencing yields the received value as an
+  // rvalue (so `for (T v : channel)` works for move-only T); dereference once
+  // per step. A value sent with send_exception() throws out of the loop.
+  Iterator begin() { return Iterator(this); }
+  std::default_sentinel_t end() { return {}; }
+
+ private:
+  // What travels from a sender to a receiver: a value or an exception.
+  struct Message {
+    std::optional<T> value;
+    std::exception_ptr error;
+  };
+  // A blocked sender's waiter data.
+  struct Offer {
+    Message* message;
+    bool taken = false;
+  };
+
+  void send_message(Message message) {
+    if (closed_) throw ChannelClosed();
+    if (internal::WaitQueue::Waiter* receiver = receivers_.front()) {
+      *static_cast<Message*>(receiver->data) = std::move(message);
+      receivers_.notify(receiver);
+      return;
+    }
+    Offer offer{&message};
+    senders_.wait(std::nullopt, &offer);
+    if (!offer.taken) throw ChannelClosed();  // close() woke us
+  }
+
+  // Fills `out` from a sender; false once the channel is closed.
+  bool receive_message(Message& out) {
+    if (internal::WaitQueue::Waiter* sender = senders_.front()) {
+      auto* offer = static_cast<Offer*>(sender->data);
+      out = std::move(*offer->message);
+      offer->taken = true;
+      senders_.notify(sender);
+      return true;
+    }
+    if (closed_) return false;
+    receivers_.wait(std::nullopt, &out);
+    // A sender filled the slot, or close() woke us with it empty.
+    return out.value.has_value() || out.error != nullptr;
+  }
+
+  bool closed_ = false;
+  internal::WaitQueue senders_;    // waiter data: Offer*
+  internal::WaitQueue receivers_;  // waiter data: Message* to fill
+};
+
+template <class T>
+class Channel<T>::Iterator {
+ public:
+  using iterator_category = std::input_iterator_tag;
+  using value_type = T;
+  using difference_type = std::ptrdiff_t;
+  using reference = T&&;
+
+  Iterator() = default;
+
+  T&& operator*() const { return std::move(*current_); }
+  Iterator& operator++() {
+    advance();
+    return *this;
+  }
+  void operator++(int) { advance(); }
+
+  friend bool operator==(const Iterator& it, std::default_sentinel_t) {
+    return !it.current_.has_value();
+  }
+
+ private:
+  friend class Channel;
+  explicit Iterator(Channel* channel) : channel_(channel) { advance(); }
+
+  void advance() {
+    current_.reset();
+    Message message;
+    if (!channel_->receive_message(message)) return;
+    if (message.error) std::rethrow_exception(std::move(message.error));
+    current_.emplace(std::move(*message.value));
+  }
+
+  Channel* channel_ = nullptr;
+  // mutable: operator* is const (input iterator) yet hands out the value.
+  mutable std::optional<T> current_;
+};
+
+}  // namespace evergreen
+
+#endif  // EVERGREEN_SYNC_CHANNEL_H_

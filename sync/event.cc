@@ -1,0 +1,16 @@
+#include "evergreen/sync/event.h"
+
+namespace evergreen {
+
+void Event::set() {
+  flag_ = true;
+  waiters_.notify_all();
+}
+
+bool Event::wait(std::optional<Duration> timeout) {
+  if (flag_) return true;
+  // Notified means set() ran while we waited, whatever clear() did since.
+  return waiters_.wait(timeout) || flag_;
+}
+
+}  // namespace evergreen
