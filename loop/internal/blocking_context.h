@@ -25,6 +25,7 @@ namespace evergreen::internal {
 class LoopCore;
 
 struct BlockingContext final : ReadyNode {
+  BlockingContext() : ReadyNode(/*is_context=*/true) {}
   void run_ready() override;
 
   LoopCore* loop = nullptr;

@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <utility>
 
 #include "evergreen/loop/internal/report.h"
 #include "evergreen/loop/internal/signal_router.h"
@@ -18,6 +20,11 @@ namespace {
 
 // The loop fiber runs every callback, so it gets a roomier stack than tasks.
 constexpr size_t kLoopFiberStackSize = 256 * 1024;
+// An iteration runs at least this many ready entries (or all that were ready
+// when it began) before polling: entries queued meanwhile run in the same
+// iteration, FIFO, so yields and hand-offs need no trip through the loop fiber,
+// while I/O and timers still get their turn every few dozen entries.
+constexpr size_t kMinimumReadyBudget = 64;
 // A task that keeps blocking while destroy() kills it gets this many TaskExit
 // deliveries before it is reported and abandoned.
 constexpr int kDestroyKillAttempts = 64;
@@ -147,7 +154,7 @@ LoopCore* LoopCore::for_this_thread() { return this_thread_core; }
 
 void LoopCore::park(BlockingContext& self) {
   if (self.task != nullptr) {
-    scheduler_fiber_->switch_to();
+    if (!hand_off(self)) scheduler_fiber_->switch_to();
     return;
   }
   // The main context: run (or continue) the loop until something wakes us.
@@ -161,7 +168,7 @@ void LoopCore::park(BlockingContext& self) {
   }
   main_waiting_ = true;
   self.resumed_by_loop = false;
-  enter_loop_fiber();
+  if (!hand_off(self)) enter_loop_fiber();
   main_waiting_ = false;
   current_ = &main_context_;
   if (!self.resumed_by_loop) {
@@ -172,6 +179,52 @@ void LoopCore::park(BlockingContext& self) {
     throw std::runtime_error(
         "evergreen: deadlock: the main context is blocked but the event loop has nothing "
         "left to run (no ready task, timer or I/O watcher could wake it)");
+  }
+}
+
+BlockingContext* LoopCore::direct_successor(BlockingContext& self) {
+  if (ready_budget_ == 0 || scheduler_fiber_ != &loop_fiber_ || state_ != State::kRunning) {
+    return nullptr;
+  }
+  ReadyNode* front = ready_.front();
+  if (front == nullptr || !front->is_context) return nullptr;
+  auto* next = static_cast<BlockingContext*>(front);
+  if (next == &self) return next;
+  if (next->task == nullptr) return main_waiting_ ? next : nullptr;
+  switch (next->task->state_) {
+    case Task::State::kRunning:
+      return next;
+    case Task::State::kStarted:
+      // Killed before it began: the loop fiber ends it without running it.
+      return next->pending ? nullptr : next;
+    default:
+      return nullptr;
+  }
+}
+
+bool LoopCore::hand_off(BlockingContext& self) {
+  BlockingContext* next = direct_successor(self);
+  if (next == nullptr) return false;
+  ready_.pop();
+  --ready_budget_;
+  next->scheduled = false;
+  if (next->task == nullptr) {
+    next->resumed_by_loop = true;
+  } else if (next->task->state_ == Task::State::kStarted) {
+    next->task->state_ = Task::State::kRunning;
+  }
+  if (next == &self) return true;  // it was our own turn already: keep running
+  current_ = next;
+  next->fiber->switch_to();
+  // Resumed: whoever switched back here set current_ to us.
+  return true;
+}
+
+void LoopCore::finish_if_ended(BlockingContext* context) {
+  // A task fiber that ends returns to the loop fiber, its parent, whichever
+  // context the loop fiber last switched to.
+  if (context != nullptr && context->task != nullptr && !context->fiber->is_alive()) {
+    finish_task(*context->task);
   }
 }
 
@@ -189,7 +242,7 @@ void LoopCore::resume(BlockingContext& context) {
     context.resumed_by_loop = true;
     current_ = &context;
     context.fiber->switch_to();
-    current_ = nullptr;
+    finish_if_ended(std::exchange(current_, nullptr));
     return;
   }
   Task& task = *context.task;
@@ -204,8 +257,9 @@ void LoopCore::resume(BlockingContext& context) {
   }
   current_ = &context;
   context.fiber->switch_to();
-  current_ = nullptr;
-  if (!context.fiber->is_alive()) finish_task(task);
+  // Control may come back from another context than the one switched to:
+  // parked contexts hand the thread to each other directly.
+  finish_if_ended(std::exchange(current_, nullptr));
 }
 
 // --- Tasks -----------------------------------------------------------------------
@@ -252,6 +306,29 @@ void LoopCore::finish_task(Task& task) {
   task.joiners_.notify_all();
   // May destroy the task: nothing may touch it after this.
   std::shared_ptr<Task> self = std::move(task.self_);
+}
+
+// --- Destroy listeners ----------------------------------------------------------
+
+void LoopCore::add_destroy_listener(DestroyListener* listener) {
+  listener->prev_listener = nullptr;
+  listener->next_listener = first_destroy_listener_;
+  if (first_destroy_listener_ != nullptr) first_destroy_listener_->prev_listener = listener;
+  first_destroy_listener_ = listener;
+}
+
+void LoopCore::remove_destroy_listener(DestroyListener* listener) {
+  if (listener->prev_listener != nullptr) {
+    listener->prev_listener->next_listener = listener->next_listener;
+  } else if (first_destroy_listener_ == listener) {
+    first_destroy_listener_ = listener->next_listener;
+  } else {
+    return;  // not added
+  }
+  if (listener->next_listener != nullptr) {
+    listener->next_listener->prev_listener = listener->prev_listener;
+  }
+  listener->prev_listener = listener->next_listener = nullptr;
 }
 
 // --- Public operations -------------------------------------------------------------
@@ -386,12 +463,14 @@ void LoopCore::run_once() {
   fire_due_timers();
   take_cross_thread_callbacks();
 
-  // Only what was ready when the iteration began, so I/O is polled between.
-  for (size_t count = ready_.size(); count > 0; --count) {
+  ready_budget_ = std::max(ready_.size(), kMinimumReadyBudget);
+  while (ready_budget_ > 0) {
     ReadyNode* node = ready_.pop();
     if (node == nullptr) break;
+    --ready_budget_;
     node->run_ready();
   }
+  ready_budget_ = 0;
 
   int timeout_ms = poll_timeout_ms();
   // Nothing but our own wake-up eventfd is registered and work is waiting:
@@ -496,6 +575,7 @@ void LoopCore::destroy() {
         "a loop callback)");
   }
   thread_queue_->close();
+  ready_budget_ = 0;  // no hand-offs: destroy() resumes each task itself
   // A loop started implicitly by a blocking main context is suspended inside
   // an iteration: unwind it first.
   if (state_ == State::kRunning) {
@@ -504,6 +584,10 @@ void LoopCore::destroy() {
   }
   drop_ready_queue();
   kill_tasks_for_destroy();
+  while (DestroyListener* listener = first_destroy_listener_) {
+    remove_destroy_listener(listener);
+    listener->on_loop_destroyed();
+  }
   timers_.clear([](TimerEntry* entry) { entry->detach(); });
   for (auto& [fd, watch] : fd_watches_) poller_.remove(watch->token, fd);
   fd_watches_.clear();

@@ -8,10 +8,14 @@
 namespace evergreen::internal {
 
 struct ReadyNode {
+  explicit ReadyNode(bool is_context = false) : is_context(is_context) {}
   virtual ~ReadyNode() = default;
   // Runs on the loop fiber when the node reaches the front of the queue.
   virtual void run_ready() = 0;
   ReadyNode* next_ready = nullptr;
+  // A BlockingContext to resume, rather than a callback: a parking task may
+  // hand the thread to it directly.
+  const bool is_context;
 };
 
 class ReadyQueue {
@@ -29,6 +33,8 @@ class ReadyQueue {
     tail_ = node;
     ++size_;
   }
+
+  ReadyNode* front() const { return head_; }
 
   ReadyNode* pop() {
     ReadyNode* node = head_;
