@@ -25,8 +25,8 @@ constexpr size_t kLoopFiberStackSize = 256 * 1024;
 // iteration, FIFO, so yields and hand-offs need no trip through the loop fiber,
 // while I/O and timers still get their turn every few dozen entries.
 constexpr size_t kMinimumReadyBudget = 64;
-// A task that keeps blocking while destroy() kills it gets this many TaskExit
-// deliveries before it is reported and abandoned.
+// destroy() delivers TaskExit to every live task this many times, round-robin,
+// before it gives up on a task that keeps blocking (a fatal error).
 constexpr int kDestroyKillAttempts = 64;
 
 thread_local LoopCore* this_thread_core = nullptr;
@@ -539,31 +539,36 @@ void LoopCore::drop_ready_queue() {
 void LoopCore::kill_tasks_for_destroy() {
   Fiber* destroyer = Fiber::current();
   scheduler_fiber_ = destroyer;
-  while (first_live_task_ != nullptr) {
-    drop_ready_queue();
-    Task& task = *first_live_task_;
-    if (task.state_ == Task::State::kStarted) {
-      finish_task(task);  // never began: its body never runs
-      continue;
-    }
-    int attempts = 0;
-    while (task.fiber_->is_alive() && attempts++ < kDestroyKillAttempts) {
-      task.context_.pending = std::make_exception_ptr(TaskExit{});
-      task.context_.pending_source = nullptr;
-      task.fiber_->set_parent(destroyer);
-      current_ = &task.context_;
-      task.fiber_->switch_to();
-      current_ = &main_context_;
-      drop_ready_queue();
-    }
-    if (task.fiber_->is_alive()) {
+  // Round-robin: every live task gets a TaskExit per round, so a task that
+  // blocks while unwinding (re-acquiring a lock another task holds) gets
+  // another chance once the others have unwound.
+  for (int round = 0; first_live_task_ != nullptr; ++round) {
+    if (round == kDestroyKillAttempts) {
       std::fprintf(stderr,
                    "evergreen: fatal: task '%s' kept blocking while its event loop was "
                    "destroyed (it caught TaskExit)\n",
-                   task.name_.c_str());
+                   first_live_task_->name_.c_str());
       std::abort();
     }
-    finish_task(task);
+    // Only the task being resumed runs (hand-offs are off), so no other task
+    // ends meanwhile and `next` stays valid; tasks spawned meanwhile are
+    // appended and ended in this round too.
+    for (Task* task = first_live_task_; task != nullptr;) {
+      Task* next = task->next_live_;
+      drop_ready_queue();
+      if (task->state_ == Task::State::kStarted) {
+        finish_task(*task);  // never began: its body never runs
+      } else {
+        task->context_.pending = std::make_exception_ptr(TaskExit{});
+        task->context_.pending_source = nullptr;
+        task->fiber_->set_parent(destroyer);
+        current_ = &task->context_;
+        task->fiber_->switch_to();
+        current_ = &main_context_;
+        if (!task->fiber_->is_alive()) finish_task(*task);
+      }
+      task = next;
+    }
   }
   drop_ready_queue();
 }
