@@ -1,0 +1,32 @@
+#include "evergreen/futures/internal/loop_binding.h"
+
+#include <stdexcept>
+#include <string>
+
+#include "evergreen/loop/event_loop.h"
+
+namespace evergreen::futures::internal {
+
+using evergreen::internal::LoopCore;
+
+LoopBinding::LoopBinding()
+    : core_(&EventLoop::current().core()), queue_(core_->cross_thread_queue()) {}
+
+bool LoopBinding::is_current() const {
+  LoopCore* current = LoopCore::for_this_thread();
+  // The pointer check is the fast path; the queue check rules out a new loop
+  // allocated where the destroyed one was.
+  return current == core_ && current->cross_thread_queue() == queue_;
+}
+
+void LoopBinding::require_current(const char* what) const {
+  if (!is_current()) {
+    throw std::runtime_error(std::string("evergreen: ") + what +
+                             ": the executor belongs to another thread's event loop, or to "
+                             "one that was destroyed");
+  }
+}
+
+bool LoopBinding::can_block_here() const { return is_current() && core_->current() != nullptr; }
+
+}  // namespace evergreen::futures::internal

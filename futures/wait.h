@@ -1,0 +1,127 @@
+// evergreen/futures/wait.h
+//
+// Waiting for several futures at once, possibly from different executors and
+// of different value types (pass them as FutureBase):
+//
+//   std::vector<FutureBase> pending = {a, b, c};
+//   auto [done, not_done] = wait(pending, 1s, ReturnWhen::kFirstCompleted);
+//
+//   for (FutureBase f : as_completed(pending, 10s)) f.get();   // first done, first out
+//
+// Both block only the calling task (or the main context), and raise a kill
+// or Timeout delivered while blocked. Also included by future.h.
+#ifndef EVERGREEN_FUTURES_WAIT_H_
+#define EVERGREEN_FUTURES_WAIT_H_
+
+#include <cstddef>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "evergreen/futures/future.h"
+#include "evergreen/loop/event_loop.h"
+
+namespace evergreen::futures {
+
+namespace internal {
+class CompletionWatch;
+}
+
+// When wait() returns.
+enum class ReturnWhen {
+  // As soon as any future finishes or is cancelled.
+  kFirstCompleted,
+  // As soon as any future finishes by raising; if none does, when all are
+  // done (as kAllCompleted). A cancellation does not count as raising.
+  kFirstException,
+  // When every future finished or was cancelled.
+  kAllCompleted,
+};
+
+// What wait() returns: the distinct futures given, split by whether they were
+// done when it returned, each part in input order.
+struct DoneAndNotDone {
+  std::vector<FutureBase> done;
+  std::vector<FutureBase> not_done;
+};
+
+// wait()
+//
+// Blocks until the condition `return_when` holds for `futures`, or until
+// `timeout` passes (std::nullopt: no limit), and returns the split. Returns
+// at once if the condition already holds (always, for an empty list). A
+// future listed twice appears once in the result. Does not throw on timeout.
+// Throws std::invalid_argument for a handle without state, and
+// std::runtime_error when it would block inside a loop callback.
+DoneAndNotDone wait(const std::vector<FutureBase>& futures,
+                    std::optional<Duration> timeout = std::nullopt,
+                    ReturnWhen return_when = ReturnWhen::kAllCompleted);
+
+// AsCompleted
+//
+// The input range as_completed() returns. Iterating blocks until the next
+// future completes; after a TimeoutError the range ends.
+class AsCompleted {
+ public:
+  class iterator {
+   public:
+    using iterator_concept = std::input_iterator_tag;
+    using value_type = FutureBase;
+    using difference_type = std::ptrdiff_t;
+
+    iterator() = default;
+    const FutureBase& operator*() const { return *range_->current_; }
+    const FutureBase* operator->() const { return &*range_->current_; }
+    // Blocks for the next completed future; see as_completed().
+    iterator& operator++() {
+      range_->advance();
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    friend bool operator==(const iterator& it, std::default_sentinel_t) { return it.at_end(); }
+
+   private:
+    friend class AsCompleted;
+    bool at_end() const { return !range_->current_.has_value(); }
+    explicit iterator(AsCompleted* range) : range_(range) {}
+    AsCompleted* range_ = nullptr;
+  };
+
+  AsCompleted(AsCompleted&&) noexcept;
+  AsCompleted& operator=(AsCompleted&&) noexcept;
+  ~AsCompleted();
+
+  // Blocks for the first completed future (only on the first call; later
+  // calls return an iterator at the current position).
+  iterator begin();
+  std::default_sentinel_t end() const { return std::default_sentinel; }
+
+ private:
+  friend AsCompleted as_completed(const std::vector<FutureBase>&, std::optional<Duration>);
+  AsCompleted(const std::vector<FutureBase>& futures, std::optional<Duration> timeout);
+  void advance();
+
+  std::unique_ptr<internal::CompletionWatch> watch_;  // null once the range ended
+  std::optional<TimePoint> deadline_;
+  std::optional<FutureBase> current_;
+  size_t yielded_ = 0;
+  bool started_ = false;
+};
+
+// as_completed()
+//
+// Returns a range that yields each distinct future of `futures` once, as it
+// completes (finished or cancelled): those already done first, in input
+// order, then in the order they complete. Advancing (including begin())
+// blocks the calling task until the next one completes; if that does not
+// happen before `timeout` has passed since the call to as_completed(), it
+// throws TimeoutError and the range ends. Throws std::invalid_argument for a
+// handle without state; blocking inside a loop callback throws
+// std::runtime_error.
+AsCompleted as_completed(const std::vector<FutureBase>& futures,
+                         std::optional<Duration> timeout = std::nullopt);
+
+}  // namespace evergreen::futures
+
+#endif  // EVERGREEN_FUTURES_WAIT_H_
