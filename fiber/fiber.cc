@@ -1,0 +1,263 @@
+#include "evergreen/fiber/fiber.h"
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "evergreen/fiber/internal/context_switch.h"
+#include "evergreen/fiber/internal/overflow_guard.h"
+#include "evergreen/fiber/internal/sanitizer.h"
+#include "evergreen/fiber/internal/stack_pool.h"
+#include "evergreen/fiber/internal/thread_state.h"
+
+namespace evergreen {
+namespace {
+
+using fiber_internal::ThreadState;
+
+constexpr size_t kMinStackSize = 16 * 1024;
+constexpr size_t kMaxStackSize = size_t{1} << 30;
+constexpr size_t kInitialDefaultStackSize = 64 * 1024;
+
+// A fiber's first frame starts 0..15 cache lines below the top of its stack,
+// an offset that varies from stack to stack. Stacks lie a whole number of
+// pages apart, so without it the hottest frames of every fiber would share
+// the same few L1 cache sets and evict one another.
+constexpr size_t kCacheLine = 64;
+
+std::atomic<size_t> default_stack_size_bytes{kInitialDefaultStackSize};
+
+size_t checked_stack_size(size_t size) {
+  if (size < kMinStackSize || size > kMaxStackSize) {
+    throw std::invalid_argument("evergreen: fiber stack size " + std::to_string(size) +
+                                " is out of range (16 KiB to 1 GiB)");
+  }
+  const size_t page = fiber_internal::page_size();
+  return (size + page - 1) / page * page;
+}
+
+char* initial_stack_top(char* stack, size_t size) {
+  // A multiplicative hash of the page number picks the offset, so it is fixed
+  // per stack slot (a reused stack keeps its warm lines).
+  const uint64_t page_number = reinterpret_cast<uintptr_t>(stack) >> 12;
+  const size_t lines = static_cast<size_t>((page_number * 0x9E3779B97F4A7C15ull) >> 60);
+  return stack + size - lines * kCacheLine;
+}
+
+}  // namespace
+
+// --- Default stack size ----------------------------------------------------------
+
+size_t default_stack_size() { return default_stack_size_bytes.load(std::memory_order_relaxed); }
+
+void set_default_stack_size(size_t size) {
+  default_stack_size_bytes.store(checked_stack_size(size), std::memory_order_relaxed);
+}
+
+// --- Construction and destruction ------------------------------------------------
+
+Fiber::Fiber(absl::AnyInvocable<void()> target, size_t stack_size, Fiber* parent)
+    : thread_(&ThreadState::get()),
+      parent_(parent != nullptr ? parent : thread_->current),
+      stack_size_(stack_size == 0 ? default_stack_size() : checked_stack_size(stack_size)),
+      target_(std::move(target)) {
+  if (parent_->thread_ != thread_) {
+    throw std::invalid_argument("evergreen: a fiber's parent must belong to the same thread");
+  }
+}
+
+Fiber::Fiber(fiber_internal::MainFiberKey, ThreadState& thread)
+    : thread_(&thread), state_(State::kStarted), parent_(nullptr), stack_size_(0), name_("main") {
+  fiber_internal::init_main_fiber(sanitizer_);
+}
+
+Fiber::~Fiber() {
+  // A main fiber (the only one without a parent) is destroyed at thread exit.
+  if (state_ == State::kStarted && parent_ != nullptr) [[unlikely]] {
+    fatal_destroyed_while_running();
+  }
+}
+
+void Fiber::fatal_destroyed_while_running() const {
+  std::fprintf(stderr,
+               "evergreen: fatal: fiber %s destroyed while it is running or suspended "
+               "(it started and its target has not ended)\n",
+               describe().c_str());
+  std::abort();
+}
+
+std::string Fiber::describe() const {
+  if (!name_.empty()) return "'" + name_ + "'";
+  char address[32];
+  std::snprintf(address, sizeof address, "%p", static_cast<const void*>(this));
+  return std::string("<unnamed ") + address + ">";
+}
+
+// --- Accessors ---------------------------------------------------------------------
+
+Fiber* Fiber::current() { return ThreadState::get().current; }
+
+void Fiber::set_parent(Fiber* parent) {
+  if (parent_ == nullptr) {
+    throw std::invalid_argument("evergreen: a main fiber has no parent to change");
+  }
+  if (parent == nullptr) throw std::invalid_argument("evergreen: a fiber's parent cannot be null");
+  if (parent->thread_ != thread_) {
+    throw std::invalid_argument("evergreen: a fiber's parent must belong to the same thread");
+  }
+  for (const Fiber* ancestor = parent; ancestor != nullptr; ancestor = ancestor->parent_) {
+    if (ancestor == this) {
+      throw std::invalid_argument("evergreen: cannot make fiber " + parent->describe() +
+                                  " the parent of fiber " + describe() +
+                                  ": the parents would form a cycle");
+    }
+  }
+  parent_ = parent;
+}
+
+void Fiber::set_name(std::string name) { name_ = std::move(name); }
+
+Fiber* Fiber::alive_ancestor() const {
+  Fiber* ancestor = parent_;
+  while (ancestor->state_ == State::kEnded) ancestor = ancestor->parent_;
+  return ancestor;
+}
+
+// --- Switching -----------------------------------------------------------------------
+//
+// A switch from fiber A to fiber B is: switch_out(A, B) and the sanitizer
+// hook on A, the machine switch, then the sanitizer hook and switch_in() on
+// B. switch_to() does all of it inline in its caller (see fiber.h), calling
+// out only for rare cases; throw_into() and finish() do it here.
+
+void Fiber::throw_not_switchable(const fiber_internal::SwitchState* thread,
+                                 const char* operation) const {
+  if (thread_ != thread) {
+    throw std::runtime_error(std::string("evergreen: cannot ") + operation + " fiber " +
+                             describe() + ": it belongs to another thread");
+  }
+  throw std::runtime_error(std::string("evergreen: cannot ") + operation + " fiber " + describe() +
+                           ": it has ended");
+}
+
+Fiber* Fiber::switch_out_slow() {
+  fiber_internal::SwitchState* thread = fiber_internal::this_thread_state;
+  if (thread_ != thread || state_ == State::kEnded) throw_not_switchable(thread, "switch to");
+  Fiber* from = thread->current;
+  if (from == this) {
+    throw std::runtime_error("evergreen: fiber " + describe() + " cannot switch to itself");
+  }
+  if (state_ == State::kNotStarted) start(ThreadState::of(*thread));
+  switch_out(*thread, from, this);
+  return from;
+}
+
+void Fiber::switch_in_slow() {
+  fiber_internal::SwitchState& thread = *fiber_internal::this_thread_state;
+  if (thread.ended != nullptr) reap_ended(thread);
+  if (pending_) std::rethrow_exception(std::exchange(pending_, nullptr));
+}
+
+void Fiber::throw_into(std::exception_ptr exception) {
+  if (!exception) throw std::invalid_argument("evergreen: throw_into() needs an exception");
+  fiber_internal::SwitchState* thread = fiber_internal::this_thread_state;
+  if (thread_ != thread || state_ == State::kEnded) throw_not_switchable(thread, "throw into");
+  Fiber* from = thread->current;
+  if (from == this) std::rethrow_exception(std::move(exception));
+  pending_ = std::move(exception);
+  Fiber* to = this;
+  if (to->state_ != State::kStarted) {
+    to = prepare_to_run(ThreadState::of(*thread), to);
+    if (to == from) {
+      // The fiber never started; its parent is the caller.
+      std::rethrow_exception(std::exchange(from->pending_, nullptr));
+    }
+  }
+  switch_out(*thread, from, to);
+  fiber_internal::before_switch(from->sanitizer_, to->sanitizer_);
+  fiber_internal::switch_context(from->context_, to->context_);
+  fiber_internal::after_switch(from->sanitizer_);
+  from->switch_in(*thread);  // same thread: fibers never move
+}
+
+Fiber* Fiber::prepare_to_run(ThreadState& thread, Fiber* to) {
+  // A fiber that has not started but has an exception to raise ends without
+  // running its target: the exception goes to its parent instead, which may
+  // be the caller itself.
+  while (to->state_ == State::kNotStarted && to->pending_) {
+    std::exception_ptr error = std::exchange(to->pending_, nullptr);
+    to->state_ = State::kEnded;
+    to->target_ = nullptr;
+    to = to->alive_ancestor();
+    to->pending_ = std::move(error);
+  }
+  if (to->state_ == State::kNotStarted) to->start(thread);
+  return to;
+}
+
+void Fiber::start(ThreadState& thread) {
+  stack_ = thread.pools().allocate(stack_size_);
+  fiber_internal::prepare_context(context_, initial_stack_top(stack_, stack_size_), &Fiber::entry);
+  fiber_internal::on_stack_assigned(sanitizer_, stack_, stack_size_, name_.c_str());
+  state_ = State::kStarted;
+}
+
+void Fiber::entry() noexcept {
+  ThreadState& thread = ThreadState::of(*fiber_internal::this_thread_state);
+  Fiber* self = thread.current;
+  fiber_internal::after_switch(self->sanitizer_);
+  // A new fiber starts with errno 0 and no exception caught or in flight.
+  self->runtime_ = fiber_internal::RuntimeState{};
+  self->runtime_.restore(thread.runtime_slots);
+  if (thread.ended != nullptr) reap_ended(thread);
+  std::exception_ptr error;
+  try {
+    if (self->target_) self->target_();
+  } catch (...) {
+    error = std::current_exception();
+  }
+  self->finish(thread, std::move(error));
+}
+
+void Fiber::finish(ThreadState& thread, std::exception_ptr error) noexcept {
+  target_ = nullptr;  // the target's captures are destroyed now, on this stack
+  state_ = State::kEnded;
+  Fiber* to = alive_ancestor();
+  if (error) to->pending_ = std::move(error);
+  if (to->state_ != State::kStarted) to = prepare_to_run(thread, to);
+  // This stack is released by whichever fiber runs next (reap_ended).
+  thread.ended = this;
+  thread.current = to;
+  fiber_internal::before_final_switch(to->sanitizer_);
+  fiber_internal::switch_context(context_, to->context_);
+  __builtin_unreachable();
+}
+
+void Fiber::reap_ended(fiber_internal::SwitchState& thread) noexcept {
+  Fiber* ended = std::exchange(thread.ended, nullptr);
+  fiber_internal::on_stack_released(ended->sanitizer_, ended->stack_, ended->stack_size_);
+  ThreadState::of(thread).stacks->pools.release(ended->stack_, ended->stack_size_);
+  ended->stack_ = nullptr;
+}
+
+// --- For the overflow handler ----------------------------------------------------
+
+bool fiber_internal::describe_running_fiber_stack(RunningStack& out) noexcept {
+  const SwitchState* thread = this_thread_state;
+  if (thread == nullptr || thread->current == nullptr) return false;
+  const Fiber* fiber = thread->current;
+  if (fiber->stack_ == nullptr) return false;
+  out.guard_low = fiber->stack_ - page_size();
+  out.stack_low = fiber->stack_;
+  out.stack_high = fiber->stack_ + fiber->stack_size_;
+  out.name = fiber->name_.data();
+  out.name_length = fiber->name_.size();
+  out.fiber = fiber;
+  return true;
+}
+
+}  // namespace evergreen

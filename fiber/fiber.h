@@ -1,0 +1,258 @@
+// evergreen/fiber/fiber.h — stackful coroutines, switched explicitly.
+//
+// A Fiber runs a function (its target) on a stack of its own. Fibers are
+// scheduled cooperatively: a fiber runs only when something switches to it,
+// and runs until it switches to another fiber or its target ends. This is the
+// python-fibers API; evergreen's event loop builds its tasks on it.
+//
+//   evergreen::Fiber* main = evergreen::Fiber::current();
+//   evergreen::Fiber worker([&] {
+//     std::puts("step 1");
+//     main->switch_to();               // suspend; main continues
+//     std::puts("step 2");
+//   });                                // parent: the fiber current here (main)
+//   worker.switch_to();                // prints "step 1", returns
+//   worker.switch_to();                // prints "step 2"; the target returns,
+//                                      // so control comes back to its parent
+//   assert(!worker.is_alive());
+//
+// Guarantees:
+//  * Control flow. A fiber does not run until switched to. When its target
+//    returns, control goes to its parent: the parent's pending switch_to()
+//    (or throw_into()) returns. When an exception escapes the target, the
+//    fiber ends and the exception is re-thrown in the parent, from that same
+//    pending call. If the parent has itself ended, its parent is used, and so
+//    on; the thread's main fiber never ends.
+//  * Threads. Every thread has a main fiber: its original context, created on
+//    first use and owned by the thread. A Fiber belongs to the thread that
+//    constructed it; switching to it, throwing into it or giving it a parent
+//    of another thread throws. Fibers never move between threads, so
+//    thread_local variables behave as usual within a fiber. When a thread
+//    exits, its main fiber and all its stacks are freed: a fiber that
+//    outlives its thread may only be destroyed (and only if it had not
+//    started or had ended; a suspended one is lost with its thread).
+//  * Per-fiber runtime state. errno and the C++ exception state (the
+//    exception a catch block handles, what `throw;` re-throws,
+//    std::current_exception(), std::uncaught_exceptions()) belong to each
+//    fiber: a fiber suspended inside a catch block finds its exception intact
+//    whatever other fibers throw and catch meanwhile. The floating-point
+//    control state (rounding mode, exception masks) is NOT per fiber: it is
+//    shared by the thread's fibers, because switching it would make every
+//    switch several times slower.
+//  * Stacks. Each fiber's stack is memory-mapped with a guard page below it;
+//    an overflow ends the process with "evergreen: stack overflow in fiber
+//    '<name>' (stack size N bytes)" on stderr, never with silent corruption.
+//    (A single frame larger than a page can step over the guard into
+//    neighbouring memory; code with huge locals should be compiled with
+//    -fstack-clash-protection, or given a bigger stack and a heap buffer.)
+//    A fiber takes its stack from a per-thread pool at its first switch and
+//    gives it back as soon as its target ends, so ended fibers hold no stack;
+//    see internal/stack_pool.h for the pooling and memory bounds.
+//  * Cost. Constructing a Fiber makes no system call and allocates only if
+//    the target's captures do not fit in absl::AnyInvocable's inline storage
+//    (a thread's first use of fibers also allocates its main fiber).
+//    A switch saves a few registers and swaps errno and the exception state:
+//    a few nanoseconds, no system call.
+//
+// Thread safety: a Fiber may be used only on its own thread. The free
+// functions default_stack_size() and set_default_stack_size() are
+// thread-safe.
+#ifndef EVERGREEN_FIBER_FIBER_H_
+#define EVERGREEN_FIBER_FIBER_H_
+
+#include <cstddef>
+#include <exception>
+#include <string>
+
+#include "absl/functional/any_invocable.h"
+#include "evergreen/fiber/internal/context_switch.h"
+#include "evergreen/fiber/internal/runtime_state.h"
+#include "evergreen/fiber/internal/sanitizer.h"
+#include "evergreen/fiber/internal/switch_state.h"
+
+namespace evergreen {
+
+namespace fiber_internal {
+struct ThreadState;
+class MainFiberKey;
+struct RunningStack;
+bool describe_running_fiber_stack(RunningStack& out) noexcept;
+}  // namespace fiber_internal
+
+// default_stack_size()
+//
+// The stack size given to fibers constructed with stack_size 0. Initially
+// 64 KiB. Process-wide and thread-safe.
+size_t default_stack_size();
+
+// set_default_stack_size()
+//
+// Sets the default stack size for fibers constructed from now on (fibers
+// already constructed keep theirs). The size is rounded up to a whole number
+// of pages. Throws std::invalid_argument if it is below 16 KiB (including 0)
+// or above 1 GiB. Thread-safe.
+void set_default_stack_size(size_t size);
+
+class Fiber {
+ public:
+  // Fiber::Fiber()
+  //
+  // Creates a fiber that will run `target` when first switched to; it does
+  // not run yet, and has no stack yet. `stack_size` 0 means
+  // default_stack_size(); any other value is rounded up to whole pages and
+  // must lie in [16 KiB, 1 GiB], or std::invalid_argument is thrown. `parent`
+  // null means the fiber current now; a parent of another thread throws
+  // std::invalid_argument. An empty `target` makes a fiber that ends as soon
+  // as it starts.
+  explicit Fiber(absl::AnyInvocable<void()> target, size_t stack_size = 0, Fiber* parent = nullptr);
+
+  // Fiber::~Fiber()
+  //
+  // Destroys a fiber that has not started or has ended. Destroying a fiber
+  // that has started and not ended (one suspended mid-target, or the running
+  // one) is a fatal error, as for a joinable std::thread: a message naming
+  // the fiber is written to stderr and the process aborts. A fiber must
+  // outlive its use as another fiber's parent.
+  ~Fiber();
+
+  Fiber(const Fiber&) = delete;
+  Fiber& operator=(const Fiber&) = delete;
+
+  // Fiber::switch_to()
+  //
+  // Suspends the calling fiber and runs this one: starts it if it has not
+  // started, resumes it where it last switched away otherwise. Returns when
+  // some fiber switches back to the caller (or when a fiber whose parent is
+  // the caller ends). Throws what a child fiber's target let escape (see the
+  // file comment) and what throw_into() delivered to the caller. Throws
+  // std::runtime_error, without switching, if this fiber has ended, is the
+  // calling fiber, or belongs to another thread; starting a fiber may throw
+  // std::system_error if no stack can be mapped.
+  void switch_to();
+
+  // Fiber::throw_into()
+  //
+  // Switches to this fiber and raises `exception` in it. A suspended fiber
+  // gets it from the switch_to() (or throw_into()) call it is suspended in,
+  // so it may catch it; a fiber that has not started ends without running its
+  // target, and the exception goes to its parent as if the target had thrown
+  // it. Called on the running fiber itself, it simply throws `exception`.
+  // Throws std::runtime_error if this fiber has ended or belongs to another
+  // thread, std::invalid_argument if `exception` is null; otherwise returns
+  // or throws like switch_to().
+  void throw_into(std::exception_ptr exception);
+
+  // Fiber::is_alive()
+  //
+  // True until the target has returned or thrown (also before the fiber
+  // starts). The main fiber is always alive.
+  bool is_alive() const { return state_ != State::kEnded; }
+
+  // Fiber::current()
+  //
+  // The fiber running on the calling thread. Never null: outside any fiber
+  // this is the thread's main fiber, created on first use and destroyed when
+  // the thread exits.
+  static Fiber* current();
+
+  // Fiber::parent()
+  //
+  // Where control goes when this fiber ends. Null only for a main fiber.
+  Fiber* parent() const { return parent_; }
+
+  // Fiber::set_parent()
+  //
+  // Changes where control goes when this fiber ends. Throws
+  // std::invalid_argument if `parent` is null, belongs to another thread,
+  // would make a cycle of parents, or if this is a main fiber.
+  void set_parent(Fiber* parent);
+
+  // Fiber::set_name() / Fiber::name()
+  //
+  // A name for diagnostics: fatal errors (stack overflow, destroying a
+  // running fiber) name the fiber by it. Empty unless set; the main fiber is
+  // "main". The event loop names each task's fiber after the task.
+  void set_name(std::string name);
+  const std::string& name() const { return name_; }
+
+  // Fiber::stack_size()
+  //
+  // The size of this fiber's stack in bytes (a whole number of pages). Up to
+  // 1 KiB at its top is left unused to spread stacks over the cache sets.
+  // 0 for a main fiber, whose stack is the thread's own.
+  size_t stack_size() const { return stack_size_; }
+
+  // For the thread's state only: constructs the thread's main fiber.
+  Fiber(fiber_internal::MainFiberKey, fiber_internal::ThreadState& thread);
+
+ private:
+  enum class State : unsigned char { kNotStarted, kStarted, kEnded };
+
+  friend bool fiber_internal::describe_running_fiber_stack(
+      fiber_internal::RunningStack& out) noexcept;
+
+  // The parts of a switch outside the inline fast path: checks and errors,
+  // starting a fiber, releasing an ended fiber's stack, raising a pending
+  // exception.
+  Fiber* switch_out_slow();
+  void switch_in_slow();
+  static Fiber* prepare_to_run(fiber_internal::ThreadState& thread, Fiber* to);
+  static void switch_out(fiber_internal::SwitchState& thread, Fiber* from, Fiber* to) {
+    from->runtime_.save(thread.runtime_slots);
+    thread.current = to;
+  }
+  void switch_in(fiber_internal::SwitchState& thread) {
+    runtime_.restore(thread.runtime_slots);
+    if (thread.ended != nullptr || pending_) [[unlikely]] {
+      switch_in_slow();
+    }
+  }
+  void start(fiber_internal::ThreadState& thread);
+  [[noreturn]] static void entry() noexcept;
+  [[noreturn]] void finish(fiber_internal::ThreadState& thread, std::exception_ptr error) noexcept;
+  static void reap_ended(fiber_internal::SwitchState& thread) noexcept;
+  Fiber* alive_ancestor() const;
+  [[noreturn]] void throw_not_switchable(const fiber_internal::SwitchState* thread,
+                                         const char* operation) const;
+  [[noreturn]] void fatal_destroyed_while_running() const;
+  std::string describe() const;  // 'name', or <unnamed 0x...>
+
+  // Read on every switch.
+  fiber_internal::MachineContext context_;  // registers while suspended
+  fiber_internal::SwitchState* thread_;     // owning thread
+  State state_ = State::kNotStarted;
+  fiber_internal::RuntimeState runtime_;  // errno and exception state while suspended
+  std::exception_ptr pending_;            // raised in this fiber when it resumes
+  [[no_unique_address]] fiber_internal::SanitizerFiberState sanitizer_;
+  // Read when starting and ending.
+  Fiber* parent_;
+  char* stack_ = nullptr;  // lowest usable address while the fiber holds a stack
+  size_t stack_size_;
+  absl::AnyInvocable<void()> target_;
+  std::string name_;
+};
+
+// Inline so that the machine switch happens in the caller's frame. A switch
+// inside an out-of-line function would return, on the other fiber, through a
+// `ret` that the CPU's return-stack predictor always gets wrong; and the
+// bookkeeping is a handful of loads and stores, cheaper than two calls.
+inline void Fiber::switch_to() {
+  fiber_internal::SwitchState* thread = fiber_internal::this_thread_state;
+  Fiber* from;
+  if (thread_ == thread && state_ == State::kStarted && thread->current != this) [[likely]] {
+    from = thread->current;
+    switch_out(*thread, from, this);
+  } else {
+    from = switch_out_slow();
+  }
+  fiber_internal::before_switch(from->sanitizer_, sanitizer_);
+  fiber_internal::switch_context(from->context_, context_);
+  fiber_internal::after_switch(from->sanitizer_);
+  // Resumed (possibly much later): `from` is the running fiber again, on the
+  // same thread, since fibers never change threads.
+  from->switch_in(*fiber_internal::this_thread_state);
+}
+
+}  // namespace evergreen
+
+#endif  // EVERGREEN_FIBER_FIBER_H_
