@@ -153,22 +153,31 @@ LoopCore* LoopCore::for_this_thread() { return this_thread_core; }
 // --- Contexts --------------------------------------------------------------------
 
 void LoopCore::park(BlockingContext& self) {
-  if (self.task != nullptr) {
-    if (!hand_off(self)) scheduler_fiber_->switch_to();
-    return;
+  const bool main_context = self.task == nullptr;
+  if (main_context) {
+    // The main context runs (or continues) the loop until something wakes it.
+    if (state_ == State::kFinished) {
+      throw std::runtime_error(
+          "evergreen: cannot block: this thread's event loop has already run to completion "
+          "(a loop runs once; destroy() it and create a new one)");
+    }
+    if (state_ == State::kDestroyed) {
+      throw std::runtime_error("evergreen: cannot block: the event loop was destroyed");
+    }
+    main_waiting_ = true;
+    self.resumed_by_loop = false;
   }
-  // The main context: run (or continue) the loop until something wakes us.
-  if (state_ == State::kFinished) {
-    throw std::runtime_error(
-        "evergreen: cannot block: this thread's event loop has already run to completion "
-        "(a loop runs once; destroy() it and create a new one)");
+  // One call site for tasks and the main context: after the switch inside
+  // hand_off() the return predictor then sees the same return addresses
+  // whichever context resumes.
+  if (!hand_off(self)) {
+    if (main_context) {
+      enter_loop_fiber();
+    } else {
+      scheduler_fiber_->switch_to();
+    }
   }
-  if (state_ == State::kDestroyed) {
-    throw std::runtime_error("evergreen: cannot block: the event loop was destroyed");
-  }
-  main_waiting_ = true;
-  self.resumed_by_loop = false;
-  if (!hand_off(self)) enter_loop_fiber();
+  if (!main_context) return;
   main_waiting_ = false;
   current_ = &main_context_;
   if (!self.resumed_by_loop) {
