@@ -32,9 +32,9 @@ struct TimerEntry {
 
 class TimerHeap {
  public:
-  bool empty() const { return entries_.empty(); }
-  size_t size() const { return entries_.size(); }
-  TimerEntry* top() const { return entries_.empty() ? nullptr : entries_.front(); }
+  bool empty() const { return slots_.empty(); }
+  size_t size() const { return slots_.size(); }
+  TimerEntry* top() const { return slots_.empty() ? nullptr : slots_.front().entry; }
 
   // Inserts `entry` (not currently in the heap) with the given deadline.
   void insert(TimerEntry* entry, TimePoint deadline);
@@ -45,27 +45,35 @@ class TimerHeap {
   // Removes every entry (their heap_index is reset).
   template <class F>
   void clear(F&& on_each) {
-    std::vector<TimerEntry*> entries;
-    entries.swap(entries_);
-    for (TimerEntry* entry : entries) {
-      entry->heap_index = TimerEntry::kNotInHeap;
-      on_each(entry);
+    std::vector<Slot> slots;
+    slots.swap(slots_);
+    for (Slot& slot : slots) {
+      slot.entry->heap_index = TimerEntry::kNotInHeap;
+      on_each(slot.entry);
     }
   }
 
  private:
-  static bool earlier(const TimerEntry* a, const TimerEntry* b) {
-    if (a->deadline != b->deadline) return a->deadline < b->deadline;
-    return a->sequence < b->sequence;
+  // The ordering key is copied into the heap array: entries live wherever
+  // their owners put them (a sleeping task's stack), so comparing through
+  // pointers would miss the cache at every step of a sift.
+  struct Slot {
+    TimePoint deadline;
+    uint64_t sequence;
+    TimerEntry* entry;
+  };
+  static bool earlier(const Slot& a, const Slot& b) {
+    if (a.deadline != b.deadline) return a.deadline < b.deadline;
+    return a.sequence < b.sequence;
   }
-  void place(size_t index, TimerEntry* entry) {
-    entries_[index] = entry;
-    entry->heap_index = index;
+  void place(size_t index, const Slot& slot) {
+    slots_[index] = slot;
+    slot.entry->heap_index = index;
   }
   void sift_up(size_t index);
   void sift_down(size_t index);
 
-  std::vector<TimerEntry*> entries_;
+  std::vector<Slot> slots_;
   uint64_t next_sequence_ = 0;
 };
 
