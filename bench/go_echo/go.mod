@@ -1,0 +1,3 @@
+module evergreen/bench/go_echo
+
+go 1.19

@@ -1,0 +1,35 @@
+// evergreen/io/address.h
+//
+// Address: a host and a port, the way every evergreen::io call names a socket
+// endpoint: `{"127.0.0.1", 8080}`, `{"::1", 0}`, `{"example.com", 443}`.
+// The host is an IPv4 or IPv6 literal, or (where the call says so: connect,
+// bind, UDP send) a host name resolved cooperatively with c-ares. Port 0 binds
+// an ephemeral port; sockname() tells which.
+#ifndef EVERGREEN_IO_ADDRESS_H_
+#define EVERGREEN_IO_ADDRESS_H_
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+namespace evergreen::io {
+
+struct Address {
+  std::string host;
+  uint16_t port = 0;
+
+  // Address::to_string()
+  //
+  // "127.0.0.1:80", "[::1]:80" (IPv6 hosts in brackets), "example.com:80".
+  std::string to_string() const;
+
+  friend bool operator==(const Address&, const Address&) = default;
+};
+
+inline std::ostream& operator<<(std::ostream& out, const Address& address) {
+  return out << address.to_string();
+}
+
+}  // namespace evergreen::io
+
+#endif  // EVERGREEN_IO_ADDRESS_H_

@@ -1,0 +1,68 @@
+// evergreen/io/errors.h
+//
+// The exceptions evergreen::io throws. Every one derives from
+// std::system_error: code() carries the errno value (generic_category) that
+// caused it, or for DNS failures the c-ares status (dns_category()), and
+// what() names the operation and the object, e.g.
+//   "evergreen: cannot connect to 127.0.0.1:1: Connection refused".
+//
+//   std::system_error
+//   ├── StreamError          any stream (BaseStream, StreamServer)
+//   │   ├── TCPError         TCPClient, TCPServer, TCPConnection
+//   │   ├── PipeError        PipeClient, PipeServer, PipeConnection, PipeStream
+//   │   └── TTYError         TTYStream, StdinStream, StdoutStream, StderrStream
+//   ├── UDPError             UDPEndpoint
+//   └── DNSError             getaddrinfo(), Resolver
+#ifndef EVERGREEN_IO_ERRORS_H_
+#define EVERGREEN_IO_ERRORS_H_
+
+#include <string>
+#include <system_error>
+
+namespace evergreen::io {
+
+class StreamError : public std::system_error {
+ public:
+  using std::system_error::system_error;
+  // An errno value and what failed ("evergreen: read_until on a closed stream").
+  StreamError(int errno_value, const std::string& what)
+      : std::system_error(errno_value, std::generic_category(), what) {}
+};
+
+class TCPError : public StreamError {
+ public:
+  using StreamError::StreamError;
+};
+
+class PipeError : public StreamError {
+ public:
+  using StreamError::StreamError;
+};
+
+class TTYError : public StreamError {
+ public:
+  using StreamError::StreamError;
+};
+
+class UDPError : public std::system_error {
+ public:
+  using std::system_error::system_error;
+  UDPError(int errno_value, const std::string& what)
+      : std::system_error(errno_value, std::generic_category(), what) {}
+};
+
+// The category of DNS failures: values are c-ares status codes (ARES_ENOTFOUND,
+// ARES_ETIMEOUT, ...), messages are c-ares' descriptions.
+const std::error_category& dns_category();
+
+class DNSError : public std::system_error {
+ public:
+  using std::system_error::system_error;
+  // A c-ares status and what failed ("evergreen: cannot resolve 'x.invalid'").
+  DNSError(int ares_status, const std::string& what)
+      : std::system_error(ares_status, dns_category(), what) {}
+};
+
+}  // namespace evergreen::io
+
+#endif  // EVERGREEN_IO_ERRORS_H_

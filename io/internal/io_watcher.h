@@ -1,0 +1,159 @@
+// IoWatcher: the readiness of one file descriptor, as the loop reports it.
+//
+// The fd is registered with this thread's loop once, edge-triggered for input,
+// output and peer close, and never modified afterwards: no epoll_ctl per read
+// or write. Events set cached `readable` / `writable` flags; the I/O code
+// clears a flag when a system call says EAGAIN (or, for stream sockets, when a
+// short read proves the queue empty), so the next call parks at once instead
+// of making a system call that would fail. With edge triggering the kernel
+// reports every new arrival, so a cleared flag is always set again by an event.
+//
+// Guarantees:
+// - A waiting task is woken only by an event for its direction, by detach()
+//   or by the watcher's destruction; an event with nobody waiting costs a flag
+//   store.
+// - While a context waits it holds a loop keep-alive, so run() does not return
+//   under it; an idle registered fd does not keep the loop running.
+// - Destroying the watcher's owner (after orphan_waiters()) wakes its waiters
+//   with kDestroyed, after which they must not touch the owner; this holds
+//   even for a waiter woken by close() just before the destruction that has
+//   not run yet.
+// - Fds epoll cannot watch (regular files, /dev/null) are always "ready":
+//   their system calls never return EAGAIN.
+// Single-threaded: every member is called on the loop's thread.
+#ifndef EVERGREEN_IO_INTERNAL_IO_WATCHER_H_
+#define EVERGREEN_IO_INTERNAL_IO_WATCHER_H_
+
+#include <cstdint>
+#include <optional>
+
+#include "evergreen/loop/internal/loop_core.h"
+#include "evergreen/loop/internal/poller.h"
+#include "evergreen/loop/internal/wait_queue.h"
+
+namespace evergreen::io::internal {
+
+enum class WaitResult {
+  kWoken,      // an event or detach(): look at the state again
+  kDestroyed,  // the watcher (and its owner) are gone
+};
+
+class IoWatcher final : public evergreen::internal::PollHandler,
+                        public evergreen::internal::LoopCore::DestroyListener {
+ public:
+  // Called on the loop fiber each time the fd reports writable, so queued
+  // output is sent even when no task waits for it.
+  class WriteDrain {
+   public:
+    virtual ~WriteDrain() = default;
+    virtual void on_writable() = 0;
+  };
+
+  IoWatcher() = default;
+  // Unregisters and wakes every waiter with kDestroyed.
+  ~IoWatcher() override;
+  IoWatcher(const IoWatcher&) = delete;
+  IoWatcher& operator=(const IoWatcher&) = delete;
+
+  // IoWatcher::attach()
+  //
+  // Registers `fd` with this thread's loop (creating the main thread's loop on
+  // demand). Both flags start set: the first read or write just tries. Throws
+  // std::system_error if epoll refuses the fd for a reason other than its type,
+  // std::runtime_error on a thread without a loop.
+  void attach(int fd, WriteDrain* drain = nullptr);
+
+  // IoWatcher::Operation
+  //
+  // Marks a blocking call in progress on the watcher's owner (a wait here, or
+  // a DNS lookup before a connect). If the owner is destroyed before the call
+  // resumes - even after it was woken, say by close(), and had not run yet -
+  // owner_destroyed() turns true and the call must leave without touching the
+  // owner. Lives on the blocked context's stack.
+  class Operation {
+   public:
+    explicit Operation(IoWatcher& watcher);
+    ~Operation();
+    Operation(const Operation&) = delete;
+    Operation& operator=(const Operation&) = delete;
+    bool owner_destroyed() const { return watcher_ == nullptr; }
+
+   private:
+    friend class IoWatcher;
+    IoWatcher* watcher_;
+    Operation* previous_ = nullptr;
+    Operation* next_ = nullptr;
+  };
+
+  // IoWatcher::orphan_waiters()
+  //
+  // The owner is being destroyed: every Operation in progress learns it
+  // (owner_destroyed()), and waits return kDestroyed. Owners call this first
+  // thing in their destructor.
+  void orphan_waiters();
+
+  // IoWatcher::detach()
+  //
+  // Unregisters (call it before closing the fd) and wakes every waiter with
+  // kWoken, so they notice whatever state change prompted the detach.
+  void detach();
+
+  bool attached() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
+  // Sets who sends queued output when the fd turns writable.
+  void set_drain(WriteDrain* drain) { drain_ = drain; }
+  // False once the loop the fd was registered with has been destroyed.
+  bool loop_alive() const { return loop_ != nullptr; }
+
+  bool readable() const { return readable_; }
+  bool writable() const { return writable_; }
+  // Whether the peer closed its side or the fd reported an error: reads will
+  // not block again, so a short read no longer proves the queue empty.
+  bool peer_closed() const { return peer_closed_; }
+  void clear_readable() {
+    if (pollable_) readable_ = false;
+  }
+  void clear_writable() {
+    if (pollable_) writable_ = false;
+  }
+
+  // IoWatcher::wait_readable() / wait_writable()
+  //
+  // Parks the calling context until the next event for that direction,
+  // detach(), destruction or `timeout` (then kWoken too). Raises a kill or
+  // Timeout delivered meanwhile. Throws std::runtime_error inside a loop
+  // callback and when the fd is not attached to a live loop.
+  WaitResult wait_readable(std::optional<Duration> timeout = std::nullopt) {
+    return wait(readers_, timeout);
+  }
+  WaitResult wait_writable(std::optional<Duration> timeout = std::nullopt) {
+    return wait(writers_, timeout);
+  }
+
+  // Wakes the contexts waiting to write (a flush that may now be complete).
+  void notify_writers() {
+    if (!writers_.empty()) writers_.notify_all();
+  }
+
+ private:
+  void on_poll_events(uint32_t events) override;
+  void on_loop_destroyed() override;
+  WaitResult wait(evergreen::internal::WaitQueue& queue, std::optional<Duration> timeout);
+  void wake_all();
+
+  evergreen::internal::LoopCore* loop_ = nullptr;
+  evergreen::internal::Poller::Token token_ = 0;
+  int fd_ = -1;
+  WriteDrain* drain_ = nullptr;
+  bool pollable_ = false;
+  bool readable_ = false;
+  bool writable_ = false;
+  bool peer_closed_ = false;
+  evergreen::internal::WaitQueue readers_;
+  evergreen::internal::WaitQueue writers_;
+  Operation* operations_ = nullptr;
+};
+
+}  // namespace evergreen::io::internal
+
+#endif  // EVERGREEN_IO_INTERNAL_IO_WATCHER_H_

@@ -1,0 +1,43 @@
+#include "evergreen/io/internal/raise.h"
+
+#include "evergreen/io/errors.h"
+
+namespace evergreen::io::internal {
+
+const char* kind_name(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kTCP:
+      return "TCP";
+    case ErrorKind::kPipe:
+      return "pipe";
+    case ErrorKind::kTTY:
+      return "TTY";
+    case ErrorKind::kUDP:
+      return "UDP";
+    case ErrorKind::kStream:
+      break;
+  }
+  return "";
+}
+
+void raise_error(ErrorKind kind, std::error_code code, const std::string& what) {
+  switch (kind) {
+    case ErrorKind::kTCP:
+      throw TCPError(code, what);
+    case ErrorKind::kPipe:
+      throw PipeError(code, what);
+    case ErrorKind::kTTY:
+      throw TTYError(code, what);
+    case ErrorKind::kUDP:
+      throw UDPError(code, what);
+    case ErrorKind::kStream:
+      break;
+  }
+  throw StreamError(code, what);
+}
+
+void raise_error(ErrorKind kind, int errno_value, const std::string& what) {
+  raise_error(kind, std::error_code(errno_value, std::generic_category()), what);
+}
+
+}  // namespace evergreen::io::internal

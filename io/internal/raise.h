@@ -1,0 +1,25 @@
+// Which exception type an I/O object throws, and the one place that throws
+// it. Streams keep an ErrorKind rather than a virtual function so that a task
+// woken after its stream was destroyed can still raise the right type without
+// touching the stream.
+#ifndef EVERGREEN_IO_INTERNAL_RAISE_H_
+#define EVERGREEN_IO_INTERNAL_RAISE_H_
+
+#include <cstdint>
+#include <string>
+#include <system_error>
+
+namespace evergreen::io::internal {
+
+enum class ErrorKind : uint8_t { kStream, kTCP, kPipe, kTTY, kUDP };
+
+// "TCP", "pipe", "TTY", "UDP" or "" (for messages: "a closed TCP stream").
+const char* kind_name(ErrorKind kind);
+
+// Throws StreamError, TCPError, PipeError, TTYError or UDPError.
+[[noreturn]] void raise_error(ErrorKind kind, std::error_code code, const std::string& what);
+[[noreturn]] void raise_error(ErrorKind kind, int errno_value, const std::string& what);
+
+}  // namespace evergreen::io::internal
+
+#endif  // EVERGREEN_IO_INTERNAL_RAISE_H_

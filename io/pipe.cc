@@ -1,0 +1,118 @@
+#include "evergreen/io/pipe.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "evergreen/io/internal/fd_ops.h"
+#include "evergreen/io/internal/socket_address.h"
+
+namespace evergreen::io {
+
+using internal::ErrorKind;
+using internal::FdTraits;
+using internal::SocketAddress;
+using internal::UniqueFd;
+
+namespace {
+
+constexpr FdTraits kUnixStreamTraits{.socket = true, .stream_socket = true};
+// How long a client waits before trying again when the server's backlog is
+// full (a Unix socket says EAGAIN then, and offers nothing to poll for).
+constexpr auto kBacklogRetry = std::chrono::milliseconds(1);
+
+}  // namespace
+
+// --- PipeConnection --------------------------------------------------------------
+
+PipeConnection::PipeConnection(UniqueFd fd) : StreamConnection(ErrorKind::kPipe) {
+  open_fd(std::move(fd), kUnixStreamTraits);
+}
+
+// --- PipeServer ----------------------------------------------------------------------
+
+PipeServer::PipeServer() : PipeServer(nullptr) {}
+
+PipeServer::PipeServer(ConnectionHandler handler)
+    : StreamServer(ErrorKind::kPipe, std::move(handler)) {}
+
+void PipeServer::bind(std::string_view path) {
+  std::string context = "cannot bind a pipe server to '" + std::string(path) + "'";
+  if (closed()) raise(EBADF, context + ": the server is closed");
+  if (bound()) raise(EINVAL, context + ": the server is already bound");
+  std::optional<SocketAddress> address = internal::unix_address(path);
+  if (!address) raise(path.empty() ? EINVAL : ENAMETOOLONG, context);
+  UniqueFd fd;
+  if (int error = internal::open_socket(AF_UNIX, SOCK_STREAM, &fd)) raise(error, context);
+  if (::bind(fd.get(), address->get(), address->length) != 0) raise(errno, context);
+  set_listener(std::move(fd));
+  path_ = std::string(path);
+  remove_on_close(path_);
+}
+
+std::shared_ptr<StreamConnection> PipeServer::make_connection(UniqueFd fd) {
+  return std::make_shared<PipeConnection>(std::move(fd));
+}
+
+std::string PipeServer::describe() const {
+  return path_.empty() ? "pipe server" : "pipe server '" + path_ + "'";
+}
+
+// --- PipeClient ----------------------------------------------------------------------
+
+PipeClient::PipeClient() : BaseStream(ErrorKind::kPipe) {}
+
+void PipeClient::connect(std::string_view path) {
+  std::string context = "cannot connect to pipe '" + std::string(path) + "'";
+  check_not_closed("connect");
+  if (has_fd()) raise(EISCONN, context + ": the client is already connected");
+  std::optional<SocketAddress> address = internal::unix_address(path);
+  if (!address) raise(path.empty() ? EINVAL : ENAMETOOLONG, context);
+  UniqueFd fd;
+  if (int error = internal::open_socket(AF_UNIX, SOCK_STREAM, &fd)) raise(error, context);
+  internal::IoWatcher& readiness = watcher();
+  // Unregisters the socket if this attempt fails (before the fd closes).
+  struct DetachOnFailure {
+    ~DetachOnFailure() {
+      if (!kept && !destroyed && readiness.attached()) readiness.detach();
+    }
+    internal::IoWatcher& readiness;
+    bool kept = false;
+    bool destroyed = false;
+  } guard{readiness};
+  for (;;) {
+    if (::connect(fd.get(), address->get(), address->length) == 0) break;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) raise(errno, context);
+    // The server's backlog is full, and a Unix socket offers nothing to poll
+    // for: try again shortly. Waiting on the watcher rather than sleep()
+    // notices a client destroyed meanwhile without touching it.
+    if (!readiness.attached()) readiness.attach(fd.get());
+    internal::ErrorKind kind = error_kind();
+    if (readiness.wait_writable(kBacklogRetry) == internal::WaitResult::kDestroyed) {
+      guard.destroyed = true;
+      internal::raise_error(
+          kind, EBADF, "evergreen: " + context + ": the client was destroyed while connecting");
+    }
+    if (closed()) raise(EBADF, context + ": the client was closed while connecting");
+  }
+  guard.kept = true;
+  open_fd(std::move(fd), kUnixStreamTraits);
+}
+
+// --- PipeStream ------------------------------------------------------------------------
+
+PipeStream::PipeStream() : BaseStream(ErrorKind::kPipe) {}
+
+void PipeStream::open(int fd) {
+  UniqueFd owned(fd);
+  std::string context = "cannot open fd " + std::to_string(fd) + " as a pipe stream";
+  check_not_closed("open");
+  if (has_fd()) raise(EISCONN, context + ": the stream already has a descriptor");
+  FdTraits traits;
+  if (int error = internal::describe_fd(fd, &traits)) raise(error, context);
+  if (int error = internal::set_nonblocking(fd, true)) raise(error, context);
+  open_fd(std::move(owned), traits);
+}
+
+}  // namespace evergreen::io

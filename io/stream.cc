@@ -1,0 +1,485 @@
+#include "evergreen/io/stream.h"
+
+#include <re2/re2.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <stdexcept>
+
+#include "evergreen/loop/task.h"
+
+namespace evergreen::io {
+
+using internal::ErrorKind;
+using internal::WaitResult;
+
+namespace {
+
+// The most room read_bytes() asks for: a large n reads in big chunks, but
+// never allocates n bytes up front.
+constexpr size_t kMaxReadRoom = 64 * 1024;
+// Output capacity kept after a burst has been sent; beyond it is released.
+constexpr size_t kKeptOutputCapacity = 64 * 1024;
+
+std::string stream_name(ErrorKind kind) {
+  std::string name = internal::kind_name(kind);
+  return name.empty() ? "stream" : name + " stream";
+}
+
+[[noreturn]] void raise_destroyed(ErrorKind kind, const char* operation) {
+  internal::raise_error(kind, EBADF,
+                        std::string("evergreen: ") + operation + ": the " + stream_name(kind) +
+                            " was destroyed while this task waited on it");
+}
+
+}  // namespace
+
+// The compiled pattern of the last read_until_regex(), so a loop reading
+// records with one pattern compiles it once.
+struct BaseStream::RegexCache {
+  std::string pattern;
+  // Shared so a read blocked with it survives another task's new pattern.
+  std::shared_ptr<const re2::RE2> regex;
+};
+
+// --- Lifetime -------------------------------------------------------------------
+
+BaseStream::BaseStream(ErrorKind kind) : kind_(kind) {}
+
+BaseStream::~BaseStream() {
+  // Tasks still blocked here must not come back to this object once woken.
+  watcher_.orphan_waiters();
+  close();
+}
+
+void BaseStream::open_fd(internal::UniqueFd fd, const internal::FdTraits& traits) {
+  check_not_closed("open");
+  try {
+    // A connecting client attached the watcher already, to wait on it.
+    if (watcher_.attached() && watcher_.fd() == fd.get()) {
+      watcher_.set_drain(this);
+    } else {
+      watcher_.attach(fd.get(), this);
+    }
+  } catch (const std::system_error& error) {
+    raise(error.code().value(), "cannot watch fd " + std::to_string(fd.get()));
+  }
+  fd_ = std::move(fd);
+  traits_ = traits;
+  // Output written before the stream was connected.
+  if (pending_output() > 0) {
+    if (int error = drain_output()) fail(error, "write");
+  }
+}
+
+void BaseStream::close() {
+  if (closed_) return;
+  closed_ = true;
+  watcher_.detach();  // wakes blocked tasks: they find the stream closed
+  on_close();
+  fd_.reset();
+  input_.clear();
+  std::string().swap(output_);
+  output_sent_ = 0;
+  regex_.reset();
+}
+
+// --- Errors ---------------------------------------------------------------------
+
+void BaseStream::raise(int errno_value, const std::string& what) const {
+  internal::raise_error(kind_, errno_value, "evergreen: " + what);
+}
+
+void BaseStream::raise_closed(const char* operation) const {
+  if (error_ != 0) {
+    raise(error_, std::string(operation) + ": the " + stream_name(kind_) + " was closed after " +
+                      error_operation_ + " failed");
+  }
+  raise(EBADF, std::string(operation) + " on a closed " + stream_name(kind_));
+}
+
+void BaseStream::check_not_closed(const char* operation) const {
+  if (closed_) raise_closed(operation);
+}
+
+void BaseStream::check_open(const char* operation) const {
+  if (closed_) raise_closed(operation);
+  if (write_only_) {
+    raise(EBADF,
+          std::string(operation) + " on a " + stream_name(kind_) + " opened for writing only");
+  }
+  if (!fd_.valid()) {
+    raise(ENOTCONN,
+          std::string(operation) + " on a " + stream_name(kind_) + " that is not connected yet");
+  }
+}
+
+void BaseStream::close_with_error(int error, const char* operation) {
+  if (closed_) return;
+  error_ = error;
+  error_operation_ = operation;
+  close();
+}
+
+void BaseStream::fail(int error, const char* operation) {
+  close_with_error(error, operation);
+  raise(error, std::string(operation) + " failed on a " + stream_name(kind_));
+}
+
+// --- Reading --------------------------------------------------------------------
+
+size_t BaseStream::fill(const char* operation, size_t wanted_room) {
+  for (;;) {
+    if (watcher_.readable()) {
+      size_t limit = max_buffer_size_ - std::min(max_buffer_size_, input_.size());
+      if (limit == 0) {
+        raise(ENOBUFS, std::string(operation) + ": the read buffer is full (max_buffer_size)");
+      }
+      size_t room = 0;
+      char* tail = input_.prepare(std::min(wanted_room, limit), &room);
+      room = std::min(room, limit);
+      ssize_t count = ::read(fd_.get(), tail, room);
+      if (count > 0) {
+        input_.commit(static_cast<size_t>(count));
+        // A stream socket fills a read from everything queued, so a short read
+        // means the queue is empty now, and any later arrival raises a new
+        // edge. Believing it saves the read that would only say EAGAIN (one
+        // system call per message in a request/response exchange). Not after
+        // the peer closed: that edge has been seen already.
+        if (static_cast<size_t>(count) < room && traits_.stream_socket && !watcher_.peer_closed()) {
+          watcher_.clear_readable();
+        }
+        return static_cast<size_t>(count);
+      }
+      if (count == 0) return 0;
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) fail(errno, operation);
+      watcher_.clear_readable();
+    }
+    ErrorKind kind = kind_;
+    if (watcher_.wait_readable() == WaitResult::kDestroyed) raise_destroyed(kind, operation);
+    if (closed_) raise_closed(operation);
+  }
+}
+
+std::string BaseStream::read_bytes(size_t n) {
+  check_open("read_bytes");
+  if (n == 0) return {};
+  if (input_.empty() && fill("read_bytes", std::clamp(n, kMinReadRoom, kMaxReadRoom)) == 0) {
+    return {};
+  }
+  return input_.take(std::min(n, input_.size()));
+}
+
+std::string BaseStream::read_until(std::string_view delimiter) {
+  if (delimiter.empty()) {
+    throw std::invalid_argument("evergreen: read_until() needs a non-empty delimiter");
+  }
+  check_open("read_until");
+  size_t from = 0;
+  for (;;) {
+    size_t end = input_.find(delimiter, from);
+    if (end != internal::ReadBuffer::npos) return input_.take(end);
+    size_t size = input_.size();
+    // A delimiter split across reads starts in the last size-1 bytes.
+    from = size >= delimiter.size() ? size - delimiter.size() + 1 : 0;
+    if (size >= max_buffer_size_) {
+      raise(ENOBUFS, "read_until: no delimiter in the first " + std::to_string(size) +
+                         " bytes (the stream's max_buffer_size)");
+    }
+    if (fill("read_until") == 0) return input_.take(input_.size());
+  }
+}
+
+std::string BaseStream::read_until_regex(std::string_view pattern) {
+  if (!regex_ || regex_->pattern != pattern) {
+    re2::RE2::Options options;
+    options.set_encoding(re2::RE2::Options::EncodingLatin1);
+    options.set_log_errors(false);
+    auto regex =
+        std::make_shared<const re2::RE2>(re2::StringPiece(pattern.data(), pattern.size()), options);
+    if (!regex->ok()) {
+      throw std::invalid_argument("evergreen: read_until_regex(): invalid pattern '" +
+                                  std::string(pattern) + "': " + regex->error());
+    }
+    regex_ = std::make_unique<RegexCache>(RegexCache{std::string(pattern), std::move(regex)});
+  }
+  std::shared_ptr<const re2::RE2> regex = regex_->regex;
+  check_open("read_until_regex");
+  for (;;) {
+    bool empty_match = false;
+    size_t end = input_.find_regex(*regex, &empty_match);
+    if (end != internal::ReadBuffer::npos) {
+      if (empty_match) {
+        throw std::invalid_argument("evergreen: read_until_regex(): pattern '" +
+                                    std::string(pattern) + "' matched the empty string");
+      }
+      return input_.take(end);
+    }
+    if (input_.size() >= max_buffer_size_) {
+      raise(ENOBUFS, "read_until_regex: no match in the first " + std::to_string(input_.size()) +
+                         " bytes (the stream's max_buffer_size)");
+    }
+    if (fill("read_until_regex") == 0) return input_.take(input_.size());
+  }
+}
+
+// --- Writing --------------------------------------------------------------------
+
+bool BaseStream::write(std::string_view data) {
+  check_not_closed("write");
+  if (write_shut_) raise(EPIPE, "write after shutdown() on a " + stream_name(kind_));
+  if (!fd_.valid()) {  // not connected yet: sent once it is
+    output_.append(data);
+    return data.empty();
+  }
+  if (pending_output() == 0) {
+    // Nothing queued: hand the data to the kernel directly, no copy.
+    while (!data.empty() && watcher_.writable()) {
+      ssize_t count = internal::write_some(fd_.get(), data.data(), data.size(), traits_.socket);
+      if (count >= 0) {
+        data.remove_prefix(static_cast<size_t>(count));
+        // A partial write means the kernel buffer is full: wait for an edge
+        // (descriptors that cannot be polled never fill, so they go on).
+        if (!data.empty()) watcher_.clear_writable();
+        continue;
+      }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) fail(errno, "write");
+      watcher_.clear_writable();
+    }
+    if (data.empty()) return true;
+  }
+  output_.append(data);
+  if (pending_output() > write_high_water_) wait_output_below(write_high_water_, "write");
+  return false;
+}
+
+int BaseStream::drain_output() {
+  while (output_sent_ < output_.size() && watcher_.writable()) {
+    ssize_t count = internal::write_some(fd_.get(), output_.data() + output_sent_,
+                                         output_.size() - output_sent_, traits_.socket);
+    if (count >= 0) {
+      output_sent_ += static_cast<size_t>(count);
+      if (output_sent_ < output_.size()) watcher_.clear_writable();
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return errno;
+    watcher_.clear_writable();
+  }
+  if (output_sent_ == output_.size()) {
+    if (output_.capacity() > kKeptOutputCapacity) {
+      std::string().swap(output_);
+    } else {
+      output_.clear();
+    }
+    output_sent_ = 0;
+  } else if (output_sent_ >= kKeptOutputCapacity && output_sent_ * 2 >= output_.size()) {
+    // Most of the buffer has been sent: drop it rather than let it grow.
+    output_.erase(0, output_sent_);
+    output_sent_ = 0;
+  }
+  return 0;
+}
+
+void BaseStream::on_writable() {
+  if (closed_ || pending_output() == 0) return;
+  if (int error = drain_output()) close_with_error(error, "write");
+}
+
+void BaseStream::wait_output_below(size_t limit, const char* operation) {
+  while (pending_output() > limit) {
+    if (watcher_.writable()) {
+      if (int error = drain_output()) fail(error, operation);
+      continue;
+    }
+    ErrorKind kind = kind_;
+    if (watcher_.wait_writable() == WaitResult::kDestroyed) raise_destroyed(kind, operation);
+    if (closed_) raise_closed(operation);
+  }
+}
+
+void BaseStream::flush() {
+  check_not_closed("flush");
+  if (pending_output() == 0) return;
+  if (!fd_.valid()) {
+    raise(ENOTCONN, "flush on a " + stream_name(kind_) + " that is not connected yet");
+  }
+  wait_output_below(0, "flush");
+}
+
+void BaseStream::shutdown() {
+  flush();
+  if (write_shut_) return;
+  check_open("shutdown");
+  write_shut_ = true;
+  if (traits_.socket && ::shutdown(fd_.get(), SHUT_WR) != 0 && errno != ENOTCONN) {
+    fail(errno, "shutdown");
+  }
+}
+
+// --- StreamConnection -------------------------------------------------------------
+
+StreamConnection::~StreamConnection() { unlink(); }
+
+void StreamConnection::unlink() {
+  StreamServer* server = server_;
+  if (server == nullptr) return;
+  if (previous_ != nullptr) {
+    previous_->next_ = next_;
+  } else {
+    server->first_connection_ = next_;
+  }
+  if (next_ != nullptr) {
+    next_->previous_ = previous_;
+  } else {
+    server->last_connection_ = previous_;
+  }
+  previous_ = next_ = nullptr;
+  server_ = nullptr;
+  --server->connection_count_;
+}
+
+// --- StreamServer -------------------------------------------------------------------
+
+StreamServer::StreamServer(ErrorKind kind, ConnectionHandler handler)
+    : kind_(kind), handler_(std::move(handler)) {}
+
+StreamServer::~StreamServer() {
+  // serve() still blocked must return without touching this object.
+  watcher_.orphan_waiters();
+  close();
+}
+
+void StreamServer::raise(int errno_value, const std::string& what) const {
+  internal::raise_error(kind_, errno_value, "evergreen: " + what);
+}
+
+void StreamServer::set_listener(internal::UniqueFd fd) {
+  if (closed_) raise(EBADF, "bind on a closed " + describe());
+  if (listener_.valid()) raise(EINVAL, "bind: the " + describe() + " is already bound");
+  // Listen at once, so clients may connect as soon as bind() returns (they
+  // wait in the backlog until serve() accepts them); serve() sets its backlog.
+  if (::listen(fd.get(), kDefaultBacklog) != 0) {
+    raise(errno, "cannot listen on " + internal::local_address(fd.get()).to_string());
+  }
+  try {
+    watcher_.attach(fd.get());
+  } catch (const std::system_error& error) {
+    raise(error.code().value(), "cannot watch the listening socket");
+  }
+  listener_ = std::move(fd);
+}
+
+void StreamServer::serve(int backlog) {
+  if (closed_) raise(EBADF, "serve on a closed " + describe());
+  if (!listener_.valid()) raise(EDESTADDRREQ, "serve() called before bind()");
+  if (serving_) raise(EALREADY, "serve() is already running on the " + describe());
+  if (backlog != kDefaultBacklog && ::listen(listener_.get(), backlog) != 0) {
+    raise(errno, "cannot listen on " + describe());
+  }
+  serving_ = true;
+  struct Serving {
+    ~Serving() {
+      if (!destroyed) server.serving_ = false;
+    }
+    StreamServer& server;
+    bool destroyed = false;
+  } serving{*this};
+
+  for (;;) {
+    std::optional<Duration> backoff;
+    while (watcher_.readable()) {
+      int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd >= 0) {
+        start_connection(internal::UniqueFd(fd));
+        continue;
+      }
+      int error = errno;
+      if (error == EAGAIN || error == EWOULDBLOCK) {
+        watcher_.clear_readable();
+      } else if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
+        // Out of descriptors or memory: accepting again at once would spin.
+        // Pending connections wait in the backlog until some close.
+        backoff = std::chrono::milliseconds(20);
+        break;
+      } else if (error != EINTR && error != ECONNABORTED && error != EPROTO && error != EPERM) {
+        raise(error, "accept failed on " + describe());
+      }
+    }
+    if (watcher_.wait_readable(backoff) == WaitResult::kDestroyed) {
+      serving.destroyed = true;
+      return;
+    }
+    if (closed_) return;
+  }
+}
+
+void StreamServer::start_connection(internal::UniqueFd fd) {
+  std::shared_ptr<StreamConnection> connection;
+  try {
+    connection = make_connection(std::move(fd));
+  } catch (const std::system_error&) {
+    return;  // could not be set up (the loop refused it): drop it
+  }
+  connection->server_ = this;
+  connection->previous_ = last_connection_;
+  if (last_connection_ != nullptr) {
+    last_connection_->next_ = connection.get();
+  } else {
+    first_connection_ = connection.get();
+  }
+  last_connection_ = connection.get();
+  ++connection_count_;
+  spawn(&StreamServer::run_handler, std::move(connection));
+}
+
+void StreamServer::run_handler(std::shared_ptr<StreamConnection> connection) {
+  StreamServer* server = connection->server();
+  if (server == nullptr) return;  // closed before this task began
+  try {
+    server->handle_connection(connection);
+    // A reply written just before returning may still be buffered: deliver
+    // it before the connection is released (and closed).
+    if (!connection->closed() && connection->pending_output() > 0) connection->flush();
+  } catch (const StreamError&) {
+    // The client went away or the server closed: that ends the connection,
+    // and is no failure of the handler.
+    if (!connection->closed()) throw;
+  }
+}
+
+void StreamServer::handle_connection(std::shared_ptr<StreamConnection> connection) {
+  if (handler_) {
+    handler_(std::move(connection));
+  } else {
+    connection->close();
+  }
+}
+
+void StreamServer::close() {
+  if (closed_) return;
+  closed_ = true;
+  watcher_.detach();  // serve() wakes and returns
+  listener_.reset();
+  if (!remove_on_close_.empty()) ::unlink(remove_on_close_.c_str());
+  while (StreamConnection* connection = first_connection_) {
+    connection->unlink();
+    connection->close();
+  }
+}
+
+std::vector<std::shared_ptr<StreamConnection>> StreamServer::connections() const {
+  std::vector<std::shared_ptr<StreamConnection>> result;
+  result.reserve(connection_count_);
+  for (StreamConnection* connection = first_connection_; connection != nullptr;
+       connection = connection->next_) {
+    if (auto shared = connection->weak_from_this().lock()) result.push_back(std::move(shared));
+  }
+  return result;
+}
+
+}  // namespace evergreen::io

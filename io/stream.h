@@ -1,0 +1,321 @@
+// evergreen/io/stream.h
+//
+// Cooperative byte streams and the servers that accept them.
+//
+//   class EchoServer : public io::TCPServer {
+//     void handle_connection(std::shared_ptr<io::StreamConnection> connection) override {
+//       for (;;) {
+//         std::string line = connection->read_until("\n");   // blocks this task only
+//         if (line.empty()) break;                            // the client closed
+//         connection->write(line);
+//       }
+//     }
+//   };
+//
+// BaseStream is what TCP connections, pipes (Unix sockets) and TTYs share:
+// - Reads are buffered. read_until() and read_until_regex() find their
+//   delimiter across the boundaries of the packets that brought the data,
+//   return everything up to and including it, and keep the rest for the next
+//   read. At end of stream reads return "" (once the buffer is used up).
+// - The read buffer never grows past max_buffer_size(): a "line" longer than
+//   that is an error, not unbounded memory.
+// - write() never loses data: what the kernel does not take at once is kept
+//   and sent by the loop as the peer drains it, whether or not a task waits.
+//   flush() waits for it. Past write_high_water() buffered bytes write()
+//   blocks until the peer catches up, so a reader that never reads cannot
+//   grow memory without bound.
+// - An I/O error (a reset, a broken pipe) closes the stream; the operation
+//   that met it throws, and every later one throws the same error.
+// - Operations on a closed stream throw the stream's error type (TCPError,
+//   PipeError, TTYError; all StreamError); close() wakes every task blocked on
+//   the stream with that error.
+// - Blocking calls block only the calling task (or the thread's main
+//   context) and raise a kill or Timeout delivered meanwhile; what a read had
+//   received by then stays buffered for the next read.
+// - A peer that closed never kills the process with SIGPIPE.
+// - Destroying a stream wakes the tasks blocked on it with the stream's error
+//   (EBADF), even those woken by a close() just before that have not run yet:
+//   none of them touches the destroyed object.
+// Streams belong to the loop of the thread that opened them and are not
+// thread-safe.
+#ifndef EVERGREEN_IO_STREAM_H_
+#define EVERGREEN_IO_STREAM_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "evergreen/io/errors.h"
+#include "evergreen/io/internal/fd_ops.h"
+#include "evergreen/io/internal/io_watcher.h"
+#include "evergreen/io/internal/raise.h"
+#include "evergreen/io/internal/read_buffer.h"
+#include "evergreen/io/internal/unique_fd.h"
+
+namespace evergreen::io {
+
+class StreamServer;
+
+class BaseStream : private internal::IoWatcher::WriteDrain {
+ public:
+  // Defaults: 8 MiB of unread input, 1 MiB of unsent output.
+  static constexpr size_t kDefaultMaxBufferSize = 8u << 20;
+  static constexpr size_t kDefaultWriteHighWater = 1u << 20;
+  // The least room a read is offered; the buffer's free tail is often larger.
+  static constexpr size_t kMinReadRoom = 4096;
+
+  // Closes the stream (unsent output is dropped, as with close()).
+  ~BaseStream() override;
+  BaseStream(const BaseStream&) = delete;
+  BaseStream& operator=(const BaseStream&) = delete;
+
+  // BaseStream::closed()
+  //
+  // True after close() (or an I/O error that closed the stream). A stream not
+  // yet connected or opened is not closed.
+  bool closed() const { return closed_; }
+
+  // BaseStream::read_bytes()
+  //
+  // Returns at most `n` bytes: what is buffered, or else what one read of the
+  // descriptor brings. Blocks until some data or end of stream arrives;
+  // returns "" at end of stream (or for n == 0). Throws the stream's error
+  // when it is closed, not yet connected, or the read fails.
+  std::string read_bytes(size_t n);
+
+  // BaseStream::read_until()
+  //
+  // Returns the data up to and including the first `delimiter`, blocking until
+  // it arrives. At end of stream returns what is left without a delimiter (""
+  // when nothing is), like a file's last line: check ends_with(delimiter) to
+  // tell a truncated record. Throws the stream's error (ENOBUFS) when
+  // max_buffer_size() bytes arrive without a delimiter, and as read_bytes()
+  // does; std::invalid_argument for an empty delimiter.
+  std::string read_until(std::string_view delimiter);
+
+  // BaseStream::read_until_regex()
+  //
+  // Like read_until(), up to and including the leftmost match of the RE2
+  // `pattern` (linear-time matching; every byte is one character, Latin-1).
+  // A match that could grow with more input is cut where the data ends: use
+  // patterns that end with a fixed token. Throws std::invalid_argument for a
+  // pattern RE2 rejects or one that matches the empty string.
+  std::string read_until_regex(std::string_view pattern);
+
+  // BaseStream::write()
+  //
+  // Sends `data`. Returns true when the kernel took all of it at once, false
+  // when some is buffered to be sent as the peer drains it (or, on a client not
+  // yet connected, once it connects). Blocks only while more than
+  // write_high_water() bytes are buffered; the data was accepted even if a
+  // kill or Timeout interrupts that wait. Throws the stream's error when the
+  // stream is closed, after shutdown() (EPIPE), or when the write fails (which
+  // closes the stream).
+  bool write(std::string_view data);
+
+  // BaseStream::flush()
+  //
+  // Blocks until every buffered byte has been handed to the kernel. Throws as
+  // write() does, and ENOTCONN on a client that never connected.
+  void flush();
+
+  // BaseStream::shutdown()
+  //
+  // flush(), then closes the write side (the peer reads end of stream); reads
+  // still work. On a descriptor that is not a socket, only flushes.
+  void shutdown();
+
+  // BaseStream::close()
+  //
+  // Closes the descriptor. Buffered input and unsent output are dropped;
+  // tasks blocked on the stream wake with the stream's error (EBADF). Closing
+  // twice does nothing. Never throws, never blocks.
+  void close();
+
+  // The descriptor, or -1 before it is opened and after close().
+  int fileno() const { return fd_.get(); }
+
+  // The most unread input kept; reads past it fail with ENOBUFS.
+  size_t max_buffer_size() const { return max_buffer_size_; }
+  void set_max_buffer_size(size_t bytes) { max_buffer_size_ = bytes == 0 ? 1 : bytes; }
+  // How much unsent output write() accepts before it blocks.
+  size_t write_high_water() const { return write_high_water_; }
+  void set_write_high_water(size_t bytes) { write_high_water_ = bytes; }
+  // Bytes buffered by write() and not yet handed to the kernel.
+  size_t pending_output() const { return output_.size() - output_sent_; }
+
+ protected:
+  explicit BaseStream(internal::ErrorKind kind);
+
+  // Starts I/O on `fd`, which the stream now owns and which must already be
+  // non-blocking: registers it with this thread's loop and sends output
+  // written before. Throws the stream's error if the loop refuses it.
+  void open_fd(internal::UniqueFd fd, const internal::FdTraits& traits);
+  bool has_fd() const { return fd_.valid(); }
+  internal::ErrorKind error_kind() const { return kind_; }
+  // Throws the stream's error type: "evergreen: <what>: <strerror>".
+  [[noreturn]] void raise(int errno_value, const std::string& what) const;
+  // Throws the stream's error if it is closed (naming `operation`).
+  void check_not_closed(const char* operation) const;
+  // The readiness of the descriptor, e.g. for a connect() to wait on.
+  internal::IoWatcher& watcher() { return watcher_; }
+  // Called once by close(), just before the descriptor is closed. Subclass
+  // destructors must not wake tasks blocked on the stream (close() does):
+  // only ~BaseStream may, once it has told them the stream is gone.
+  virtual void on_close() {}
+  // Makes every read throw the stream's error (EBADF) without closing it.
+  void set_write_only() { write_only_ = true; }
+
+ private:
+  struct RegexCache;
+
+  void check_open(const char* operation) const;
+  [[noreturn]] void raise_closed(const char* operation) const;
+  // Reads once into the buffer (offering it at least `room` bytes), blocking
+  // until data or end of stream; returns the bytes read (0 at end of stream).
+  size_t fill(const char* operation, size_t room = kMinReadRoom);
+  // Sends buffered output until EAGAIN; returns 0 or the errno of a failure.
+  int drain_output();
+  void on_writable() override;
+  // Blocks until at most `limit` bytes are buffered.
+  void wait_output_below(size_t limit, const char* operation);
+  // Closes the stream because `operation` failed with `error`.
+  void close_with_error(int error, const char* operation);
+  [[noreturn]] void fail(int error, const char* operation);
+
+  internal::ErrorKind kind_;
+  internal::UniqueFd fd_;
+  internal::FdTraits traits_;
+  internal::IoWatcher watcher_;
+  internal::ReadBuffer input_;
+  std::string output_;
+  size_t output_sent_ = 0;
+  std::unique_ptr<RegexCache> regex_;
+  size_t max_buffer_size_ = kDefaultMaxBufferSize;
+  size_t write_high_water_ = kDefaultWriteHighWater;
+  bool closed_ = false;
+  bool write_only_ = false;
+  bool write_shut_ = false;
+  int error_ = 0;  // the errno that closed the stream, if one did
+  const char* error_operation_ = nullptr;
+};
+
+// StreamConnection
+//
+// A stream accepted by a StreamServer, handed to handle_connection(). It stays
+// in the server's connections() until it is closed or the last reference to
+// it goes away (whichever comes first), and server.close() closes it.
+class StreamConnection : public BaseStream, public std::enable_shared_from_this<StreamConnection> {
+ public:
+  ~StreamConnection() override;
+
+  // The server that accepted this connection; null once it closed it.
+  StreamServer* server() const { return server_; }
+
+ protected:
+  explicit StreamConnection(internal::ErrorKind kind) : BaseStream(kind) {}
+  void on_close() override { unlink(); }
+
+ private:
+  friend class StreamServer;
+  void unlink();
+
+  StreamServer* server_ = nullptr;
+  StreamConnection* previous_ = nullptr;
+  StreamConnection* next_ = nullptr;
+};
+
+// StreamServer
+//
+// Accepts connections and runs handle_connection() for each one in a task of
+// its own. Subclasses provide bind() (TCPServer: an Address; PipeServer: a
+// path) and the connection type. A server must outlive the handlers it
+// started that still use it.
+class StreamServer {
+ public:
+  static constexpr int kDefaultBacklog = 128;
+  using ConnectionHandler = absl::AnyInvocable<void(std::shared_ptr<StreamConnection>)>;
+
+  // Closes the server and its connections.
+  virtual ~StreamServer();
+  StreamServer(const StreamServer&) = delete;
+  StreamServer& operator=(const StreamServer&) = delete;
+
+  // StreamServer::serve()
+  //
+  // Accepts connections until close(), each running handle_connection() in a
+  // new task; `backlog` bounds the connections waiting to be accepted (the
+  // server listens from bind() on, with the default). Blocks the caller until
+  // close() (then returns normally). Throws the server's error before bind(),
+  // after close(), or if listening fails (EADDRINUSE).
+  void serve(int backlog = kDefaultBacklog);
+
+  // StreamServer::close()
+  //
+  // Stops accepting (serve() returns) and closes every live connection, waking
+  // the tasks blocked on them with their stream's error. Never blocks; closing
+  // twice does nothing.
+  void close();
+
+  bool closed() const { return closed_; }
+
+  // StreamServer::handle_connection()
+  //
+  // Serves one connection; runs in its own task, so it may block. When it
+  // returns, output still buffered is flushed and the connection is closed,
+  // unless a reference to it is kept elsewhere. A
+  // StreamError from a connection that is closed by then (the client went
+  // away, or the server closed) ends the task quietly; other exceptions are
+  // reported with the task's name. The default calls the handler given to the
+  // constructor, or closes the connection when there is none.
+  virtual void handle_connection(std::shared_ptr<StreamConnection> connection);
+
+  // The connections accepted and not yet closed or released, oldest first.
+  std::vector<std::shared_ptr<StreamConnection>> connections() const;
+  size_t connection_count() const { return connection_count_; }
+
+  // The listening descriptor, or -1.
+  int fileno() const { return listener_.get(); }
+
+ protected:
+  StreamServer(internal::ErrorKind kind, ConnectionHandler handler);
+
+  // Takes the bound socket made by the subclass's bind() and listens on it.
+  // Throws the server's error after close(), when already bound, or when
+  // listening fails (EADDRINUSE).
+  void set_listener(internal::UniqueFd fd);
+  bool bound() const { return listener_.valid(); }
+  // Wraps an accepted socket in the subclass's connection type.
+  virtual std::shared_ptr<StreamConnection> make_connection(internal::UniqueFd fd) = 0;
+  // A file close() removes after closing the listener (a pipe server's path).
+  // Kept here rather than in a virtual hook: the destructor closes the server
+  // after the subclass is gone.
+  void remove_on_close(std::string path) { remove_on_close_ = std::move(path); }
+  // A description for messages: "TCP server 127.0.0.1:8080".
+  virtual std::string describe() const = 0;
+  [[noreturn]] void raise(int errno_value, const std::string& what) const;
+  internal::ErrorKind error_kind() const { return kind_; }
+
+ private:
+  friend class StreamConnection;
+  void start_connection(internal::UniqueFd fd);
+  static void run_handler(std::shared_ptr<StreamConnection> connection);
+
+  internal::ErrorKind kind_;
+  ConnectionHandler handler_;
+  internal::UniqueFd listener_;
+  internal::IoWatcher watcher_;
+  std::string remove_on_close_;
+  bool closed_ = false;
+  bool serving_ = false;
+  StreamConnection* first_connection_ = nullptr;
+  StreamConnection* last_connection_ = nullptr;
+  size_t connection_count_ = 0;
+};
+
+}  // namespace evergreen::io
+
+#endif  // EVERGREEN_IO_STREAM_H_

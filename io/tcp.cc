@@ -1,0 +1,203 @@
+#include "evergreen/io/tcp.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "evergreen/io/internal/fd_ops.h"
+#include "evergreen/io/internal/resolve.h"
+
+namespace evergreen::io {
+
+using internal::ErrorKind;
+using internal::FdTraits;
+using internal::SocketAddress;
+using internal::UniqueFd;
+using internal::WaitResult;
+
+namespace {
+
+constexpr FdTraits kTcpTraits{.socket = true, .stream_socket = true};
+
+[[noreturn]] void raise_tcp(int error, const std::string& what) {
+  throw TCPError(error, "evergreen: " + what);
+}
+
+Address socket_address_of(int fd, bool remote, const char* which) {
+  if (fd < 0) raise_tcp(EBADF, std::string(which) + " of a TCP socket that is not open");
+  Address address = remote ? internal::remote_address(fd) : internal::local_address(fd);
+  if (address.host.empty()) raise_tcp(errno, std::string("cannot read the TCP socket's ") + which);
+  return address;
+}
+
+}  // namespace
+
+// --- TCPConnection --------------------------------------------------------------
+
+TCPConnection::TCPConnection(UniqueFd fd) : StreamConnection(ErrorKind::kTCP) {
+  // Best effort: a connection without TCP_NODELAY still works, only slower.
+  internal::set_tcp_nodelay(fd.get(), true);
+  open_fd(std::move(fd), kTcpTraits);
+}
+
+Address TCPConnection::sockname() const { return socket_address_of(fileno(), false, "sockname"); }
+
+Address TCPConnection::peername() const { return socket_address_of(fileno(), true, "peername"); }
+
+void TCPConnection::set_nodelay(bool enable) {
+  check_not_closed("set_nodelay");
+  if (int error = internal::set_tcp_nodelay(fileno(), enable)) raise(error, "set_nodelay");
+}
+
+// --- TCPServer --------------------------------------------------------------------
+
+TCPServer::TCPServer() : TCPServer(nullptr) {}
+
+TCPServer::TCPServer(ConnectionHandler handler)
+    : StreamServer(ErrorKind::kTCP, std::move(handler)) {}
+
+void TCPServer::bind(const Address& address) {
+  std::string context = "cannot bind a TCP server to " + address.to_string();
+  if (closed()) raise(EBADF, context + ": the server is closed");
+  if (bound()) raise(EINVAL, context + ": the server is already bound");
+  std::vector<SocketAddress> candidates =
+      internal::resolve_endpoint(address, ErrorKind::kTCP, context);
+  if (candidates.empty()) raise(EADDRNOTAVAIL, context + ": the name has no address");
+  const SocketAddress& chosen = candidates.front();
+  UniqueFd fd;
+  if (int error = internal::open_socket(chosen.family(), SOCK_STREAM, &fd)) raise(error, context);
+  // Lets a restarted server bind while old connections sit in TIME_WAIT; a
+  // socket still listening on the address is refused all the same.
+  int on = 1;
+  setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  if (::bind(fd.get(), chosen.get(), chosen.length) != 0) raise(errno, context);
+  set_listener(std::move(fd));
+}
+
+Address TCPServer::sockname() const {
+  if (closed()) raise(EBADF, "sockname of a closed TCP server");
+  return socket_address_of(fileno(), false, "sockname");
+}
+
+std::shared_ptr<StreamConnection> TCPServer::make_connection(UniqueFd fd) {
+  return std::make_shared<TCPConnection>(std::move(fd));
+}
+
+std::string TCPServer::describe() const {
+  if (fileno() < 0) return "TCP server";
+  Address address = internal::local_address(fileno());
+  return "TCP server " + address.to_string();
+}
+
+// --- TCPClient ----------------------------------------------------------------------
+
+TCPClient::TCPClient() : BaseStream(ErrorKind::kTCP) {}
+
+void TCPClient::connect(const Address& target, std::optional<Address> source) {
+  std::string context = "cannot connect to " + target.to_string();
+  check_not_closed("connect");
+  if (has_fd()) raise(EISCONN, context + ": the client is already connected");
+  std::vector<SocketAddress> candidates;
+  std::vector<SocketAddress> sources;
+  {
+    // Looking a name up blocks: the client may be closed or destroyed meanwhile.
+    internal::IoWatcher::Operation lookup(watcher());
+    candidates = internal::resolve_endpoint(target, ErrorKind::kTCP, context);
+    if (source) {
+      sources = internal::resolve_endpoint(*source, ErrorKind::kTCP,
+                                           context + " from " + source->to_string());
+    }
+    if (lookup.owner_destroyed()) {
+      raise_tcp(EBADF, context + ": the client was destroyed while connecting");
+    }
+  }
+  if (closed()) raise(EBADF, context + ": the client was closed while connecting");
+
+  int last_error = EADDRNOTAVAIL;  // a name with no address at all
+  for (const SocketAddress& candidate : candidates) {
+    UniqueFd fd;
+    if (int error = internal::open_socket(candidate.family(), SOCK_STREAM, &fd)) {
+      last_error = error;
+      continue;
+    }
+    if (source) {
+      const SocketAddress* local = nullptr;
+      for (const SocketAddress& option : sources) {
+        if (option.family() == candidate.family()) local = &option;
+      }
+      if (local == nullptr) {
+        last_error = EAFNOSUPPORT;
+        continue;
+      }
+      int on = 1;
+      setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+      if (::bind(fd.get(), local->get(), local->length) != 0) {
+        raise(errno, context + ": cannot bind to " + source->to_string());
+      }
+    }
+    if (nodelay_) internal::set_tcp_nodelay(fd.get(), true);
+    int result;
+    do {
+      result = ::connect(fd.get(), candidate.get(), candidate.length);
+    } while (result != 0 && errno == EINTR);
+    if (result != 0 && errno != EINPROGRESS) {
+      last_error = errno;
+      continue;
+    }
+    if (result != 0) {
+      // In progress: the socket turns writable when the handshake ends, and
+      // SO_ERROR says how it went. The watcher is attached here, once, and
+      // kept for the connection's life.
+      internal::IoWatcher& readiness = watcher();
+      readiness.attach(fd.get());
+      struct DetachUnlessKept {
+        ~DetachUnlessKept() {
+          if (!kept && !destroyed) readiness.detach();
+        }
+        internal::IoWatcher& readiness;
+        bool kept = false;
+        bool destroyed = false;
+      } guard{readiness};
+      int error = 0;
+      for (;;) {
+        error = internal::pending_socket_error(fd.get());
+        if (error != 0 || internal::remote_address(fd.get()).port != 0) break;
+        if (readiness.wait_writable() == WaitResult::kDestroyed) {
+          guard.destroyed = true;
+          raise_tcp(EBADF, context + ": the client was destroyed while connecting");
+        }
+        if (closed()) raise(EBADF, context + ": the client was closed while connecting");
+      }
+      if (error != 0) {
+        last_error = error;
+        continue;
+      }
+      guard.kept = true;
+    }
+    open_fd(std::move(fd), kTcpTraits);
+    return;
+  }
+  raise(last_error, context);
+}
+
+Address TCPClient::sockname() const {
+  check_not_closed("sockname");
+  if (!has_fd()) raise(ENOTCONN, "sockname of a TCP client that is not connected");
+  return socket_address_of(fileno(), false, "sockname");
+}
+
+Address TCPClient::peername() const {
+  check_not_closed("peername");
+  if (!has_fd()) raise(ENOTCONN, "peername of a TCP client that is not connected");
+  return socket_address_of(fileno(), true, "peername");
+}
+
+void TCPClient::set_nodelay(bool enable) {
+  check_not_closed("set_nodelay");
+  nodelay_ = enable;
+  if (has_fd()) {
+    if (int error = internal::set_tcp_nodelay(fileno(), enable)) raise(error, "set_nodelay");
+  }
+}
+
+}  // namespace evergreen::io

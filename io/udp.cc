@@ -1,0 +1,203 @@
+#include "evergreen/io/udp.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "evergreen/io/internal/fd_ops.h"
+#include "evergreen/io/internal/raise.h"
+#include "evergreen/io/internal/resolve.h"
+
+namespace evergreen::io {
+
+using internal::ErrorKind;
+using internal::SocketAddress;
+using internal::WaitResult;
+
+namespace {
+
+// The largest UDP payload over IPv4; IPv6 jumbograms are not supported.
+constexpr size_t kMaxDatagram = 65507;
+
+[[noreturn]] void raise_destroyed(const char* operation) {
+  throw UDPError(EBADF, std::string("evergreen: ") + operation +
+                            ": the UDP endpoint was destroyed while this task waited on it");
+}
+
+ssize_t send_to(int fd, std::string_view data, const SocketAddress& to) {
+  return ::sendto(fd, data.data(), data.size(), MSG_NOSIGNAL, to.get(), to.length);
+}
+
+}  // namespace
+
+UDPEndpoint::UDPEndpoint() = default;
+
+UDPEndpoint::~UDPEndpoint() {
+  watcher_.orphan_waiters();
+  close();
+}
+
+void UDPEndpoint::raise(int errno_value, const std::string& what) const {
+  throw UDPError(errno_value, "evergreen: " + what);
+}
+
+void UDPEndpoint::check_open(const char* operation) const {
+  if (!closed_) return;
+  if (error_ != 0) {
+    raise(error_, std::string(operation) + ": the UDP endpoint was closed after a send failed");
+  }
+  raise(EBADF, std::string(operation) + " on a closed UDP endpoint");
+}
+
+void UDPEndpoint::close() {
+  if (closed_) return;
+  closed_ = true;
+  watcher_.detach();
+  fd_.reset();
+  queue_.clear();
+  queued_bytes_ = 0;
+  receive_buffer_.reset();
+}
+
+SocketAddress UDPEndpoint::resolve(const Address& address, const std::string& context) {
+  std::vector<SocketAddress> found;
+  {
+    // A host name blocks while it resolves: the endpoint may be destroyed.
+    internal::IoWatcher::Operation lookup(watcher_);
+    found = internal::resolve_endpoint(address, ErrorKind::kUDP, context);
+    if (lookup.owner_destroyed()) {
+      throw UDPError(EBADF, "evergreen: " + context + ": the endpoint was destroyed meanwhile");
+    }
+  }
+  check_open("resolve");
+  if (found.empty()) raise(EADDRNOTAVAIL, context + ": the name has no address");
+  return found.front();
+}
+
+void UDPEndpoint::open_socket(int family, const std::string& context) {
+  internal::UniqueFd fd;
+  if (int error = internal::open_socket(family, SOCK_DGRAM, &fd)) raise(error, context);
+  try {
+    watcher_.attach(fd.get(), this);
+  } catch (const std::system_error& error) {
+    raise(error.code().value(), context);
+  }
+  fd_ = std::move(fd);
+}
+
+void UDPEndpoint::bind(const Address& address) {
+  std::string context = "cannot bind a UDP endpoint to " + address.to_string();
+  check_open("bind");
+  if (fd_.valid()) raise(EINVAL, context + ": the endpoint is already bound");
+  SocketAddress local = resolve(address, context);
+  open_socket(local.family(), context);
+  if (::bind(fd_.get(), local.get(), local.length) != 0) {
+    int error = errno;
+    watcher_.detach();
+    fd_.reset();
+    raise(error, context);
+  }
+}
+
+bool UDPEndpoint::send(std::string_view data, const Address& address) {
+  check_open("send");
+  if (data.size() > kMaxDatagram) {
+    raise(EMSGSIZE, "send: a " + std::to_string(data.size()) + "-byte datagram is too large");
+  }
+  std::optional<SocketAddress> literal = internal::parse_ip_literal(address.host, address.port);
+  SocketAddress to = literal ? *literal : resolve(address, "cannot send to " + address.to_string());
+  check_open("send");  // resolving blocked: a close() may have happened meanwhile
+  if (!fd_.valid()) open_socket(to.family(), "cannot send to " + address.to_string());
+  if (queue_.empty() && watcher_.writable()) {
+    for (;;) {
+      if (send_to(fd_.get(), data, to) >= 0) return true;
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) break;
+      raise(errno, "cannot send to " + address.to_string());
+    }
+    watcher_.clear_writable();
+  }
+  queue_.push_back(Datagram{std::string(data), to});
+  queued_bytes_ += data.size();
+  while (queued_bytes_ > send_high_water_) {
+    if (watcher_.wait_writable() == WaitResult::kDestroyed) raise_destroyed("send");
+    check_open("send");
+  }
+  return false;
+}
+
+int UDPEndpoint::drain_queue() {
+  while (!queue_.empty() && watcher_.writable()) {
+    const Datagram& next = queue_.front();
+    if (send_to(fd_.get(), next.data, next.to) >= 0) {
+      queued_bytes_ -= next.data.size();
+      queue_.pop_front();
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+      watcher_.clear_writable();
+      break;
+    }
+    return errno;
+  }
+  return 0;
+}
+
+void UDPEndpoint::on_writable() {
+  if (closed_ || queue_.empty()) return;
+  if (int error = drain_queue()) {
+    error_ = error;
+    close();
+  }
+}
+
+void UDPEndpoint::flush() {
+  check_open("flush");
+  while (!queue_.empty()) {
+    if (watcher_.writable()) {
+      if (int error = drain_queue()) {
+        error_ = error;
+        close();
+        check_open("flush");
+      }
+      continue;
+    }
+    if (watcher_.wait_writable() == WaitResult::kDestroyed) raise_destroyed("flush");
+    check_open("flush");
+  }
+}
+
+std::pair<std::string, Address> UDPEndpoint::receive() {
+  check_open("receive");
+  if (!fd_.valid()) raise(ENOTCONN, "receive on a UDP endpoint that was neither bound nor used");
+  if (!receive_buffer_) receive_buffer_ = std::make_unique_for_overwrite<char[]>(kMaxDatagram);
+  for (;;) {
+    if (watcher_.readable()) {
+      SocketAddress from;
+      from.length = sizeof from.storage;
+      ssize_t count =
+          ::recvfrom(fd_.get(), receive_buffer_.get(), kMaxDatagram, 0, from.get(), &from.length);
+      if (count >= 0) {
+        return {std::string(receive_buffer_.get(), static_cast<size_t>(count)),
+                internal::to_address(from.get(), from.length)};
+      }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) raise(errno, "receive failed");
+      watcher_.clear_readable();
+    }
+    if (watcher_.wait_readable() == WaitResult::kDestroyed) raise_destroyed("receive");
+    check_open("receive");
+  }
+}
+
+Address UDPEndpoint::sockname() const {
+  check_open("sockname");
+  if (!fd_.valid()) raise(ENOTCONN, "sockname of a UDP endpoint that was neither bound nor used");
+  Address address = internal::local_address(fd_.get());
+  if (address.host.empty()) raise(errno, "cannot read the UDP endpoint's sockname");
+  return address;
+}
+
+}  // namespace evergreen::io

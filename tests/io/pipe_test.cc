@@ -1,0 +1,134 @@
+// Unix-socket "pipes": the seed's tests (read, read error) and the errors of
+// binding and connecting by path.
+#include "evergreen/io/pipe.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+
+#include "evergreen/loop/task.h"
+#include "gtest/gtest.h"
+#include "tests/io/io_fixture.h"
+
+namespace evergreen::io {
+namespace {
+
+using evergreen::testing::bounded;
+using PipeTest = evergreen::testing::IoTest;
+
+// A socket path of our own (TEST_TMPDIR is often too long for a socket name,
+// which must fit in 108 bytes).
+std::string socket_path(const std::string& name) {
+  std::string path = "/tmp/evergreen-" + name + "-" + std::to_string(getpid());
+  ::unlink(path.c_str());
+  return path;
+}
+
+class EchoPipeServer : public PipeServer {
+ public:
+  void handle_connection(std::shared_ptr<StreamConnection> connection) override {
+    for (;;) {
+      std::string line = connection->read_until("\n");
+      if (line.empty()) break;
+      connection->write(line);
+    }
+  }
+};
+
+TEST_F(PipeTest, Read) {
+  std::string path = socket_path("echo");
+  EchoPipeServer server;
+  server.bind(path);
+  EXPECT_EQ(server.pipename(), path);
+  auto serving = spawn([&] { server.serve(); });
+  bounded([&] {
+    PipeClient client;
+    client.connect(path);
+    client.write("PING\n");
+    EXPECT_EQ(client.read_until("\n"), "PING\n");
+    client.close();
+    server.close();
+    serving->join();
+  });
+  struct stat info;
+  EXPECT_NE(::stat(path.c_str(), &info), 0) << "close() removes the socket file";
+}
+
+TEST_F(PipeTest, ReadError) {
+  std::string path = socket_path("read-error");
+  EchoPipeServer server;
+  server.bind(path);
+  auto serving = spawn([&] { server.serve(); });
+  bounded([&] {
+    PipeClient client;
+    client.connect(path);
+    sleep(10ms);
+    client.close();
+    EXPECT_THROW(client.read_until("\n"), PipeError);
+    server.close();
+    serving->join();
+  });
+}
+
+TEST_F(PipeTest, BindingAPathInUseFails) {
+  std::string path = socket_path("in-use");
+  PipeServer first;
+  first.bind(path);
+  PipeServer second;
+  try {
+    second.bind(path);
+    ADD_FAILURE() << "expected EADDRINUSE";
+  } catch (const PipeError& error) {
+    EXPECT_EQ(error.code().value(), EADDRINUSE);
+    EXPECT_NE(std::string(error.what()).find(path), std::string::npos) << error.what();
+  }
+}
+
+TEST_F(PipeTest, ConnectingWhereNobodyListensFails) {
+  bounded([&] {
+    PipeClient client;
+    std::string path = socket_path("nobody");
+    try {
+      client.connect(path);
+      ADD_FAILURE() << "expected ENOENT";
+    } catch (const PipeError& error) {
+      EXPECT_EQ(error.code().value(), ENOENT);
+      EXPECT_NE(std::string(error.what()).find(path), std::string::npos) << error.what();
+    }
+  });
+}
+
+TEST_F(PipeTest, APathTooLongIsRejected) {
+  PipeServer server;
+  try {
+    server.bind(std::string(200, 'p'));
+    ADD_FAILURE() << "expected ENAMETOOLONG";
+  } catch (const PipeError& error) {
+    EXPECT_EQ(error.code().value(), ENAMETOOLONG);
+  }
+}
+
+TEST_F(PipeTest, PipeStreamOverPipe2) {
+  int fds[2];
+  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
+  PipeStream reader;
+  PipeStream writer;
+  reader.open(fds[0]);
+  writer.open(fds[1]);
+  bounded([&] {
+    auto producer = spawn([&] {
+      for (int i = 0; i < 100; ++i) writer.write("line " + std::to_string(i) + "\n");
+      writer.close();
+    });
+    for (int i = 0; i < 100; ++i)
+      EXPECT_EQ(reader.read_until("\n"), "line " + std::to_string(i) + "\n");
+    EXPECT_EQ(reader.read_until("\n"), "");
+    producer->join();
+  });
+}
+
+}  // namespace
+}  // namespace evergreen::io
