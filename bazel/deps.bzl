@@ -59,6 +59,15 @@ filegroup(name = "lcov_merger", visibility = ["//visibility:public"])
         name = "com_googlesource_code_re2",
         targets = {"re2": "libre2-dev|re2|"},
     )
+    # Real blocking client libraries for //tests/patch and //examples:crawler.
+    system_library(
+        name = "curl",
+        targets = {"curl": "libcurl4-openssl-dev|libcurl|"},
+    )
+    system_library(
+        name = "hiredis",
+        targets = {"hiredis": "libhiredis-dev|hiredis|"},
+    )
     system_library(
         name = "boost",
         targets = {

@@ -1,0 +1,81 @@
+#include "evergreen/patch/internal/blocking_call.h"
+
+#include <poll.h>
+
+#include <chrono>
+#include <new>
+
+#include "evergreen/patch/internal/cooperative_wait.h"
+#include "evergreen/patch/patch.h"
+
+namespace evergreen::patch_internal {
+namespace {
+
+// Outside tasks: block the thread in poll(2), as the blocking call would.
+WaitOutcome block_thread(int fd, uint32_t events, std::optional<TimePoint> deadline) {
+  pollfd entry{fd, static_cast<short>(events), 0};
+  for (;;) {
+    int timeout_ms = -1;
+    if (deadline) {
+      auto left = *deadline - std::chrono::steady_clock::now();
+      if (left <= Duration::zero()) return WaitOutcome::kTimedOut;
+      auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+      timeout_ms = ms > 1'000'000'000 ? 1'000'000'000 : static_cast<int>(ms);
+    }
+    int ready = patch::original::poll(&entry, 1, timeout_ms);
+    if (ready > 0) return WaitOutcome::kReady;
+    if (ready < 0) return WaitOutcome::kFailed;  // EINTR: a signal interrupts it, as libc's
+  }
+}
+
+WaitOutcome park_task(internal::BlockingContext& task, int fd, uint32_t events,
+                      std::optional<TimePoint> deadline) {
+  try {
+    CooperativeWait wait(task, Interrupt::kWhilePending);
+    if (!wait.watch(fd, events)) return WaitOutcome::kFailed;
+    if (deadline) wait.set_deadline(*deadline);
+    return wait.wait();
+  } catch (const std::bad_alloc&) {
+    errno = ENOMEM;
+    return WaitOutcome::kFailed;
+  }
+}
+
+}  // namespace
+
+Route route_call(int fd, bool nonblocking_call) {
+  Route route;
+  route.task = current_task();
+  FdInfo info = FdTable::lookup(fd);
+  if (info.kind == FdKind::kUnknown && route.task != nullptr) info = FdTable::adopt(fd);
+  route.blocking = !nonblocking_call && info.emulates_blocking();
+  return route;
+}
+
+bool BlockingCall::wait(int timeout_errno) {
+  if (!deadline_known_) {
+    deadline_known_ = true;
+    Duration timeout = FdTable::timeout(fd_, direction_);
+    if (timeout > Duration::zero()) deadline_ = std::chrono::steady_clock::now() + timeout;
+  }
+  WaitOutcome outcome = task_ != nullptr ? park_task(*task_, fd_, events_, deadline_)
+                                         : block_thread(fd_, events_, deadline_);
+  switch (outcome) {
+    case WaitOutcome::kReady:
+      return true;
+    case WaitOutcome::kTimedOut:
+      errno = timeout_errno;
+      return false;
+    case WaitOutcome::kInterrupted:
+      errno = ECANCELED;
+      return false;
+    case WaitOutcome::kClosed:
+      errno = EBADF;
+      return false;
+    case WaitOutcome::kFailed:
+      return false;
+  }
+  return false;
+}
+
+}  // namespace evergreen::patch_internal
