@@ -1,0 +1,32 @@
+// evergreen/evergreen.h — the whole library in one include.
+//
+// Prefer the component headers (and Bazel targets) you actually use:
+// evergreen/fiber, /loop, /sync, /futures, /io, /patch. This header and the
+// //:evergreen target are for programs that want everything.
+#ifndef EVERGREEN_EVERGREEN_H_
+#define EVERGREEN_EVERGREEN_H_
+
+#include "evergreen/fiber/fiber.h"
+#include "evergreen/futures/executor.h"
+#include "evergreen/futures/future.h"
+#include "evergreen/io/address.h"
+#include "evergreen/io/dns.h"
+#include "evergreen/io/errno.h"
+#include "evergreen/io/pipe.h"
+#include "evergreen/io/stream.h"
+#include "evergreen/io/tcp.h"
+#include "evergreen/io/tty.h"
+#include "evergreen/io/udp.h"
+#include "evergreen/loop/event_loop.h"
+#include "evergreen/loop/local.h"
+#include "evergreen/loop/task.h"
+#include "evergreen/loop/timeout.h"
+#include "evergreen/patch/lib.h"
+#include "evergreen/patch/patch.h"
+#include "evergreen/sync/channel.h"
+#include "evergreen/sync/condition.h"
+#include "evergreen/sync/event.h"
+#include "evergreen/sync/locks.h"
+#include "evergreen/sync/queue.h"
+
+#endif  // EVERGREEN_EVERGREEN_H_
