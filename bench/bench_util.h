@@ -3,8 +3,10 @@
 #define EVERGREEN_BENCH_BENCH_UTIL_H_
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 
 #include "benchmark/benchmark.h"
 
@@ -15,6 +17,16 @@ inline int64_t peak_rss_bytes() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<int64_t>(usage.ru_maxrss) * 1024;
+}
+
+// Resident set size now, in bytes (getrusage only knows the peak).
+inline int64_t current_rss_bytes() {
+  long pages = 0, resident = 0;
+  if (FILE* statm = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(statm, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(statm);
+  }
+  return static_cast<int64_t>(resident) * sysconf(_SC_PAGESIZE);
 }
 
 // A counter shown as time per `count` items (e.g. ns per yield).

@@ -27,15 +27,7 @@
 namespace evergreen {
 namespace {
 
-// Resident set size now, in bytes (getrusage only knows the peak).
-int64_t current_rss_bytes() {
-  long pages = 0, resident = 0;
-  if (FILE* statm = std::fopen("/proc/self/statm", "r")) {
-    if (std::fscanf(statm, "%ld %ld", &pages, &resident) != 2) resident = 0;
-    std::fclose(statm);
-  }
-  return static_cast<int64_t>(resident) * sysconf(_SC_PAGESIZE);
-}
+using bench::current_rss_bytes;
 
 void BM_IdleTasks(benchmark::State& state) {
   const int64_t count = state.range(0);

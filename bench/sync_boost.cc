@@ -26,14 +26,7 @@ namespace {
 using evergreen::bench::peak_rss_bytes;
 using evergreen::bench::time_per;
 
-int64_t current_rss_bytes() {
-  long pages = 0, resident = 0;
-  if (FILE* statm = std::fopen("/proc/self/statm", "r")) {
-    if (std::fscanf(statm, "%ld %ld", &pages, &resident) != 2) resident = 0;
-    std::fclose(statm);
-  }
-  return static_cast<int64_t>(resident) * sysconf(_SC_PAGESIZE);
-}
+using evergreen::bench::current_rss_bytes;
 
 void BM_BoostUnbufferedChannelPingPong(benchmark::State& state) {
   const int round_trips = static_cast<int>(state.range(0));
