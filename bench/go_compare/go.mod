@@ -1,0 +1,3 @@
+module evergreen/bench/go_compare
+
+go 1.19

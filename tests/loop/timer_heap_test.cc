@@ -1,0 +1,100 @@
+// TimerHeap against a reference model: random inserts, removals and pops with
+// a fixed seed must give the reference's order (deadline, then insertion).
+#include "evergreen/loop/internal/timer_heap.h"
+
+#include <map>
+#include <memory>
+#include <random>
+#include <utility>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace evergreen::internal {
+namespace {
+
+struct CountingEntry final : TimerEntry {
+  void fire() override {}
+  int id = 0;
+};
+
+TEST(TimerHeapTest, MatchesAReferenceOrderUnderRandomOperations) {
+  std::mt19937 random(20261122);
+  constexpr int kEntries = 2000;
+  std::vector<std::unique_ptr<CountingEntry>> entries;
+  for (int i = 0; i < kEntries; ++i) {
+    entries.push_back(std::make_unique<CountingEntry>());
+    entries.back()->id = i;
+  }
+  TimerHeap heap;
+  // (deadline, insertion order) -> id: the order the heap must pop in.
+  std::map<std::pair<int64_t, uint64_t>, int> reference;
+  std::vector<std::pair<int64_t, uint64_t>> key_of(kEntries);
+  uint64_t order = 0;
+  const TimePoint base{};
+  for (int step = 0; step < 200000; ++step) {
+    CountingEntry& entry = *entries[random() % kEntries];
+    int action = static_cast<int>(random() % 10);
+    if (action < 5) {
+      if (entry.armed()) continue;
+      int64_t deadline = static_cast<int64_t>(random() % 1000);  // many ties
+      heap.insert(&entry, base + Duration(deadline));
+      key_of[entry.id] = {deadline, order++};
+      reference.emplace(key_of[entry.id], entry.id);
+    } else if (action < 8) {
+      bool was_armed = entry.armed();
+      EXPECT_EQ(heap.remove(&entry), was_armed);
+      EXPECT_FALSE(entry.armed());
+      if (was_armed) reference.erase(key_of[entry.id]);
+    } else {
+      TimerEntry* popped = heap.pop();
+      if (reference.empty()) {
+        ASSERT_EQ(popped, nullptr);
+        continue;
+      }
+      ASSERT_NE(popped, nullptr);
+      EXPECT_EQ(static_cast<CountingEntry*>(popped)->id, reference.begin()->second);
+      EXPECT_FALSE(popped->armed());
+      reference.erase(reference.begin());
+    }
+    ASSERT_EQ(heap.size(), reference.size());
+  }
+  while (!reference.empty()) {
+    TimerEntry* popped = heap.pop();
+    ASSERT_NE(popped, nullptr);
+    EXPECT_EQ(static_cast<CountingEntry*>(popped)->id, reference.begin()->second);
+    reference.erase(reference.begin());
+  }
+  EXPECT_EQ(heap.pop(), nullptr);
+  EXPECT_TRUE(heap.empty());
+}
+
+TEST(TimerHeapTest, RemovedEntryMayBeDestroyedAtOnce) {
+  TimerHeap heap;
+  CountingEntry kept;
+  heap.insert(&kept, TimePoint{} + Duration(10));
+  for (int i = 0; i < 1000; ++i) {
+    auto gone = std::make_unique<CountingEntry>();
+    heap.insert(gone.get(), TimePoint{} + Duration(i % 7));  // earlier than `kept`
+    EXPECT_TRUE(heap.remove(gone.get()));
+  }  // each destroyed right after removal: the heap must not touch it again
+  EXPECT_EQ(heap.size(), 1u);
+  EXPECT_EQ(heap.top(), &kept);
+  EXPECT_EQ(heap.pop(), &kept);
+}
+
+TEST(TimerHeapTest, ClearVisitsOnlyArmedEntries) {
+  TimerHeap heap;
+  CountingEntry armed, removed;
+  heap.insert(&armed, TimePoint{});
+  heap.insert(&removed, TimePoint{});
+  heap.remove(&removed);
+  std::vector<TimerEntry*> visited;
+  heap.clear([&](TimerEntry* entry) { visited.push_back(entry); });
+  EXPECT_EQ(visited, std::vector<TimerEntry*>{&armed});
+  EXPECT_FALSE(armed.armed());
+  EXPECT_TRUE(heap.empty());
+}
+
+}  // namespace
+}  // namespace evergreen::internal
