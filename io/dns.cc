@@ -118,10 +118,12 @@ std::vector<Address> Resolver::resolve(std::string_view host, uint16_t port) {
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;  // one entry per address, not one per socket type
   hints.ai_flags = ARES_AI_NUMERICSERV;
+  // c-ares rejects "0" as a numeric service; no service at all gives port 0.
   std::string service = std::to_string(port);
+  const char* service_or_null = port == 0 ? nullptr : service.c_str();
 
   auto query = std::make_unique<Query>();
-  ares_getaddrinfo(channel, name.c_str(), service.c_str(), &hints, &on_addrinfo, query.get());
+  ares_getaddrinfo(channel, name.c_str(), service_or_null, &hints, &on_addrinfo, query.get());
   if (!query->done) {
     driver_->update_timer();
     // From here on only locals: the resolver may be destroyed or reconfigured

@@ -90,9 +90,8 @@ LookupResult resolve_in_task(internal::BlockingContext& task, const char* host) 
     lookup->host = host;
     std::shared_ptr<Task> helper = spawn([lookup] {
       try {
-        // Only the hosts are used; the port is libc's business below. (Not 0:
-        // io hands the port to c-ares as a numeric service, which rejects 0.)
-        for (const io::Address& address : io::getaddrinfo(lookup->host, 1)) {
+        // Only the hosts are used; the port is libc's business below.
+        for (const io::Address& address : io::getaddrinfo(lookup->host, 0)) {
           lookup->result.addresses.push_back(address.host);
         }
       } catch (const io::DNSError& error) {

@@ -201,6 +201,16 @@ TEST_F(DnsTest, NamesFromEtcHostsNeedNoServer) {
   EXPECT_EQ(dns.queries, 0);
 }
 
+TEST_F(DnsTest, PortZeroResolves) {
+  FakeDns dns(/*silent=*/true);
+  set_dns_servers(dns.servers());
+  bounded([&] {
+    std::vector<Address> found = getaddrinfo("localhost", 0);
+    ASSERT_FALSE(found.empty());
+    for (const Address& address : found) EXPECT_EQ(address.port, 0);
+  });
+}
+
 TEST_F(DnsTest, LiteralsNeedNoLookup) {
   bounded([&] {
     EXPECT_EQ(getaddrinfo("192.0.2.1", 53), (std::vector<Address>{{"192.0.2.1", 53}}));
