@@ -13,7 +13,8 @@
 // timeouts are told apart with is(): `e.is(outer)` is true only for the
 // Timeout that fired. Like TaskExit, Timeout does not derive from
 // std::exception. Must be created, used and destroyed on one thread, in a task
-// or the main context.
+// or the main context, and destroyed (or cancelled) before the task that
+// created it ends: it delivers into that task. Scoped use, as above, does so.
 #ifndef EVERGREEN_LOOP_TIMEOUT_H_
 #define EVERGREEN_LOOP_TIMEOUT_H_
 

@@ -71,7 +71,6 @@ class LoopCore {
 
   // The running context: a task, the main context, or null on the loop fiber.
   BlockingContext* current() const { return current_; }
-  BlockingContext& main_context() { return main_context_; }
   void park(BlockingContext& self);
   void resume(BlockingContext& context);
 
