@@ -19,10 +19,13 @@ constexpr int kRounds = 100;
 
 int64_t trivial(int64_t x) { return x + 1; }
 
-void BM_TaskPoolSubmitGet(benchmark::State& state) {
+// kInFlight trivial calls submitted, then all their results got; the
+// argument is max_workers.
+template <class ExecutorType>
+void BM_SubmitGet(benchmark::State& state) {
   int64_t sum = 0;
   {
-    futures::TaskPoolExecutor executor(100);
+    ExecutorType executor(static_cast<size_t>(state.range(0)));
     std::vector<futures::Future<int64_t>> pending;
     pending.reserve(kInFlight);
     for (auto _ : state) {
@@ -35,7 +38,10 @@ void BM_TaskPoolSubmitGet(benchmark::State& state) {
   state.counters["per_call"] = bench::time_per(static_cast<double>(state.iterations()) * kInFlight);
   EventLoop::current().destroy();
 }
-BENCHMARK(BM_TaskPoolSubmitGet)->Iterations(kRounds)->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_SubmitGet, futures::TaskPoolExecutor)
+    ->Arg(100)
+    ->Iterations(kRounds)
+    ->Unit(benchmark::kMillisecond);
 
 void BM_SpawnJoin(benchmark::State& state) {
   int64_t sum = 0;
@@ -68,23 +74,10 @@ void BM_TaskPoolRoundTrip(benchmark::State& state) {
 BENCHMARK(BM_TaskPoolRoundTrip)->Iterations(kRounds)->Unit(benchmark::kMillisecond);
 
 // Trivial calls through four OS threads and back via call_from_thread.
-void BM_ThreadPoolSubmitGet(benchmark::State& state) {
-  int64_t sum = 0;
-  {
-    futures::ThreadPoolExecutor executor(4);
-    std::vector<futures::Future<int64_t>> pending;
-    pending.reserve(kInFlight);
-    for (auto _ : state) {
-      for (int i = 0; i < kInFlight; ++i) pending.push_back(executor.submit(trivial, i));
-      for (auto& future : pending) sum += future.get();
-      pending.clear();
-    }
-  }
-  benchmark::DoNotOptimize(sum);
-  state.counters["per_call"] = bench::time_per(static_cast<double>(state.iterations()) * kInFlight);
-  EventLoop::current().destroy();
-}
-BENCHMARK(BM_ThreadPoolSubmitGet)->Iterations(10)->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_SubmitGet, futures::ThreadPoolExecutor)
+    ->Arg(4)
+    ->Iterations(10)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace evergreen
