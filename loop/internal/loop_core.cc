@@ -25,6 +25,8 @@ constexpr size_t kLoopFiberStackSize = 256 * 1024;
 // iteration, FIFO, so yields and hand-offs need no trip through the loop fiber,
 // while I/O and timers still get their turn every few dozen entries.
 constexpr size_t kMinimumReadyBudget = 64;
+// The most timers one iteration fires; see fire_due_timers().
+constexpr size_t kTimerBatch = 64;
 // destroy() delivers TaskExit to every live task this many times, round-robin,
 // before it gives up on a task that keeps blocking (a fatal error).
 constexpr int kDestroyKillAttempts = 64;
@@ -497,8 +499,8 @@ void LoopCore::run_once() {
 
 int LoopCore::poll_timeout_ms() const {
   if (!ready_.empty() || stop_requested_ || thread_queue_->has_pending()) return 0;
-  if (TimerEntry* next = timers_.top()) {
-    auto wait = next->deadline - std::chrono::steady_clock::now();
+  if (!timers_.empty()) {
+    auto wait = timers_.next_deadline() - std::chrono::steady_clock::now();
     if (wait <= Duration::zero()) return 0;
     // Round up: waking early would only spin until the deadline.
     auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
@@ -509,16 +511,11 @@ int LoopCore::poll_timeout_ms() const {
 }
 
 void LoopCore::fire_due_timers() {
-  if (timers_.empty()) return;
-  TimePoint now = std::chrono::steady_clock::now();
-  // Timers added while firing (even already due) wait for the next iteration.
-  size_t budget = timers_.size();
-  while (budget-- > 0) {
-    TimerEntry* next = timers_.top();
-    if (next == nullptr || next->deadline > now) break;
-    timers_.pop();
-    next->fire();
-  }
+  // At most one batch per iteration: the tasks it wakes run before more
+  // timers fire, while their stacks are still in the TLB and cache. Timers
+  // added while firing (even already due) wait for the next iteration.
+  timers_.take_due(std::chrono::steady_clock::now(), kTimerBatch);
+  while (TimerEntry* entry = timers_.next_to_fire()) entry->fire();
 }
 
 void LoopCore::take_cross_thread_callbacks() {

@@ -1,42 +1,96 @@
 #include "evergreen/loop/internal/timer_heap.h"
 
+#include <stdexcept>
+
 namespace evergreen::internal {
 
-// A 4-ary heap: shallower than a binary one, and a node's children share a
-// cache line, which matters with 100k+ pending timers.
+// A 4-ary heap: shallower than a binary one, so fewer slots move per sift.
 namespace {
 constexpr size_t kArity = 4;
 }
 
 void TimerHeap::insert(TimerEntry* entry, TimePoint deadline) {
-  entry->deadline = deadline;
-  entry->sequence = next_sequence_++;
-  slots_.push_back(Slot{deadline, entry->sequence, entry});
-  entry->heap_index = slots_.size() - 1;
-  sift_up(entry->heap_index);
+  uint32_t id = free_id_;
+  if (id != kNoId) {
+    free_id_ = positions_[id];
+    entries_[id] = entry;
+  } else {
+    if (entries_.size() >= TimerEntry::kInBatch) {
+      throw std::length_error("evergreen: more than 4 billion timers are armed");
+    }
+    id = static_cast<uint32_t>(entries_.size());
+    entries_.push_back(entry);
+    positions_.push_back(0);
+  }
+  entry->heap_id = id;
+  slots_.push_back(Slot{deadline, next_sequence_++, id});
+  positions_[id] = static_cast<uint32_t>(slots_.size() - 1);
+  sift_up(slots_.size() - 1);
 }
 
 bool TimerHeap::remove(TimerEntry* entry) {
-  size_t index = entry->heap_index;
-  if (index == TimerEntry::kNotInHeap || index >= slots_.size() || slots_[index].entry != entry) {
-    return false;
+  uint32_t id = entry->heap_id;
+  if (id == TimerEntry::kInBatch) {
+    for (size_t i = batch_next_; i < batch_size_; ++i) {
+      if (batch_[i] == entry) {
+        batch_[i] = nullptr;
+        entry->heap_id = TimerEntry::kNotInHeap;
+        return true;
+      }
+    }
+    return false;  // another heap's batch
   }
-  entry->heap_index = TimerEntry::kNotInHeap;
-  Slot last = slots_.back();
-  slots_.pop_back();
-  if (last.entry != entry) {
-    place(index, last);
-    sift_up(index);
-    sift_down(last.entry->heap_index);
-  }
+  // An id this heap did not hand out to `entry` (another loop's timer).
+  if (id >= entries_.size() || entries_[id] != entry) return false;
+  remove_at(positions_[id]);
   return true;
 }
 
 TimerEntry* TimerHeap::pop() {
   if (slots_.empty()) return nullptr;
-  TimerEntry* first = slots_.front().entry;
-  remove(first);
+  TimerEntry* first = entries_[slots_.front().id];
+  remove_at(0);
   return first;
+}
+
+void TimerHeap::take_due(TimePoint now, size_t max) {
+  if (max > kMaxBatch) max = kMaxBatch;
+  // Any rest of an earlier batch comes first.
+  if (batch_next_ == batch_size_) batch_next_ = batch_size_ = 0;
+  size_t first_new = batch_size_;
+  while (batch_size_ < max && !slots_.empty() && slots_.front().deadline <= now) {
+    TimerEntry* entry = entries_[slots_.front().id];
+    // Each entry usually lies on a page of its own (a sleeping task's stack):
+    // start every TLB and cache miss now, so that they overlap.
+    __builtin_prefetch(entry, 1);
+    unlink_at(0);
+    batch_[batch_size_++] = entry;
+  }
+  for (size_t i = first_new; i < batch_size_; ++i) batch_[i]->heap_id = TimerEntry::kInBatch;
+}
+
+TimerEntry* TimerHeap::next_to_fire() {
+  while (batch_next_ < batch_size_) {
+    TimerEntry* entry = batch_[batch_next_++];
+    if (entry == nullptr) continue;  // cancelled after take_due()
+    entry->heap_id = TimerEntry::kNotInHeap;
+    return entry;
+  }
+  batch_next_ = batch_size_ = 0;
+  return nullptr;
+}
+
+void TimerHeap::unlink_at(size_t index) {
+  uint32_t id = slots_[index].id;
+  entries_[id] = nullptr;
+  positions_[id] = free_id_;
+  free_id_ = id;
+  Slot last = slots_.back();
+  slots_.pop_back();
+  if (index == slots_.size()) return;
+  place(index, last);
+  sift_up(index);
+  sift_down(positions_[last.id]);
 }
 
 void TimerHeap::sift_up(size_t index) {

@@ -55,6 +55,33 @@ TEST_F(LoopTest, TimersWithEqualDeadlinesRunInSchedulingOrder) {
   EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
 }
 
+TEST_F(LoopTest, TimerCancelledByAnEarlierOneDueAtTheSameTimeNeverRuns) {
+  // Both are due in the same iteration, so the loop has already taken the
+  // second out of its heap when the first runs and cancels it.
+  std::vector<int> order;
+  TimePoint when = loop().time() + 5ms;
+  Handler second;
+  loop().call_at(when, [&] {
+    order.push_back(1);
+    second.cancel();
+  });
+  second = loop().call_at(when, [&] { order.push_back(2); });
+  loop().call_at(when, [&] { order.push_back(3); });
+  loop().run();
+  EXPECT_EQ(order, (std::vector<int>{1, 3}));
+  EXPECT_TRUE(second.cancelled());
+}
+
+TEST_F(LoopTest, ManyTimersDueAtOnceAllRunInOrder) {
+  // More than one iteration fires at a time: the rest must follow, in order.
+  std::vector<int> order;
+  TimePoint when = loop().time() + 2ms;
+  for (int i = 0; i < 1000; ++i) loop().call_at(when, [&order, i] { order.push_back(i); });
+  loop().run();
+  ASSERT_EQ(order.size(), 1000u);
+  for (int i = 0; i < 1000; ++i) EXPECT_EQ(order[i], i);
+}
+
 TEST_F(LoopTest, TimerWaitsAtLeastItsDelay) {
   TimePoint start = loop().time();
   TimePoint fired_at{};

@@ -96,5 +96,65 @@ TEST(TimerHeapTest, ClearVisitsOnlyArmedEntries) {
   EXPECT_TRUE(heap.empty());
 }
 
+TEST(TimerHeapTest, BatchTakesOnlyDueEntriesEarliestFirstUpToTheLimit) {
+  TimerHeap heap;
+  std::vector<std::unique_ptr<CountingEntry>> entries;
+  for (int i = 0; i < 100; ++i) {
+    entries.push_back(std::make_unique<CountingEntry>());
+    entries.back()->id = i;
+    heap.insert(entries.back().get(), TimePoint{} + Duration(99 - i));  // reverse order
+  }
+  heap.take_due(TimePoint{} + Duration(89), TimerHeap::kMaxBatch);  // 90 due, 64 taken
+  EXPECT_EQ(heap.size(), 100u);
+  std::vector<int> fired;
+  while (TimerEntry* entry = heap.next_to_fire()) {
+    EXPECT_FALSE(entry->armed());
+    fired.push_back(static_cast<CountingEntry*>(entry)->id);
+  }
+  ASSERT_EQ(fired.size(), TimerHeap::kMaxBatch);
+  for (size_t i = 0; i < fired.size(); ++i) EXPECT_EQ(fired[i], 99 - static_cast<int>(i));
+  EXPECT_EQ(heap.size(), 100u - TimerHeap::kMaxBatch);
+  heap.take_due(TimePoint{} + Duration(89), TimerHeap::kMaxBatch);
+  size_t second_batch = 0;
+  while (heap.next_to_fire() != nullptr) ++second_batch;
+  EXPECT_EQ(second_batch, 90u - TimerHeap::kMaxBatch);
+  EXPECT_EQ(heap.size(), 10u);
+}
+
+TEST(TimerHeapTest, EntryRemovedFromABatchIsNeverHandedOutAndMayBeDestroyed) {
+  TimerHeap heap;
+  CountingEntry first, third;
+  auto second = std::make_unique<CountingEntry>();
+  heap.insert(&first, TimePoint{});
+  heap.insert(second.get(), TimePoint{});
+  heap.insert(&third, TimePoint{});
+  heap.take_due(TimePoint{}, TimerHeap::kMaxBatch);
+  EXPECT_TRUE(second->armed());  // taken, not yet fired: still cancellable
+  EXPECT_EQ(heap.next_to_fire(), &first);
+  EXPECT_TRUE(heap.remove(second.get()));
+  EXPECT_FALSE(second->armed());
+  EXPECT_FALSE(heap.remove(second.get()));
+  second.reset();
+  EXPECT_EQ(heap.next_to_fire(), &third);
+  EXPECT_EQ(heap.next_to_fire(), nullptr);
+  EXPECT_TRUE(heap.empty());
+}
+
+TEST(TimerHeapTest, ClearAlsoUnarmsAnUnfinishedBatch) {
+  TimerHeap heap;
+  CountingEntry fired, waiting;
+  heap.insert(&fired, TimePoint{});
+  heap.insert(&waiting, TimePoint{});
+  heap.take_due(TimePoint{}, TimerHeap::kMaxBatch);
+  EXPECT_EQ(heap.next_to_fire(), &fired);
+  EXPECT_FALSE(heap.empty());
+  std::vector<TimerEntry*> visited;
+  heap.clear([&](TimerEntry* entry) { visited.push_back(entry); });
+  EXPECT_EQ(visited, std::vector<TimerEntry*>{&waiting});
+  EXPECT_FALSE(waiting.armed());
+  EXPECT_TRUE(heap.empty());
+  EXPECT_EQ(heap.next_to_fire(), nullptr);
+}
+
 }  // namespace
 }  // namespace evergreen::internal
