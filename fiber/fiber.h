@@ -155,6 +155,20 @@ class Fiber {
   // the thread exits.
   static Fiber* current();
 
+  // Fiber::prefetch()
+  //
+  // A hint for schedulers: starts loading the top of this suspended fiber's
+  // stack, which switching to it reads first, into the cache. A scheduler that
+  // knows it will resume several fibers calls it ahead, so that their cache
+  // and TLB misses overlap. Harmless on any fiber.
+  void prefetch() const {
+    const char* top = static_cast<const char*>(context_.sp);
+    if (top != nullptr) {
+      __builtin_prefetch(top);
+      __builtin_prefetch(top + 64);
+    }
+  }
+
   // Fiber::parent()
   //
   // Where control goes when this fiber ends. Null only for a main fiber.

@@ -109,6 +109,7 @@ void sleep(Duration duration) {
       fired = true;
       internal::wake(*context);
     }
+    void prefetch() const override { __builtin_prefetch(context, 1); }
     internal::BlockingContext* context = nullptr;
     bool fired = false;
   } timer;

@@ -88,20 +88,22 @@ class Task : public std::enable_shared_from_this<Task> {
 
   void body();
 
+  // What the loop touches to wake and resume the task comes first, on as few
+  // cache lines as possible: with many sleeping tasks each wake-up starts
+  // with this object out of cache.
+  State state_ = State::kNew;
+  internal::BlockingContext context_;
+  std::optional<Fiber> fiber_;
+  internal::WaitQueue joiners_;
+  // Keeps a shared-owned task alive until it ends.
+  std::shared_ptr<Task> self_;
   absl::AnyInvocable<void()> target_;
   std::string name_;
   size_t stack_size_;
-  State state_ = State::kNew;
-  std::optional<Fiber> fiber_;
-  internal::BlockingContext context_;
-  internal::WaitQueue joiners_;
   internal::LocalStorage locals_;
-  // Keeps a shared-owned task alive until it ends.
-  std::shared_ptr<Task> self_;
   // Lets a queued kill delivery notice that a stack-owned task is gone.
   std::shared_ptr<Task*> kill_handle_;
-  Task* previous_live_ = nullptr;
-  Task* next_live_ = nullptr;
+  uint32_t live_slot_ = 0;  // in the loop's registry of live tasks
 };
 
 // spawn()

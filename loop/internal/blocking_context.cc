@@ -46,6 +46,8 @@ void wake(BlockingContext& context) {
   if (context.scheduled) return;
   context.scheduled = true;
   context.loop->schedule(&context);
+  // It runs once the contexts ahead of it have: start fetching its stack now.
+  if (context.fiber != nullptr) context.fiber->prefetch();
 }
 
 void deliver(BlockingContext& context, std::exception_ptr error, const void* source) {

@@ -287,14 +287,7 @@ void LoopCore::start_task(Task& task) {
   task.context_.fiber = &*task.fiber_;
   task.context_.task = &task;
   task.state_ = Task::State::kStarted;
-  task.previous_live_ = last_live_task_;
-  task.next_live_ = nullptr;
-  if (last_live_task_ != nullptr) {
-    last_live_task_->next_live_ = &task;
-  } else {
-    first_live_task_ = &task;
-  }
-  last_live_task_ = &task;
+  task.live_slot_ = live_tasks_.add(&task);
   task.context_.scheduled = true;
   ready_.push(&task.context_);
 }
@@ -303,17 +296,7 @@ void LoopCore::finish_task(Task& task) {
   task.state_ = Task::State::kEnded;
   task.context_.pending = nullptr;
   task.context_.pending_source = nullptr;
-  if (task.previous_live_ != nullptr) {
-    task.previous_live_->next_live_ = task.next_live_;
-  } else {
-    first_live_task_ = task.next_live_;
-  }
-  if (task.next_live_ != nullptr) {
-    task.next_live_->previous_live_ = task.previous_live_;
-  } else {
-    last_live_task_ = task.previous_live_;
-  }
-  task.previous_live_ = task.next_live_ = nullptr;
+  live_tasks_.remove(task.live_slot_);
   task.joiners_.notify_all();
   // May destroy the task: nothing may touch it after this.
   std::shared_ptr<Task> self = std::move(task.self_);
@@ -548,32 +531,39 @@ void LoopCore::kill_tasks_for_destroy() {
   // Round-robin: every live task gets a TaskExit per round, so a task that
   // blocks while unwinding (re-acquiring a lock another task holds) gets
   // another chance once the others have unwound.
-  for (int round = 0; first_live_task_ != nullptr; ++round) {
+  for (int round = 0; !live_tasks_.empty(); ++round) {
     if (round == kDestroyKillAttempts) {
+      Task* stuck = live_tasks_.find(live_tasks_.started_since(0).front());
       std::fprintf(stderr,
                    "evergreen: fatal: task '%s' kept blocking while its event loop was "
                    "destroyed (it caught TaskExit)\n",
-                   first_live_task_->name_.c_str());
+                   stuck->name_.c_str());
       std::abort();
     }
-    // Only the task being resumed runs (hand-offs are off), so no other task
-    // ends meanwhile and `next` stays valid; tasks spawned meanwhile are
-    // appended and ended in this round too.
-    for (Task* task = first_live_task_; task != nullptr;) {
-      Task* next = task->next_live_;
-      drop_ready_queue();
-      if (task->state_ == Task::State::kStarted) {
-        finish_task(*task);  // never began: its body never runs
-      } else {
-        task->context_.pending = std::make_exception_ptr(TaskExit{});
-        task->context_.pending_source = nullptr;
-        task->fiber_->set_parent(destroyer);
-        current_ = &task->context_;
-        task->fiber_->switch_to();
-        current_ = &main_context_;
-        if (!task->fiber_->is_alive()) finish_task(*task);
+    // Tasks spawned during a round are ended in that round too.
+    uint64_t next_sequence = 0;
+    for (;;) {
+      std::vector<LiveTasks::Started> started = live_tasks_.started_since(next_sequence);
+      if (started.empty()) break;
+      next_sequence = started.back().sequence + 1;
+      for (const LiveTasks::Started& entry : started) {
+        // Only the task being resumed runs (hand-offs are off), so tasks end
+        // one at a time; `find` skips any that ended anyway.
+        Task* task = live_tasks_.find(entry);
+        if (task == nullptr) continue;
+        drop_ready_queue();
+        if (task->state_ == Task::State::kStarted) {
+          finish_task(*task);  // never began: its body never runs
+        } else {
+          task->context_.pending = std::make_exception_ptr(TaskExit{});
+          task->context_.pending_source = nullptr;
+          task->fiber_->set_parent(destroyer);
+          current_ = &task->context_;
+          task->fiber_->switch_to();
+          current_ = &main_context_;
+          if (!task->fiber_->is_alive()) finish_task(*task);
+        }
       }
-      task = next;
     }
   }
   drop_ready_queue();

@@ -24,6 +24,7 @@
 #include "evergreen/loop/internal/blocking_context.h"
 #include "evergreen/loop/internal/callback_record.h"
 #include "evergreen/loop/internal/cross_thread_queue.h"
+#include "evergreen/loop/internal/live_tasks.h"
 #include "evergreen/loop/internal/poller.h"
 #include "evergreen/loop/internal/ready_queue.h"
 #include "evergreen/loop/internal/timer_heap.h"
@@ -147,9 +148,7 @@ class LoopCore {
 
   DestroyListener* first_destroy_listener_ = nullptr;
 
-  // Tasks started and not yet ended, in start order.
-  Task* first_live_task_ = nullptr;
-  Task* last_live_task_ = nullptr;
+  LiveTasks live_tasks_;
 };
 
 }  // namespace evergreen::internal

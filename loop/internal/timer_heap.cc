@@ -66,7 +66,10 @@ void TimerHeap::take_due(TimePoint now, size_t max) {
     unlink_at(0);
     batch_[batch_size_++] = entry;
   }
-  for (size_t i = first_new; i < batch_size_; ++i) batch_[i]->heap_id = TimerEntry::kInBatch;
+  for (size_t i = first_new; i < batch_size_; ++i) {
+    batch_[i]->heap_id = TimerEntry::kInBatch;
+    batch_[i]->prefetch();
+  }
 }
 
 TimerEntry* TimerHeap::next_to_fire() {

@@ -26,6 +26,9 @@ struct TimerEntry {
   // Runs on the loop fiber once the deadline has passed; the entry has already
   // left the heap and may be re-inserted.
   virtual void fire() = 0;
+  // Called shortly before fire() when timers fire in a batch: may start
+  // loading what fire() will touch, so the batch's cache misses overlap.
+  virtual void prefetch() const {}
   // Called when the loop is destroyed with the entry still armed: the entry
   // must forget the loop.
   virtual void detach() {}

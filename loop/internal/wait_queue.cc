@@ -44,6 +44,7 @@ struct WaitQueue::Deadline final : TimerEntry {
     if (waiter->queue != nullptr) waiter->queue->unlink(waiter);
     wake(*waiter->context);
   }
+  void prefetch() const override { __builtin_prefetch(waiter->context, 1); }
   Waiter* waiter = nullptr;
   bool expired = false;
 };

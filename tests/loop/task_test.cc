@@ -290,6 +290,52 @@ TEST_F(LoopTest, DestroyKillsLiveTasksAndRunsTheirDestructors) {
   EXPECT_FALSE(never_started_ran);
 }
 
+TEST_F(LoopTest, DestroyKillsTasksInStartOrderAndEndsTasksSpawnedWhileUnwinding) {
+  std::vector<int> unwound;
+  bool spawned_ran = false;
+  std::vector<std::shared_ptr<Task>> tasks;
+  for (int i = 0; i < 6; ++i) {
+    tasks.push_back(spawn([&, i] {
+      struct RecordUnwind {
+        ~RecordUnwind() {
+          unwound.push_back(i);
+          // A task started during destroy() must end too, without running.
+          if (i == 2) spawn([&] { spawned_ran = true; });
+        }
+        std::vector<int>& unwound;
+        bool& spawned_ran;
+        int i;
+      } record{unwound, spawned_ran, i};
+      sleep(1h);
+    }));
+  }
+  // End tasks 1 and 4 early, so that their registry slots are reused by the
+  // tasks started next: start order must still decide.
+  loop().call_later(1ms, [&] {
+    tasks[1]->kill();
+    tasks[4]->kill();
+  });
+  loop().call_later(5ms, [&] {
+    for (int i = 6; i < 8; ++i) {
+      tasks.push_back(spawn([&, i] {
+        struct RecordUnwind {
+          ~RecordUnwind() { unwound.push_back(i); }
+          std::vector<int>& unwound;
+          int i;
+        } record{unwound, i};
+        sleep(1h);
+      }));
+    }
+  });
+  loop().call_later(10ms, [&] { loop().stop(); });
+  loop().run();
+  ASSERT_EQ(unwound, (std::vector<int>{1, 4}));
+  loop().destroy();
+  EXPECT_EQ(unwound, (std::vector<int>{1, 4, 0, 2, 3, 5, 6, 7}));
+  EXPECT_FALSE(spawned_ran);
+  for (auto& task : tasks) EXPECT_FALSE(task->is_alive());
+}
+
 TEST_F(LoopTest, ManyTasksSpawnAndJoin) {
 #ifdef EVERGREEN_TSAN
   constexpr int kTasks = 1000;  // TSan sets up a thread context per fiber: ~ms each
@@ -310,6 +356,27 @@ TEST_F(LoopTest, ManyTasksSpawnAndJoin) {
 }
 
 using TaskDeathTest = LoopTest;
+
+TEST_F(TaskDeathTest, DestroyWithATaskThatKeepsCatchingTaskExitIsFatal) {
+  EXPECT_DEATH(
+      {
+        auto stubborn = std::make_shared<Task>(
+            [] {
+              for (;;) {
+                try {
+                  sleep(1h);
+                } catch (const TaskExit&) {
+                }
+              }
+            },
+            "stubborn");
+        stubborn->start();
+        loop().call_later(1ms, [&] { loop().stop(); });
+        loop().run();
+        loop().destroy();
+      },
+      "task 'stubborn' kept blocking while its event loop was destroyed");
+}
 
 TEST_F(TaskDeathTest, DestroyingALiveTaskIsFatal) {
   EXPECT_DEATH(
