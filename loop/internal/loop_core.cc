@@ -407,7 +407,13 @@ void LoopCore::remove_signal_record(CallbackRecord* record) {
   if (signals_) signals_->remove(record);
 }
 
-void LoopCore::switch_to_loop() { suspend(current_blocking_context()); }
+void LoopCore::switch_to_loop() {
+  BlockingContext& self = current_blocking_context();
+  // A delivery left pending (by a wait whose notification won) is raised now:
+  // once parked, nothing might ever wake this context to see it.
+  raise_pending(self);
+  suspend(self);
+}
 
 void LoopCore::run(bool forever) {
   if (current_ != &main_context_ || Fiber::current() != main_context_.fiber) {

@@ -3,9 +3,12 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "evergreen/loop/event_loop.h"
+#include "evergreen/loop/internal/wait_queue.h"
+#include "evergreen/loop/timeout.h"
 #include "gtest/gtest.h"
 #include "tests/loop/loop_fixture.h"
 
@@ -272,6 +275,32 @@ TEST_F(LoopTest, SwitchToIsWokenByKill) {
   spawn([&] { parked->kill(); });
   loop().run();
   EXPECT_TRUE(killed);
+}
+
+TEST_F(LoopTest, SwitchToRaisesADeliveryLeftPendingByAWaitThatWasNotified) {
+  // In one timer batch the wait is notified first, then the Timeout fires: the
+  // notification wins, so wait() returns normally and the Timeout stays
+  // pending. The next suspension point must raise it at once - nothing else
+  // would ever wake the task.
+  internal::WaitQueue queue;
+  bool notified = false, raised = false, resumed = false;
+  spawn([&] {
+    try {
+      Timeout timeout(20ms);
+      loop().call_later(10ms, [&] { queue.notify_all(); });
+      notified = queue.wait();
+      EventLoop::current().switch_to();
+      resumed = true;
+    } catch (const Timeout&) {
+      raised = true;
+    }
+  });
+  // Keeps the loop busy past both deadlines, so they fire in the same batch.
+  spawn([] { std::this_thread::sleep_for(40ms); });
+  loop().run();
+  EXPECT_TRUE(notified);
+  EXPECT_TRUE(raised);
+  EXPECT_FALSE(resumed);
 }
 
 TEST_F(LoopTest, DestroyKillsLiveTasksAndRunsTheirDestructors) {
