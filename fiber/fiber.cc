@@ -29,6 +29,10 @@ constexpr size_t kInitialDefaultStackSize = 64 * 1024;
 // the same few L1 cache sets and evict one another.
 constexpr size_t kCacheLine = 64;
 
+// How much of the next free stack a fiber start prefetches: about what the
+// frames of a fiber that starts and blocks at once (a task) occupy.
+constexpr size_t kPrefetchedStartLines = 12;
+
 std::atomic<size_t> default_stack_size_bytes{kInitialDefaultStackSize};
 
 size_t checked_stack_size(size_t size) {
@@ -40,12 +44,14 @@ size_t checked_stack_size(size_t size) {
   return (size + page - 1) / page * page;
 }
 
-char* initial_stack_top(char* stack, size_t size) {
+// Where a fiber's first frame starts, as an offset from the stack's lowest
+// address.
+size_t initial_top_offset(const char* stack, size_t size) {
   // A multiplicative hash of the page number picks the offset, so it is fixed
   // per stack slot (a reused stack keeps its warm lines).
   const uint64_t page_number = reinterpret_cast<uintptr_t>(stack) >> 12;
   const size_t lines = static_cast<size_t>((page_number * 0x9E3779B97F4A7C15ull) >> 60);
-  return stack + size - lines * kCacheLine;
+  return size - lines * kCacheLine;
 }
 
 }  // namespace
@@ -200,8 +206,20 @@ Fiber* Fiber::prepare_to_run(ThreadState& thread, Fiber* to) {
 }
 
 void Fiber::start(ThreadState& thread) {
-  stack_ = thread.pools().allocate(stack_size_);
-  fiber_internal::prepare_context(context_, initial_stack_top(stack_, stack_size_), &Fiber::entry);
+  const char* next_stack = nullptr;
+  stack_ = thread.pools().allocate(stack_size_, &next_stack);
+  fiber_internal::prepare_context(context_, stack_ + initial_top_offset(stack_, stack_size_),
+                                  &Fiber::entry);
+  // Fibers tend to start in bursts (a batch of new tasks), and the next one
+  // will most likely get the pool's next free stack: start loading the lines
+  // its first frames will use, so that their TLB and cache misses overlap
+  // with this fiber's run instead of stalling the next start.
+  if (next_stack != nullptr) {
+    const char* top = next_stack + initial_top_offset(next_stack, stack_size_);
+    for (size_t line = 1; line <= kPrefetchedStartLines; ++line) {
+      __builtin_prefetch(top - line * kCacheLine, 1);
+    }
+  }
   fiber_internal::on_stack_assigned(sanitizer_, stack_, stack_size_, name_.c_str());
   state_ = State::kStarted;
 }

@@ -107,6 +107,7 @@ void sleep(Duration duration) {
   struct SleepTimer final : internal::TimerEntry {
     void fire() override {
       fired = true;
+      internal::prefetch_for_resume(*context);
       internal::wake(*context);
     }
     void prefetch() const override { __builtin_prefetch(context, 1); }

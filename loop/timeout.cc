@@ -12,6 +12,7 @@ struct Timeout::State final : internal::TimerEntry {
     fired = true;
     std::exception_ptr raised = error;
     if (!raised) raised = std::make_exception_ptr(Timeout(weak_self.lock()));
+    internal::prefetch_for_resume(*context);
     internal::deliver(*context, std::move(raised), this);
   }
   void prefetch() const override { __builtin_prefetch(context, 1); }

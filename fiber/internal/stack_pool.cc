@@ -212,7 +212,12 @@ StackPool& StackPools::pool_for(size_t stack_size) {
   return *(last_ = pools_.back().get());
 }
 
-char* StackPools::allocate(size_t stack_size) { return pool_for(stack_size).allocate(); }
+char* StackPools::allocate(size_t stack_size, const char** next) {
+  StackPool& pool = pool_for(stack_size);
+  char* stack = pool.allocate();
+  if (next != nullptr) *next = pool.next_free();
+  return stack;
+}
 
 void StackPools::release(char* stack, size_t stack_size) noexcept {
   // The pool exists: the stack came from it.

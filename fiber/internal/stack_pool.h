@@ -89,6 +89,8 @@ class StackPool {
   size_t capacity() const { return capacity_; }  // stacks in all slabs
   size_t slab_count() const { return slabs_.size(); }
   size_t free_count() const { return free_.size(); }
+  // The stack allocate() will return next, or null if a slab must be mapped.
+  const char* next_free() const { return free_.empty() ? nullptr : free_.back(); }
   size_t cold_count() const { return cold_; }  // free, pages returned
   size_t warm_limit() const { return warm_limit_; }
 
@@ -128,8 +130,10 @@ class StackPools {
   StackPools(const StackPools&) = delete;
   StackPools& operator=(const StackPools&) = delete;
 
-  // A stack of `stack_size` bytes (a multiple of the page size).
-  char* allocate(size_t stack_size);
+  // A stack of `stack_size` bytes (a multiple of the page size). If `next` is
+  // given, it is set to the stack the next allocation of this size will most
+  // likely return (null if none is free), so the caller can prefetch it.
+  char* allocate(size_t stack_size, const char** next = nullptr);
   void release(char* stack, size_t stack_size) noexcept;
 
   // The pool for `stack_size`, or null if none was created (for tests and

@@ -46,7 +46,13 @@ void wake(BlockingContext& context) {
   if (context.scheduled) return;
   context.scheduled = true;
   context.loop->schedule(&context);
-  // It runs once the contexts ahead of it have: start fetching its stack now.
+}
+
+void prefetch_for_resume(const BlockingContext& context) {
+  if (context.task != nullptr) {
+    const char* object = reinterpret_cast<const char*>(context.task);
+    for (size_t offset = 0; offset < sizeof(Task); offset += 64) __builtin_prefetch(object + offset);
+  }
   if (context.fiber != nullptr) context.fiber->prefetch();
 }
 

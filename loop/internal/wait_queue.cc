@@ -42,6 +42,7 @@ struct WaitQueue::Deadline final : TimerEntry {
   void fire() override {
     expired = true;
     if (waiter->queue != nullptr) waiter->queue->unlink(waiter);
+    prefetch_for_resume(*waiter->context);
     wake(*waiter->context);
   }
   void prefetch() const override { __builtin_prefetch(waiter->context, 1); }
