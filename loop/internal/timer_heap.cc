@@ -4,7 +4,8 @@
 
 namespace evergreen::internal {
 
-// A 4-ary heap: shallower than a binary one, so fewer slots move per sift.
+// A 4-ary heap: shallower than a binary one, and a node's children share one
+// cache line.
 namespace {
 constexpr size_t kArity = 4;
 }
@@ -21,11 +22,13 @@ void TimerHeap::insert(TimerEntry* entry, TimePoint deadline) {
     id = static_cast<uint32_t>(entries_.size());
     entries_.push_back(entry);
     positions_.push_back(0);
+    sequences_.push_back(0);
   }
   entry->heap_id = id;
-  slots_.push_back(Slot{deadline, next_sequence_++, id});
-  positions_[id] = static_cast<uint32_t>(slots_.size() - 1);
-  sift_up(slots_.size() - 1);
+  sequences_[id] = next_sequence_++;
+  storage_.push_back(Slot{deadline, id});
+  positions_[id] = static_cast<uint32_t>(count_);
+  sift_up(count_++);
 }
 
 bool TimerHeap::remove(TimerEntry* entry) {
@@ -47,8 +50,8 @@ bool TimerHeap::remove(TimerEntry* entry) {
 }
 
 TimerEntry* TimerHeap::pop() {
-  if (slots_.empty()) return nullptr;
-  TimerEntry* first = entries_[slots_.front().id];
+  if (count_ == 0) return nullptr;
+  TimerEntry* first = entries_[at(0).id];
   remove_at(0);
   return first;
 }
@@ -58,8 +61,8 @@ void TimerHeap::take_due(TimePoint now, size_t max) {
   // Any rest of an earlier batch comes first.
   if (batch_next_ == batch_size_) batch_next_ = batch_size_ = 0;
   size_t first_new = batch_size_;
-  while (batch_size_ < max && !slots_.empty() && slots_.front().deadline <= now) {
-    TimerEntry* entry = entries_[slots_.front().id];
+  while (batch_size_ < max && count_ > 0 && at(0).deadline <= now) {
+    TimerEntry* entry = entries_[at(0).id];
     // Each entry usually lies on a page of its own (a sleeping task's stack):
     // start every TLB and cache miss now, so that they overlap.
     __builtin_prefetch(entry, 1);
@@ -84,42 +87,48 @@ TimerEntry* TimerHeap::next_to_fire() {
 }
 
 void TimerHeap::unlink_at(size_t index) {
-  uint32_t id = slots_[index].id;
+  uint32_t id = at(index).id;
   entries_[id] = nullptr;
   positions_[id] = free_id_;
   free_id_ = id;
-  Slot last = slots_.back();
-  slots_.pop_back();
-  if (index == slots_.size()) return;
-  place(index, last);
-  sift_up(index);
-  sift_down(positions_[last.id]);
+  Slot last = storage_.back();
+  storage_.pop_back();
+  --count_;
+  if (index == count_) return;
+  // The last slot fills the hole: from the root it can only sink; elsewhere it
+  // may have to rise instead.
+  if (index > 0 && earlier(last, at((index - 1) / kArity))) {
+    place(index, last);
+    sift_up(index);
+  } else {
+    place(index, last);
+    sift_down(index);
+  }
 }
 
 void TimerHeap::sift_up(size_t index) {
-  Slot slot = slots_[index];
+  Slot slot = at(index);
   while (index > 0) {
     size_t parent = (index - 1) / kArity;
-    if (!earlier(slot, slots_[parent])) break;
-    place(index, slots_[parent]);
+    if (!earlier(slot, at(parent))) break;
+    place(index, at(parent));
     index = parent;
   }
   place(index, slot);
 }
 
 void TimerHeap::sift_down(size_t index) {
-  Slot slot = slots_[index];
-  const size_t count = slots_.size();
+  Slot slot = at(index);
   for (;;) {
     size_t first_child = index * kArity + 1;
-    if (first_child >= count) break;
+    if (first_child >= count_) break;
     size_t best = first_child;
-    size_t end = first_child + kArity < count ? first_child + kArity : count;
+    size_t end = first_child + kArity < count_ ? first_child + kArity : count_;
     for (size_t child = first_child + 1; child < end; ++child) {
-      if (earlier(slots_[child], slots_[best])) best = child;
+      if (earlier(at(child), at(best))) best = child;
     }
-    if (!earlier(slots_[best], slot)) break;
-    place(index, slots_[best]);
+    if (!earlier(at(best), slot)) break;
+    place(index, at(best));
     index = best;
   }
   place(index, slot);

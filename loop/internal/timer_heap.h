@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <vector>
 
 #include "evergreen/loop/event_loop.h"
@@ -41,15 +42,17 @@ struct TimerEntry {
 
 class TimerHeap {
  public:
+  TimerHeap() : storage_(kOffset) {}
+
   // Entries still to fire count, whether in the heap or in a batch.
-  bool empty() const { return slots_.empty() && batch_next_ == batch_size_; }
-  size_t size() const { return slots_.size() + (batch_size_ - batch_next_); }
+  bool empty() const { return count_ == 0 && batch_next_ == batch_size_; }
+  size_t size() const { return count_ + (batch_size_ - batch_next_); }
   // The earliest entry in the heap (not in a batch), or null.
-  TimerEntry* top() const { return slots_.empty() ? nullptr : entries_[slots_.front().id]; }
+  TimerEntry* top() const { return count_ == 0 ? nullptr : entries_[at(0).id]; }
   // When the next entry is due (already, if a batch is unfinished); only
   // when !empty().
   TimePoint next_deadline() const {
-    return batch_next_ < batch_size_ ? TimePoint::min() : slots_.front().deadline;
+    return batch_next_ < batch_size_ ? TimePoint::min() : at(0).deadline;
   }
 
   // Inserts `entry` (not currently in the heap) with the given deadline.
@@ -75,11 +78,13 @@ class TimerHeap {
   template <class F>
   void clear(F&& on_each) {
     std::vector<TimerEntry*> armed;
-    armed.reserve(slots_.size());
-    for (const Slot& slot : slots_) armed.push_back(entries_[slot.id]);
-    slots_.clear();
+    armed.reserve(size());
+    for (size_t i = 0; i < count_; ++i) armed.push_back(entries_[at(i).id]);
+    count_ = 0;
+    storage_.resize(kOffset);
     positions_.clear();
     entries_.clear();
+    sequences_.clear();
     free_id_ = kNoId;
     for (size_t i = batch_next_; i < batch_size_; ++i) {
       if (batch_[i] != nullptr) armed.push_back(batch_[i]);
@@ -93,36 +98,60 @@ class TimerHeap {
 
  private:
   static constexpr uint32_t kNoId = UINT32_MAX;
+  static constexpr size_t kCacheLine = 64;
   // The ordering key is copied into the heap array, so comparisons never
-  // follow a pointer either.
+  // follow a pointer. 16 bytes, so a node's four children fill exactly one
+  // cache line (see at()). Insertion order, which only breaks ties, lives in
+  // sequences_.
   struct Slot {
     TimePoint deadline;
-    uint64_t sequence;
     uint32_t id;
   };
-  static bool earlier(const Slot& a, const Slot& b) {
+  static_assert(sizeof(Slot) * 4 == kCacheLine);
+  // Storage aligned to a cache line.
+  template <class T>
+  struct LineAligned {
+    using value_type = T;
+    LineAligned() = default;
+    template <class U>
+    LineAligned(const LineAligned<U>&) {}
+    T* allocate(size_t n) {
+      return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{kCacheLine}));
+    }
+    void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t{kCacheLine}); }
+    friend bool operator==(const LineAligned&, const LineAligned&) { return true; }
+  };
+  // Heap index i lives at storage_[i + 3]: the children of i (4i+1 .. 4i+4)
+  // then start at storage index 4i+4, a cache line boundary.
+  static constexpr size_t kOffset = 3;
+  Slot& at(size_t index) { return storage_[index + kOffset]; }
+  const Slot& at(size_t index) const { return storage_[index + kOffset]; }
+
+  bool earlier(const Slot& a, const Slot& b) const {
     if (a.deadline != b.deadline) return a.deadline < b.deadline;
-    return a.sequence < b.sequence;
+    return sequences_[a.id] < sequences_[b.id];
   }
   void place(size_t index, const Slot& slot) {
-    slots_[index] = slot;
+    at(index) = slot;
     positions_[slot.id] = static_cast<uint32_t>(index);
   }
   // Frees the slot at `index`; the caller still has to unarm its entry.
   void unlink_at(size_t index);
   void remove_at(size_t index) {
-    TimerEntry* entry = entries_[slots_[index].id];
+    TimerEntry* entry = entries_[at(index).id];
     unlink_at(index);
     entry->heap_id = TimerEntry::kNotInHeap;
   }
   void sift_up(size_t index);
   void sift_down(size_t index);
 
-  std::vector<Slot> slots_;
+  std::vector<Slot, LineAligned<Slot>> storage_;  // kOffset unused slots, then the heap
+  size_t count_ = 0;                              // slots in the heap
   // Indexed by id: the slot holding that id, or for a free id the next free
   // one (a LIFO free list, so a reused id's table entries are still cached).
   std::vector<uint32_t> positions_;
   std::vector<TimerEntry*> entries_;
+  std::vector<uint64_t> sequences_;
   uint32_t free_id_ = kNoId;
   uint64_t next_sequence_ = 0;
   // The batch being fired: entries from batch_next_ to batch_size_ are still

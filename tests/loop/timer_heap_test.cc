@@ -94,6 +94,13 @@ TEST(TimerHeapTest, ClearVisitsOnlyArmedEntries) {
   EXPECT_EQ(visited, std::vector<TimerEntry*>{&armed});
   EXPECT_FALSE(armed.armed());
   EXPECT_TRUE(heap.empty());
+  // Still usable afterwards.
+  heap.insert(&removed, TimePoint{} + Duration(2));
+  heap.insert(&armed, TimePoint{} + Duration(1));
+  EXPECT_EQ(heap.size(), 2u);
+  EXPECT_EQ(heap.pop(), &armed);
+  EXPECT_EQ(heap.pop(), &removed);
+  EXPECT_EQ(heap.pop(), nullptr);
 }
 
 TEST(TimerHeapTest, BatchTakesOnlyDueEntriesEarliestFirstUpToTheLimit) {
