@@ -122,6 +122,12 @@ void TimerHeap::sift_down(size_t index) {
   for (;;) {
     size_t first_child = index * kArity + 1;
     if (first_child >= count_) break;
+    // The next level's line is a miss with 100k+ timers: fetch the children
+    // of all four candidates while this level is compared.
+    size_t first_grandchild = first_child * kArity + 1;
+    for (size_t group = 0; group < kArity && first_grandchild + group * kArity < count_; ++group) {
+      __builtin_prefetch(&at(first_grandchild + group * kArity));
+    }
     size_t best = first_child;
     size_t end = first_child + kArity < count_ ? first_child + kArity : count_;
     for (size_t child = first_child + 1; child < end; ++child) {
