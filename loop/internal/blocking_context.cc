@@ -7,6 +7,9 @@
 #include "evergreen/loop/task.h"
 
 namespace evergreen::internal {
+namespace {
+constexpr size_t kResumedStackBytes = 1024;
+}
 
 void BlockingContext::run_ready() { loop->resume(*this); }
 
@@ -53,7 +56,9 @@ void prefetch_for_resume(const BlockingContext& context) {
     const char* object = reinterpret_cast<const char*>(context.task);
     for (size_t offset = 0; offset < sizeof(Task); offset += 64) __builtin_prefetch(object + offset);
   }
-  if (context.fiber != nullptr) context.fiber->prefetch();
+  // A task blocked in sleep() or a wait has about this much of its stack in
+  // use between the switch and its own frame.
+  if (context.fiber != nullptr) context.fiber->prefetch(kResumedStackBytes);
 }
 
 void deliver(BlockingContext& context, std::exception_ptr error, const void* source) {
