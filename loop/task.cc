@@ -1,5 +1,6 @@
 #include "evergreen/loop/task.h"
 
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
@@ -10,9 +11,14 @@
 namespace evergreen {
 namespace {
 
+// "task-N", formatted straight into one short string (no temporaries: this
+// runs for every spawn).
 std::string default_task_name() {
   thread_local uint64_t next_number = 1;
-  return "task-" + std::to_string(next_number++);
+  char buffer[32] = "task-";
+  constexpr size_t kPrefix = 5;
+  char* end = std::to_chars(buffer + kPrefix, buffer + sizeof buffer, next_number++).ptr;
+  return std::string(buffer, end);
 }
 
 }  // namespace

@@ -82,6 +82,10 @@ TEST_F(LoopTest, UnnamedTasksGetDistinctNames) {
   Task a([] {}), b([] {});
   EXPECT_FALSE(a.name().empty());
   EXPECT_NE(a.name(), b.name());
+  // "task-N", numbered in creation order.
+  ASSERT_EQ(a.name().rfind("task-", 0), 0u) << a.name();
+  ASSERT_EQ(b.name().rfind("task-", 0), 0u) << b.name();
+  EXPECT_EQ(std::stoull(b.name().substr(5)), std::stoull(a.name().substr(5)) + 1);
 }
 
 TEST_F(LoopTest, StartTwiceThrows) {
