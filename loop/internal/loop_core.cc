@@ -154,6 +154,46 @@ LoopCore* LoopCore::for_this_thread() { return this_thread_core; }
 
 // --- Contexts --------------------------------------------------------------------
 
+BlockingContext* LoopCore::direct_successor(BlockingContext& self) {
+  if (ready_budget_ == 0 || scheduler_fiber_ != &loop_fiber_ || state_ != State::kRunning) {
+    return nullptr;
+  }
+  ReadyNode* front = ready_.front();
+  if (front == nullptr || !front->is_context) return nullptr;
+  auto* next = static_cast<BlockingContext*>(front);
+  if (next == &self) return next;
+  if (next->task == nullptr) return main_waiting_ ? next : nullptr;
+  switch (next->task->state_) {
+    case Task::State::kRunning:
+      return next;
+    case Task::State::kStarted:
+      // Killed before it began: the loop fiber ends it without running it.
+      return next->pending ? nullptr : next;
+    default:
+      return nullptr;
+  }
+}
+
+// Inlined into park(): a frame less on every blocked task's stack, which with
+// many tasks is one cache line less to miss when each resumes.
+__attribute__((always_inline)) inline bool LoopCore::hand_off(BlockingContext& self) {
+  BlockingContext* next = direct_successor(self);
+  if (next == nullptr) return false;
+  ready_.pop();
+  --ready_budget_;
+  next->scheduled = false;
+  if (next->task == nullptr) {
+    next->resumed_by_loop = true;
+  } else if (next->task->state_ == Task::State::kStarted) {
+    next->task->state_ = Task::State::kRunning;
+  }
+  if (next == &self) return true;  // it was our own turn already: keep running
+  current_ = next;
+  next->fiber->switch_to();
+  // Resumed: whoever switched back here set current_ to us.
+  return true;
+}
+
 void LoopCore::park(BlockingContext& self) {
   const bool main_context = self.task == nullptr;
   if (main_context) {
@@ -191,44 +231,6 @@ void LoopCore::park(BlockingContext& self) {
         "evergreen: deadlock: the main context is blocked but the event loop has nothing "
         "left to run (no ready task, timer or I/O watcher could wake it)");
   }
-}
-
-BlockingContext* LoopCore::direct_successor(BlockingContext& self) {
-  if (ready_budget_ == 0 || scheduler_fiber_ != &loop_fiber_ || state_ != State::kRunning) {
-    return nullptr;
-  }
-  ReadyNode* front = ready_.front();
-  if (front == nullptr || !front->is_context) return nullptr;
-  auto* next = static_cast<BlockingContext*>(front);
-  if (next == &self) return next;
-  if (next->task == nullptr) return main_waiting_ ? next : nullptr;
-  switch (next->task->state_) {
-    case Task::State::kRunning:
-      return next;
-    case Task::State::kStarted:
-      // Killed before it began: the loop fiber ends it without running it.
-      return next->pending ? nullptr : next;
-    default:
-      return nullptr;
-  }
-}
-
-bool LoopCore::hand_off(BlockingContext& self) {
-  BlockingContext* next = direct_successor(self);
-  if (next == nullptr) return false;
-  ready_.pop();
-  --ready_budget_;
-  next->scheduled = false;
-  if (next->task == nullptr) {
-    next->resumed_by_loop = true;
-  } else if (next->task->state_ == Task::State::kStarted) {
-    next->task->state_ = Task::State::kRunning;
-  }
-  if (next == &self) return true;  // it was our own turn already: keep running
-  current_ = next;
-  next->fiber->switch_to();
-  // Resumed: whoever switched back here set current_ to us.
-  return true;
 }
 
 void LoopCore::finish_if_ended(BlockingContext* context) {
