@@ -25,8 +25,6 @@ constexpr size_t kLoopFiberStackSize = 256 * 1024;
 // iteration, FIFO, so yields and hand-offs need no trip through the loop fiber,
 // while I/O and timers still get their turn every few dozen entries.
 constexpr size_t kMinimumReadyBudget = 64;
-// The most timers one iteration fires; see fire_due_timers().
-constexpr size_t kTimerBatch = 64;
 // destroy() delivers TaskExit to every live task this many times, round-robin,
 // before it gives up on a task that keeps blocking (a fatal error).
 constexpr int kDestroyKillAttempts = 64;
@@ -502,10 +500,11 @@ int LoopCore::poll_timeout_ms() const {
 }
 
 void LoopCore::fire_due_timers() {
+  if (timers_.empty()) return;
   // At most one batch per iteration: the tasks it wakes run before more
   // timers fire, while their stacks are still in the TLB and cache. Timers
   // added while firing (even already due) wait for the next iteration.
-  timers_.take_due(std::chrono::steady_clock::now(), kTimerBatch);
+  timers_.take_due(std::chrono::steady_clock::now(), TimerHeap::kMaxBatch);
   while (TimerEntry* entry = timers_.next_to_fire()) entry->fire();
 }
 
