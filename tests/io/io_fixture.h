@@ -7,9 +7,9 @@
 #include <utility>
 
 #include "evergreen/loop/event_loop.h"
-#include "evergreen/loop/internal/loop_core.h"
 #include "evergreen/loop/timeout.h"
 #include "gtest/gtest.h"
+#include "tests/fresh_loop.h"
 
 namespace evergreen::testing {
 
@@ -27,7 +27,7 @@ class IoTest : public ::testing::Test {
   void TearDown() override { fresh_loop(); }
 
   static void fresh_loop() {
-    if (internal::LoopCore::for_this_thread() != nullptr) EventLoop::current().destroy();
+    destroy_this_threads_loop();
   }
 };
 

@@ -5,8 +5,8 @@
 #include <optional>
 
 #include "evergreen/loop/event_loop.h"
-#include "evergreen/loop/internal/loop_core.h"
 #include "gtest/gtest.h"
+#include "tests/fresh_loop.h"
 
 namespace evergreen::testing {
 
@@ -14,7 +14,7 @@ class LoopTest : public ::testing::Test {
  protected:
   void SetUp() override {
     // A test before may have left the main thread's on-demand loop behind.
-    if (internal::LoopCore::for_this_thread() != nullptr) EventLoop::current().destroy();
+    destroy_this_threads_loop();
     loop_.emplace();
   }
   void TearDown() override { loop_.reset(); }

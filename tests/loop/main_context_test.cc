@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "evergreen/loop/event_loop.h"
-#include "evergreen/loop/internal/loop_core.h"
 #include "evergreen/loop/task.h"
 #include "gtest/gtest.h"
+#include "tests/fresh_loop.h"
 
 namespace evergreen {
 namespace {
@@ -19,7 +19,7 @@ class MainContextTest : public ::testing::Test {
   void SetUp() override { reset(); }
   void TearDown() override { reset(); }
   static void reset() {
-    if (internal::LoopCore::for_this_thread() != nullptr) EventLoop::current().destroy();
+    testing::destroy_this_threads_loop();
   }
 };
 

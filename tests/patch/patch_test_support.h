@@ -14,9 +14,9 @@
 #include <thread>
 
 #include "evergreen/loop/event_loop.h"
-#include "evergreen/loop/internal/loop_core.h"
 #include "evergreen/patch/patch.h"
 #include "gtest/gtest.h"
+#include "tests/fresh_loop.h"
 
 namespace evergreen::testing {
 
@@ -81,7 +81,7 @@ class PatchedTest : public ::testing::Test {
  protected:
   void SetUp() override {
     patch::patch();
-    if (internal::LoopCore::for_this_thread() != nullptr) EventLoop::current().destroy();
+    destroy_this_threads_loop();
     loop_.emplace();
     watchdog_.emplace(std::chrono::seconds(30),
                       ::testing::UnitTest::GetInstance()->current_test_info()->name());

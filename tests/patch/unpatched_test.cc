@@ -10,11 +10,11 @@
 #include <stdexcept>
 
 #include "evergreen/loop/event_loop.h"
-#include "evergreen/loop/internal/loop_core.h"
 #include "evergreen/loop/task.h"
 #include "evergreen/patch/lib.h"
 #include "evergreen/patch/patch.h"
 #include "patch_test_support.h"
+#include "tests/fresh_loop.h"
 
 namespace evergreen {
 namespace {
@@ -24,7 +24,7 @@ using testing::Stopwatch;
 class UnpatchedTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (internal::LoopCore::for_this_thread() != nullptr) EventLoop::current().destroy();
+    testing::destroy_this_threads_loop();
     loop_.emplace();
   }
   void TearDown() override { loop_.reset(); }

@@ -2,11 +2,11 @@
 #include <mutex>
 
 #include "evergreen/loop/event_loop.h"
-#include "evergreen/loop/internal/loop_core.h"
 #include "evergreen/loop/task.h"
 #include "evergreen/sync/condition.h"
 #include "evergreen/sync/locks.h"
 #include "gtest/gtest.h"
+#include "tests/fresh_loop.h"
 
 namespace evergreen {
 namespace {
@@ -17,7 +17,7 @@ struct SetOnDestroy {
 };
 
 TEST(LoopDestroyTest, KillsTasksRoundRobinSoDependentUnwindingCompletes) {
-  if (internal::LoopCore::for_this_thread() != nullptr) EventLoop::current().destroy();
+  testing::destroy_this_threads_loop();
   bool waiter_unwound = false, holder_unwound = false;
   {
     EventLoop loop;
