@@ -45,7 +45,16 @@ void Task::start() {
   if (state_ != State::kNew) {
     throw std::runtime_error("evergreen: Task::start() called twice on task '" + name_ + "'");
   }
-  EventLoop::current().core().start_task(*this);
+  EventLoop::current().core().start_task(*this, weak_from_this().lock());
+}
+
+void internal::start_owned_task(const std::shared_ptr<Task>& owner) {
+  Task& task = *owner;
+  if (task.state_ != Task::State::kNew) {
+    throw std::runtime_error("evergreen: Task::start() called twice on task '" + task.name_ +
+                             "'");
+  }
+  EventLoop::current().core().start_task(task, owner);
 }
 
 bool Task::join(std::optional<Duration> timeout) {

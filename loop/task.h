@@ -39,6 +39,13 @@ namespace evergreen {
 // std::exception, so `catch (const std::exception&)` does not swallow a kill.
 struct TaskExit {};
 
+class Task;
+namespace internal {
+// Task::start() for a task that `owner` owns: the loop keeps a copy until the
+// task ends (cheaper than recovering one with shared_from_this()).
+void start_owned_task(const std::shared_ptr<Task>& owner);
+}  // namespace internal
+
 class Task : public std::enable_shared_from_this<Task> {
  public:
   // For subclasses that override run().
@@ -83,6 +90,7 @@ class Task : public std::enable_shared_from_this<Task> {
 
  private:
   friend class internal::LoopCore;
+  friend void internal::start_owned_task(const std::shared_ptr<Task>& owner);
   friend internal::LocalStorage& internal::current_local_storage();
   enum class State { kNew, kStarted, kRunning, kEnded };
 
@@ -116,7 +124,7 @@ std::shared_ptr<Task> spawn(F&& f, Args&&... args) {
       [f = std::forward<F>(f), ... args = std::forward<Args>(args)]() mutable {
         std::invoke(std::move(f), std::move(args)...);
       });
-  task->start();
+  internal::start_owned_task(task);
   return task;
 }
 

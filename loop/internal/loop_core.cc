@@ -275,14 +275,15 @@ void LoopCore::resume(BlockingContext& context) {
 
 // --- Tasks -----------------------------------------------------------------------
 
-void LoopCore::start_task(Task& task) {
+void LoopCore::start_task(Task& task, std::shared_ptr<Task> owner) {
   if (state_ == State::kDestroyed) {
     throw std::runtime_error("evergreen: cannot start task '" + task.name_ +
                              "': its event loop was destroyed");
   }
-  task.self_ = task.weak_from_this().lock();
+  // May throw (a stack size out of range): before anything refers to the task.
   task.fiber_.emplace([&task] { task.body(); }, task.stack_size_, &loop_fiber_);
   task.fiber_->set_name(task.name_);
+  task.self_ = std::move(owner);
   task.context_.loop = this;
   task.context_.fiber = &*task.fiber_;
   task.context_.task = &task;

@@ -76,7 +76,9 @@ class LoopCore {
   void resume(BlockingContext& context);
 
   // --- Tasks -----------------------------------------------------------------
-  void start_task(Task& task);
+  // `owner`: a shared owner of the task (null if it has none), kept until the
+  // task ends.
+  void start_task(Task& task, std::shared_ptr<Task> owner);
   // Runs on the loop fiber when a task ended (or was killed before it began).
   void finish_task(Task& task);
 

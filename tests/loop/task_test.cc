@@ -78,6 +78,16 @@ TEST_F(LoopTest, StackOwnedTaskJoinedFromMainContext) {
   EXPECT_EQ(value, 7);
 }
 
+TEST_F(LoopTest, StartWithABadStackSizeThrowsAndLeavesTheTaskUnstarted) {
+  auto task = std::make_shared<Task>([] {}, "tiny", /*stack_size=*/1);
+  std::weak_ptr<Task> watch = task;
+  EXPECT_THROW(task->start(), std::invalid_argument);
+  EXPECT_FALSE(task->is_alive());
+  EXPECT_THROW(task->join(), std::runtime_error);  // never started
+  task.reset();
+  EXPECT_TRUE(watch.expired()) << "the failed start left the task owning itself";
+}
+
 TEST_F(LoopTest, UnnamedTasksGetDistinctNames) {
   Task a([] {}), b([] {});
   EXPECT_FALSE(a.name().empty());
