@@ -41,21 +41,16 @@ Task::~Task() {
   }
 }
 
-void Task::start() {
+void Task::start() { start(weak_from_this().lock()); }
+
+void Task::start(std::shared_ptr<Task> owner) {
   if (state_ != State::kNew) {
     throw std::runtime_error("evergreen: Task::start() called twice on task '" + name_ + "'");
   }
-  EventLoop::current().core().start_task(*this, weak_from_this().lock());
+  EventLoop::current().core().start_task(*this, std::move(owner));
 }
 
-void internal::start_owned_task(const std::shared_ptr<Task>& owner) {
-  Task& task = *owner;
-  if (task.state_ != Task::State::kNew) {
-    throw std::runtime_error("evergreen: Task::start() called twice on task '" + task.name_ +
-                             "'");
-  }
-  EventLoop::current().core().start_task(task, owner);
-}
+void internal::start_owned_task(const std::shared_ptr<Task>& owner) { owner->start(owner); }
 
 bool Task::join(std::optional<Duration> timeout) {
   if (state_ == State::kNew) {

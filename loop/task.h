@@ -95,6 +95,9 @@ class Task : public std::enable_shared_from_this<Task> {
   enum class State { kNew, kStarted, kRunning, kEnded };
 
   void body();
+  // start() with the task's shared owner (null if none), which the loop keeps
+  // until the task ends.
+  void start(std::shared_ptr<Task> owner);
 
   // What the loop touches to wake and resume the task comes first, on as few
   // cache lines as possible: with many sleeping tasks each wake-up starts
