@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "evergreen/loop/internal/slot_vector.h"
+
 namespace evergreen {
 class Task;
 }
@@ -31,14 +33,7 @@ class LiveTasks {
   size_t size() const { return count_; }
 
   Slot add(Task* task) {
-    Slot slot;
-    if (!free_slots_.empty()) {
-      slot = free_slots_.back();
-      free_slots_.pop_back();
-    } else {
-      slot = static_cast<Slot>(entries_.size());
-      entries_.emplace_back();
-    }
+    Slot slot = entries_.acquire();
     entries_[slot] = Entry{task, next_sequence_++};
     ++count_;
     return slot;
@@ -46,7 +41,7 @@ class LiveTasks {
 
   void remove(Slot slot) {
     entries_[slot].task = nullptr;
-    free_slots_.push_back(slot);
+    entries_.release(slot);
     --count_;
   }
 
@@ -75,8 +70,7 @@ class LiveTasks {
     Task* task = nullptr;  // null for a free slot
     uint64_t sequence = 0;
   };
-  std::vector<Entry> entries_;
-  std::vector<Slot> free_slots_;
+  SlotVector<Entry> entries_;
   size_t count_ = 0;
   uint64_t next_sequence_ = 0;
 };

@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "evergreen/loop/internal/slot_vector.h"
+
 namespace evergreen::internal {
 
 // Readiness bits, the same values as epoll's.
@@ -59,8 +61,7 @@ class Poller {
   };
 
   int epoll_fd_ = -1;
-  std::vector<Slot> slots_;
-  std::vector<uint32_t> free_slots_;
+  SlotVector<Slot> slots_;
   size_t live_ = 0;
 };
 

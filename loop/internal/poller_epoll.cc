@@ -34,14 +34,7 @@ Poller::~Poller() {
 }
 
 Poller::Token Poller::add(int fd, uint32_t events, PollHandler* handler) {
-  uint32_t slot;
-  if (!free_slots_.empty()) {
-    slot = free_slots_.back();
-    free_slots_.pop_back();
-  } else {
-    slot = static_cast<uint32_t>(slots_.size());
-    slots_.emplace_back();
-  }
+  uint32_t slot = slots_.acquire();
   Slot& entry = slots_[slot];
   entry.handler = handler;
   Token token = make_token(slot, entry.generation);
@@ -52,7 +45,7 @@ Poller::Token Poller::add(int fd, uint32_t events, PollHandler* handler) {
     int error = errno;
     entry.handler = nullptr;
     ++entry.generation;
-    free_slots_.push_back(slot);
+    slots_.release(slot);
     throw std::system_error(error, std::generic_category(),
                             "evergreen: cannot watch fd " + std::to_string(fd));
   }
@@ -78,7 +71,7 @@ void Poller::remove(Token token, int fd) {
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
   slots_[slot].handler = nullptr;
   ++slots_[slot].generation;
-  free_slots_.push_back(slot);
+  slots_.release(slot);
   --live_;
 }
 
