@@ -30,7 +30,6 @@ class LiveTasks {
   };
 
   bool empty() const { return count_ == 0; }
-  size_t size() const { return count_; }
 
   Slot add(Task* task) {
     Slot slot = entries_.acquire();
