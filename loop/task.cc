@@ -120,11 +120,11 @@ void sleep(Duration duration) {
       internal::prefetch_for_resume(*context);
       internal::wake(*context);
     }
-    void prefetch() const override { __builtin_prefetch(context, 1); }
     internal::BlockingContext* context = nullptr;
     bool fired = false;
   } timer;
   timer.context = &self;
+  timer.fire_touches = &self;
   internal::LoopCore& loop = *self.loop;
   loop.add_timer(&timer, std::chrono::steady_clock::now() + duration);
   struct Disarm {

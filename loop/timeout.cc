@@ -15,7 +15,6 @@ struct Timeout::State final : internal::TimerEntry {
     internal::prefetch_for_resume(*context);
     internal::deliver(*context, std::move(raised), this);
   }
-  void prefetch() const override { __builtin_prefetch(context, 1); }
   void detach() override { loop = nullptr; }
 
   void arm() {
@@ -47,6 +46,7 @@ Timeout::Timeout(std::optional<Duration> duration, std::exception_ptr error)
   internal::BlockingContext& context = internal::current_blocking_context();
   state_->loop = context.loop;
   state_->context = &context;
+  state_->fire_touches = &context;
   state_->duration = duration;
   state_->error = std::move(error);
   state_->weak_self = state_;

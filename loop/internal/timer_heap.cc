@@ -14,13 +14,13 @@ void TimerHeap::insert(TimerEntry* entry, TimePoint deadline) {
   uint32_t id = free_id_;
   if (id != kNoId) {
     free_id_ = positions_[id];
-    entries_[id] = entry;
+    entries_[id] = Registered{entry, entry->fire_touches};
   } else {
     if (entries_.size() >= TimerEntry::kInBatch) {
       throw std::length_error("evergreen: more than 4 billion timers are armed");
     }
     id = static_cast<uint32_t>(entries_.size());
-    entries_.push_back(entry);
+    entries_.push_back(Registered{entry, entry->fire_touches});
     positions_.push_back(0);
     sequences_.push_back(0);
   }
@@ -44,14 +44,14 @@ bool TimerHeap::remove(TimerEntry* entry) {
     return false;  // another heap's batch
   }
   // An id this heap did not hand out to `entry` (another loop's timer).
-  if (id >= entries_.size() || entries_[id] != entry) return false;
+  if (id >= entries_.size() || entries_[id].entry != entry) return false;
   remove_at(positions_[id]);
   return true;
 }
 
 TimerEntry* TimerHeap::pop() {
   if (count_ == 0) return nullptr;
-  TimerEntry* first = entries_[at(0).id];
+  TimerEntry* first = entries_[at(0).id].entry;
   remove_at(0);
   return first;
 }
@@ -61,18 +61,24 @@ void TimerHeap::take_due(TimePoint now, size_t max) {
   // Any rest of an earlier batch comes first.
   if (batch_next_ == batch_size_) batch_next_ = batch_size_ = 0;
   size_t first_new = batch_size_;
+  const void* touches[kMaxBatch];
   while (batch_size_ < max && count_ > 0 && at(0).deadline <= now) {
-    TimerEntry* entry = entries_[at(0).id];
-    // Each entry usually lies on a page of its own (a sleeping task's stack):
-    // start every TLB and cache miss now, so that they overlap.
-    __builtin_prefetch(entry, 1);
+    const Registered& registered = entries_[at(0).id];
+    touches[batch_size_] = registered.fire_touches;
+    batch_[batch_size_++] = registered.entry;
     unlink_at(0);
-    batch_[batch_size_++] = entry;
   }
+  // Each entry and what it wakes usually lie on pages of their own (a
+  // sleeping task's stack and its Task object), so each prefetch misses the
+  // TLB, and (as measured here) a prefetch retires only once its page walk is
+  // done. Issued back to back, with nothing between them to fill the reorder
+  // window, the walks overlap; one per turn of the loop above, each sift
+  // would wait for a whole walk.
   for (size_t i = first_new; i < batch_size_; ++i) {
-    batch_[i]->heap_id = TimerEntry::kInBatch;
-    batch_[i]->prefetch();
+    __builtin_prefetch(batch_[i], 1);
+    if (touches[i] != nullptr) __builtin_prefetch(touches[i], 1);
   }
+  for (size_t i = first_new; i < batch_size_; ++i) batch_[i]->heap_id = TimerEntry::kInBatch;
 }
 
 TimerEntry* TimerHeap::next_to_fire() {
@@ -88,7 +94,7 @@ TimerEntry* TimerHeap::next_to_fire() {
 
 void TimerHeap::unlink_at(size_t index) {
   uint32_t id = at(index).id;
-  entries_[id] = nullptr;
+  entries_[id] = Registered{nullptr, nullptr};
   positions_[id] = free_id_;
   free_id_ = id;
   Slot last = storage_.back();

@@ -27,9 +27,6 @@ struct TimerEntry {
   // Runs on the loop fiber once the deadline has passed; the entry has already
   // left the heap and may be re-inserted.
   virtual void fire() = 0;
-  // Called shortly before fire() when timers fire in a batch: may start
-  // loading what fire() will touch, so the batch's cache misses overlap.
-  virtual void prefetch() const {}
   // Called when the loop is destroyed with the entry still armed: the entry
   // must forget the loop.
   virtual void detach() {}
@@ -38,6 +35,9 @@ struct TimerEntry {
 
   // The heap's handle for this entry while it is armed (or kInBatch).
   uint32_t heap_id = kNotInHeap;
+  // Memory fire() will touch first (a woken task), or null. The heap keeps a
+  // copy and prefetches it with the entry when timers fire in a batch.
+  const void* fire_touches = nullptr;
 };
 
 class TimerHeap {
@@ -48,7 +48,7 @@ class TimerHeap {
   bool empty() const { return count_ == 0 && batch_next_ == batch_size_; }
   size_t size() const { return count_ + (batch_size_ - batch_next_); }
   // The earliest entry in the heap (not in a batch), or null.
-  TimerEntry* top() const { return count_ == 0 ? nullptr : entries_[at(0).id]; }
+  TimerEntry* top() const { return count_ == 0 ? nullptr : entries_[at(0).id].entry; }
   // When the next entry is due (already, if a batch is unfinished); only
   // when !empty().
   TimePoint next_deadline() const {
@@ -79,7 +79,7 @@ class TimerHeap {
   void clear(F&& on_each) {
     std::vector<TimerEntry*> armed;
     armed.reserve(size());
-    for (size_t i = 0; i < count_; ++i) armed.push_back(entries_[at(i).id]);
+    for (size_t i = 0; i < count_; ++i) armed.push_back(entries_[at(i).id].entry);
     count_ = 0;
     storage_.resize(kOffset);
     positions_.clear();
@@ -138,7 +138,7 @@ class TimerHeap {
   // Frees the slot at `index`; the caller still has to unarm its entry.
   void unlink_at(size_t index);
   void remove_at(size_t index) {
-    TimerEntry* entry = entries_[at(index).id];
+    TimerEntry* entry = entries_[at(index).id].entry;
     unlink_at(index);
     entry->heap_id = TimerEntry::kNotInHeap;
   }
@@ -150,7 +150,13 @@ class TimerHeap {
   // Indexed by id: the slot holding that id, or for a free id the next free
   // one (a LIFO free list, so a reused id's table entries are still cached).
   std::vector<uint32_t> positions_;
-  std::vector<TimerEntry*> entries_;
+  // Indexed by id: the armed entry and its fire_touches, side by side so
+  // that firing costs one miss for both.
+  struct Registered {
+    TimerEntry* entry;
+    const void* fire_touches;
+  };
+  std::vector<Registered> entries_;
   std::vector<uint64_t> sequences_;
   uint32_t free_id_ = kNoId;
   uint64_t next_sequence_ = 0;

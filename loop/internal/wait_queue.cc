@@ -45,7 +45,6 @@ struct WaitQueue::Deadline final : TimerEntry {
     prefetch_for_resume(*waiter->context);
     wake(*waiter->context);
   }
-  void prefetch() const override { __builtin_prefetch(waiter->context, 1); }
   Waiter* waiter = nullptr;
   bool expired = false;
 };
@@ -66,6 +65,7 @@ bool WaitQueue::wait(std::optional<Duration> timeout, void* data) {
   LoopCore& loop = *self.loop;
   Deadline deadline;
   deadline.waiter = &waiter;
+  deadline.fire_touches = &self;
   if (timeout) loop.add_timer(&deadline, std::chrono::steady_clock::now() + *timeout);
 
   struct Cleanup {
