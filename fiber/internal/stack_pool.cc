@@ -35,6 +35,9 @@ constexpr size_t kMaxWarmStacks = 4096;
 // While free stacks exceed the warm limit, every this many allocations and
 // releases check whether an idle interval has passed.
 constexpr unsigned kOperationsPerIdleCheck = 64;
+// How many free stacks walk_ahead() covers at a time.
+constexpr size_t kWalkAheadStacks = 32;
+constexpr size_t kCacheLine = 64;
 
 std::chrono::nanoseconds coarse_now() {
   timespec now{};
@@ -89,6 +92,11 @@ char* StackPool::allocate() {
   if (free_.empty()) add_slab();
   char* stack = free_.back();
   free_.pop_back();
+  if (walked_ahead_ > 0) {
+    --walked_ahead_;
+  } else {
+    walk_ahead();
+  }
   low_water_ = std::min(low_water_, free_.size());
   cold_ = std::min(cold_, free_.size());
   note_activity();
@@ -98,7 +106,22 @@ char* StackPool::allocate() {
 void StackPool::release(char* stack) noexcept {
   // add_slab() reserved room for every stack, so this never reallocates.
   free_.push_back(stack);
+  // Just used, so its top page is still in the TLB: next in line, and
+  // walked. (Capped: stacks released long ago have left the TLB.)
+  walked_ahead_ = std::min(walked_ahead_ + 1, kWalkAheadStacks);
   note_activity();
+}
+
+void StackPool::walk_ahead() noexcept {
+  // With many fibers alive, every stack's top page is a TLB miss, and a
+  // prefetch retires only once its page walk is done. One prefetch per start
+  // would stall each start for a whole walk; a burst of them back to back
+  // overlaps the walks. The next allocations take free_ from the back.
+  const size_t count = std::min(kWalkAheadStacks, free_.size());
+  for (size_t i = 1; i <= count; ++i) {
+    __builtin_prefetch(free_[free_.size() - i] + stack_size_ - kCacheLine, 1);
+  }
+  walked_ahead_ = count;
 }
 
 void StackPool::note_activity() noexcept {

@@ -103,6 +103,7 @@ class StackPool {
   void add_slab();
   void install_guards(char* slab, size_t slots);
   void populate_tops(char* slab, size_t slots);
+  void walk_ahead() noexcept;
   void note_activity() noexcept;
   void trim_if_idle() noexcept;
   void return_pages(size_t begin, size_t end) noexcept;
@@ -116,6 +117,9 @@ class StackPool {
   const std::chrono::nanoseconds idle_interval_;
   std::vector<char*> free_;  // LIFO: back() is the most recently released
   size_t cold_ = 0;          // free_[0, cold_) have had their pages returned
+  // The last walked_ahead_ entries of free_ have had their top page
+  // prefetched (see walk_ahead()).
+  size_t walked_ahead_ = 0;
   size_t capacity_ = 0;      // stacks in all slabs
   // free_[0, low_water_) have stayed free since interval_start_.
   size_t low_water_ = 0;
