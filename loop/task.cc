@@ -117,14 +117,11 @@ void sleep(Duration duration) {
   struct SleepTimer final : internal::TimerEntry {
     void fire() override {
       fired = true;
-      internal::prefetch_for_resume(*context);
-      internal::wake(*context);
+      internal::wake(*wakes);
     }
-    internal::BlockingContext* context = nullptr;
     bool fired = false;
   } timer;
-  timer.context = &self;
-  timer.fire_touches = &self;
+  timer.wakes = &self;
   internal::LoopCore& loop = *self.loop;
   loop.add_timer(&timer, std::chrono::steady_clock::now() + duration);
   struct Disarm {

@@ -12,8 +12,7 @@ struct Timeout::State final : internal::TimerEntry {
     fired = true;
     std::exception_ptr raised = error;
     if (!raised) raised = std::make_exception_ptr(Timeout(weak_self.lock()));
-    internal::prefetch_for_resume(*context);
-    internal::deliver(*context, std::move(raised), this);
+    internal::deliver(*wakes, std::move(raised), this);
   }
   void detach() override { loop = nullptr; }
 
@@ -28,11 +27,10 @@ struct Timeout::State final : internal::TimerEntry {
 
   void disarm() {
     if (loop != nullptr && armed()) loop->remove_timer(this);
-    if (loop != nullptr) internal::withdraw(*context, this);
+    if (loop != nullptr) internal::withdraw(*wakes, this);
   }
 
   internal::LoopCore* loop = nullptr;
-  internal::BlockingContext* context = nullptr;
   std::optional<Duration> duration;
   std::exception_ptr error;
   bool fired = false;
@@ -45,8 +43,7 @@ Timeout::Timeout(std::optional<Duration> duration, std::exception_ptr error)
     : state_(std::make_shared<State>()), owner_(true) {
   internal::BlockingContext& context = internal::current_blocking_context();
   state_->loop = context.loop;
-  state_->context = &context;
-  state_->fire_touches = &context;
+  state_->wakes = &context;
   state_->duration = duration;
   state_->error = std::move(error);
   state_->weak_self = state_;

@@ -506,7 +506,10 @@ void LoopCore::fire_due_timers() {
   // timers fire, while their stacks are still in the TLB and cache. Timers
   // added while firing (even already due) wait for the next iteration.
   timers_.take_due(std::chrono::steady_clock::now(), TimerHeap::kMaxBatch);
-  while (TimerEntry* entry = timers_.next_to_fire()) entry->fire();
+  while (TimerEntry* entry = timers_.next_to_fire()) {
+    if (entry->wakes != nullptr) prefetch_for_resume(*entry->wakes);
+    entry->fire();
+  }
 }
 
 void LoopCore::take_cross_thread_callbacks() {

@@ -14,13 +14,13 @@ void TimerHeap::insert(TimerEntry* entry, TimePoint deadline) {
   uint32_t id = free_id_;
   if (id != kNoId) {
     free_id_ = positions_[id];
-    entries_[id] = Registered{entry, entry->fire_touches};
+    entries_[id] = Registered{entry, entry->wakes};
   } else {
     if (entries_.size() >= TimerEntry::kInBatch) {
       throw std::length_error("evergreen: more than 4 billion timers are armed");
     }
     id = static_cast<uint32_t>(entries_.size());
-    entries_.push_back(Registered{entry, entry->fire_touches});
+    entries_.push_back(Registered{entry, entry->wakes});
     positions_.push_back(0);
     sequences_.push_back(0);
   }
@@ -61,10 +61,10 @@ void TimerHeap::take_due(TimePoint now, size_t max) {
   // Any rest of an earlier batch comes first.
   if (batch_next_ == batch_size_) batch_next_ = batch_size_ = 0;
   size_t first_new = batch_size_;
-  const void* touches[kMaxBatch];
+  const BlockingContext* wakes[kMaxBatch];
   while (batch_size_ < max && count_ > 0 && at(0).deadline <= now) {
     const Registered& registered = entries_[at(0).id];
-    touches[batch_size_] = registered.fire_touches;
+    wakes[batch_size_] = registered.wakes;
     batch_[batch_size_++] = registered.entry;
     unlink_at(0);
   }
@@ -76,7 +76,7 @@ void TimerHeap::take_due(TimePoint now, size_t max) {
   // would wait for a whole walk.
   for (size_t i = first_new; i < batch_size_; ++i) {
     __builtin_prefetch(batch_[i], 1);
-    if (touches[i] != nullptr) __builtin_prefetch(touches[i], 1);
+    if (wakes[i] != nullptr) __builtin_prefetch(wakes[i], 1);
   }
   for (size_t i = first_new; i < batch_size_; ++i) batch_[i]->heap_id = TimerEntry::kInBatch;
 }

@@ -20,6 +20,8 @@
 
 namespace evergreen::internal {
 
+struct BlockingContext;
+
 struct TimerEntry {
   static constexpr uint32_t kNotInHeap = UINT32_MAX;
   static constexpr uint32_t kInBatch = UINT32_MAX - 1;  // taken by take_due()
@@ -35,9 +37,10 @@ struct TimerEntry {
 
   // The heap's handle for this entry while it is armed (or kInBatch).
   uint32_t heap_id = kNotInHeap;
-  // Memory fire() will touch first (a woken task), or null. The heap keeps a
-  // copy and prefetches it with the entry when timers fire in a batch.
-  const void* fire_touches = nullptr;
+  // The context fire() wakes, or null. The heap keeps a copy and prefetches
+  // it with the entry when timers fire in a batch; the loop then prefetches
+  // the rest of what resuming it touches before calling fire().
+  BlockingContext* wakes = nullptr;
 };
 
 class TimerHeap {
@@ -150,11 +153,11 @@ class TimerHeap {
   // Indexed by id: the slot holding that id, or for a free id the next free
   // one (a LIFO free list, so a reused id's table entries are still cached).
   std::vector<uint32_t> positions_;
-  // Indexed by id: the armed entry and its fire_touches, side by side so
+  // Indexed by id: the armed entry and the context it wakes, side by side so
   // that firing costs one miss for both.
   struct Registered {
     TimerEntry* entry;
-    const void* fire_touches;
+    const BlockingContext* wakes;
   };
   std::vector<Registered> entries_;
   std::vector<uint64_t> sequences_;

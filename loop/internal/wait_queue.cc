@@ -42,7 +42,6 @@ struct WaitQueue::Deadline final : TimerEntry {
   void fire() override {
     expired = true;
     if (waiter->queue != nullptr) waiter->queue->unlink(waiter);
-    prefetch_for_resume(*waiter->context);
     wake(*waiter->context);
   }
   Waiter* waiter = nullptr;
@@ -65,7 +64,7 @@ bool WaitQueue::wait(std::optional<Duration> timeout, void* data) {
   LoopCore& loop = *self.loop;
   Deadline deadline;
   deadline.waiter = &waiter;
-  deadline.fire_touches = &self;
+  deadline.wakes = &self;
   if (timeout) loop.add_timer(&deadline, std::chrono::steady_clock::now() + *timeout);
 
   struct Cleanup {
