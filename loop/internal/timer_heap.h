@@ -145,6 +145,8 @@ class TimerHeap {
     unlink_at(index);
     entry->heap_id = TimerEntry::kNotInHeap;
   }
+  // The earliest of the children of `index`, which must have at least one.
+  size_t earliest_child(size_t index) const;
   void sift_up(size_t index);
   void sift_down(size_t index);
 
