@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "evergreen/loop/event_loop.h"
+#include "evergreen/loop/internal/large_array_allocator.h"
 
 namespace evergreen::internal {
 
@@ -111,19 +112,6 @@ class TimerHeap {
     uint32_t id;
   };
   static_assert(sizeof(Slot) * 4 == kCacheLine);
-  // Storage aligned to a cache line.
-  template <class T>
-  struct LineAligned {
-    using value_type = T;
-    LineAligned() = default;
-    template <class U>
-    LineAligned(const LineAligned<U>&) {}
-    T* allocate(size_t n) {
-      return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{kCacheLine}));
-    }
-    void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t{kCacheLine}); }
-    friend bool operator==(const LineAligned&, const LineAligned&) { return true; }
-  };
   // Heap index i lives at storage_[i + 3]: the children of i (4i+1 .. 4i+4)
   // then start at storage index 4i+4, a cache line boundary.
   static constexpr size_t kOffset = 3;
@@ -150,19 +138,19 @@ class TimerHeap {
   void sift_up(size_t index);
   void sift_down(size_t index);
 
-  std::vector<Slot, LineAligned<Slot>> storage_;  // kOffset unused slots, then the heap
+  std::vector<Slot, LargeArrayAllocator<Slot>> storage_;  // kOffset unused slots, then the heap
   size_t count_ = 0;                              // slots in the heap
   // Indexed by id: the slot holding that id, or for a free id the next free
   // one (a LIFO free list, so a reused id's table entries are still cached).
-  std::vector<uint32_t> positions_;
+  std::vector<uint32_t, LargeArrayAllocator<uint32_t>> positions_;
   // Indexed by id: the armed entry and the context it wakes, side by side so
   // that firing costs one miss for both.
   struct Registered {
     TimerEntry* entry;
     const BlockingContext* wakes;
   };
-  std::vector<Registered> entries_;
-  std::vector<uint64_t> sequences_;
+  std::vector<Registered, LargeArrayAllocator<Registered>> entries_;
+  std::vector<uint64_t, LargeArrayAllocator<uint64_t>> sequences_;
   uint32_t free_id_ = kNoId;
   uint64_t next_sequence_ = 0;
   // The batch being fired: entries from batch_next_ to batch_size_ are still

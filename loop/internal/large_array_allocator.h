@@ -1,0 +1,51 @@
+// An allocator for the loop's large arrays that are read at random: the timer
+// heap's tables, indexed by deadline order or by timer id.
+//
+// With 100k timers those tables hold a few megabytes, and a wake-up reads a
+// different part of each: on 4 KiB pages most such reads miss the TLB. An
+// array of at least kHugeArrayBytes gets a mapping of its own instead, aligned
+// to and sized in 2 MiB steps and marked MADV_HUGEPAGE, so that (where the
+// kernel allows transparent huge pages for marked memory, as most
+// distributions do by default) a few TLB entries cover it, and growing it
+// costs a few page faults rather than hundreds. Smaller arrays come from
+// operator new, aligned to a cache line.
+//
+// Memory: a huge array rounds up to the next 2 MiB, at most doubling it (it is
+// at least 1 MiB). Freed arrays go straight back to the kernel.
+#ifndef EVERGREEN_LOOP_INTERNAL_LARGE_ARRAY_ALLOCATOR_H_
+#define EVERGREEN_LOOP_INTERNAL_LARGE_ARRAY_ALLOCATOR_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <new>
+
+namespace evergreen::internal {
+
+inline constexpr size_t kHugeArrayBytes = size_t{1} << 20;
+
+// At least `bytes` bytes aligned to a cache line (to 2 MiB from
+// kHugeArrayBytes on); throws std::bad_alloc when out of memory.
+void* allocate_large_array(size_t bytes);
+// Frees what allocate_large_array(bytes) returned, given the same `bytes`.
+void deallocate_large_array(void* array, size_t bytes) noexcept;
+
+template <class T>
+struct LargeArrayAllocator {
+  using value_type = T;
+  LargeArrayAllocator() = default;
+  template <class U>
+  LargeArrayAllocator(const LargeArrayAllocator<U>&) {}
+
+  T* allocate(size_t count) {
+    if (count > SIZE_MAX / sizeof(T)) throw std::bad_array_new_length();
+    return static_cast<T*>(allocate_large_array(count * sizeof(T)));
+  }
+  void deallocate(T* array, size_t count) noexcept {
+    deallocate_large_array(array, count * sizeof(T));
+  }
+  friend bool operator==(const LargeArrayAllocator&, const LargeArrayAllocator&) { return true; }
+};
+
+}  // namespace evergreen::internal
+
+#endif  // EVERGREEN_LOOP_INTERNAL_LARGE_ARRAY_ALLOCATOR_H_
