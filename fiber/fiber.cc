@@ -56,6 +56,13 @@ size_t initial_top_offset(const char* stack, size_t size) {
   return size - lines * kCacheLine;
 }
 
+// Leaked on purpose, so that a fiber still being described while statics
+// are destroyed at exit finds it intact.
+const std::string& empty_name() {
+  static const std::string* const empty = new std::string();
+  return *empty;
+}
+
 }  // namespace
 
 // --- Default stack size ----------------------------------------------------------
@@ -72,14 +79,20 @@ Fiber::Fiber(absl::AnyInvocable<void()> target, size_t stack_size, Fiber* parent
     : thread_(&ThreadState::get()),
       parent_(parent != nullptr ? parent : thread_->current),
       stack_size_(stack_size == 0 ? default_stack_size() : checked_stack_size(stack_size)),
-      target_(std::move(target)) {
+      target_(std::move(target)),
+      name_(&empty_name()) {
   if (parent_->thread_ != thread_) {
     throw std::invalid_argument("evergreen: a fiber's parent must belong to the same thread");
   }
 }
 
 Fiber::Fiber(fiber_internal::MainFiberKey, ThreadState& thread)
-    : thread_(&thread), state_(State::kStarted), parent_(nullptr), stack_size_(0), name_("main") {
+    : thread_(&thread),
+      state_(State::kStarted),
+      parent_(nullptr),
+      stack_size_(0),
+      own_name_(std::make_unique<const std::string>("main")),
+      name_(own_name_.get()) {
   fiber_internal::init_main_fiber(sanitizer_);
 }
 
@@ -99,7 +112,7 @@ void Fiber::fatal_destroyed_while_running() const {
 }
 
 std::string Fiber::describe() const {
-  if (!name_.empty()) return "'" + name_ + "'";
+  if (!name_->empty()) return "'" + *name_ + "'";
   char address[32];
   std::snprintf(address, sizeof address, "%p", static_cast<const void*>(this));
   return std::string("<unnamed ") + address + ">";
@@ -127,7 +140,13 @@ void Fiber::set_parent(Fiber* parent) {
   parent_ = parent;
 }
 
-void Fiber::set_name(std::string name) { name_ = std::move(name); }
+void Fiber::set_name(std::string name) {
+  // name_ moves to the new string before the old one is freed: the overflow
+  // handler may read it at any moment.
+  auto own_name = std::make_unique<const std::string>(std::move(name));
+  name_ = own_name.get();
+  own_name_ = std::move(own_name);
+}
 
 Fiber* Fiber::alive_ancestor() const {
   Fiber* ancestor = parent_;
@@ -222,7 +241,7 @@ void Fiber::start(ThreadState& thread) {
       __builtin_prefetch(top - line * kCacheLine, 1);
     }
   }
-  fiber_internal::on_stack_assigned(sanitizer_, stack_, stack_size_, name_.c_str());
+  fiber_internal::on_stack_assigned(sanitizer_, stack_, stack_size_, name_->c_str());
   state_ = State::kStarted;
 }
 
@@ -274,8 +293,8 @@ bool fiber_internal::describe_running_fiber_stack(RunningStack& out) noexcept {
   out.guard_low = fiber->stack_ - page_size();
   out.stack_low = fiber->stack_;
   out.stack_high = fiber->stack_ + fiber->stack_size_;
-  out.name = fiber->name_.data();
-  out.name_length = fiber->name_.size();
+  out.name = fiber->name_->data();
+  out.name_length = fiber->name_->size();
   out.fiber = fiber;
   return true;
 }

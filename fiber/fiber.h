@@ -62,6 +62,7 @@
 
 #include <cstddef>
 #include <exception>
+#include <memory>
 #include <string>
 
 #include "absl/functional/any_invocable.h"
@@ -186,7 +187,15 @@ class Fiber {
   // running fiber) name the fiber by it. Empty unless set; the main fiber is
   // "main". The event loop names each task's fiber after the task.
   void set_name(std::string name);
-  const std::string& name() const { return name_; }
+  const std::string& name() const { return *name_; }
+
+  // Fiber::use_name()
+  //
+  // Names the fiber by a string the caller owns, without copying it: for an
+  // owner that keeps the name anyway (the event loop's tasks do), it saves a
+  // copy per fiber. `name` must stay valid, and is read as it is then, until
+  // the fiber is destroyed or named again.
+  void use_name(const std::string& name) { name_ = &name; }
 
   // Fiber::stack_size()
   //
@@ -242,7 +251,10 @@ class Fiber {
   char* stack_ = nullptr;  // lowest usable address while the fiber holds a stack
   size_t stack_size_;
   absl::AnyInvocable<void()> target_;
-  std::string name_;
+  // The name is *name_: own_name_ (from set_name()), a string named by
+  // use_name(), or a shared empty one.
+  std::unique_ptr<const std::string> own_name_;
+  const std::string* name_;
 };
 
 // Inline so that the machine switch happens in the caller's frame. A switch

@@ -42,6 +42,18 @@ TEST(FiberOverflowDeathTest, OverflowIsFatalAndNamesTheFiber) {
           "evergreen: stack overflow in fiber 'worker-3' \\(stack size 65536 bytes\\)"));
 }
 
+TEST(FiberOverflowDeathTest, AUsedNameNamesTheFiber) {
+  EXPECT_DEATH(
+      {
+        const std::string name = "task-17";
+        Fiber fiber([] { recurse(0); }, 64 * 1024);
+        fiber.use_name(name);
+        fiber.switch_to();
+      },
+      EVERGREEN_OR_ASAN_REPORT(
+          "evergreen: stack overflow in fiber 'task-17' \\(stack size 65536 bytes\\)"));
+}
+
 TEST(FiberOverflowDeathTest, UnnamedFiberIsNamedByAddress) {
   EXPECT_DEATH(
       {

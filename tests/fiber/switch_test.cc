@@ -246,6 +246,21 @@ TEST(FiberSwitchTest, NamesAreKept) {
   EXPECT_EQ(fiber.name(), "");
   fiber.set_name("worker-1");
   EXPECT_EQ(fiber.name(), "worker-1");
+  EXPECT_EQ(Fiber::current()->name(), "main");
+}
+
+TEST(FiberSwitchTest, AUsedNameIsReadFromItsOwner) {
+  std::string owned = "borrowed";
+  Fiber fiber([] {});
+  fiber.use_name(owned);
+  EXPECT_EQ(&fiber.name(), &owned);  // not a copy
+  owned = "changed";
+  EXPECT_EQ(fiber.name(), "changed");
+  fiber.set_name("own");  // owns its name again
+  owned = "changed again";
+  EXPECT_EQ(fiber.name(), "own");
+  fiber.use_name(owned);
+  EXPECT_EQ(fiber.name(), "changed again");
 }
 
 TEST(FiberSwitchDeathTest, DestroyingASuspendedFiberIsFatal) {

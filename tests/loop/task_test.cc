@@ -1,5 +1,6 @@
 #include "evergreen/loop/task.h"
 
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -399,6 +400,28 @@ TEST_F(LoopTest, ManyTasksSpawnAndJoin) {
 }
 
 using TaskDeathTest = LoopTest;
+
+// Deep enough to overflow any task's stack; the bound is read at run time so
+// the compiler cannot prove the recursion endless.
+volatile size_t descent_limit = SIZE_MAX;
+
+__attribute__((noinline)) size_t descend(size_t depth) {
+  volatile char frame[512];
+  frame[depth % sizeof frame] = 1;
+  return depth >= descent_limit ? 0 : descend(depth + 1) + frame[0];
+}
+
+TEST_F(TaskDeathTest, AStackOverflowNamesTheTask) {
+  // The loop names a task's fiber by the task's own name, which the overflow
+  // report reads. (Under ASan its own report may end the process first.)
+  EXPECT_DEATH(
+      {
+        Task task([] { descend(0); }, "deep-task", 64 * 1024);
+        task.start();
+        task.join();
+      },
+      "stack overflow in fiber 'deep-task'|AddressSanitizer: (stack-overflow|SEGV)");
+}
 
 TEST_F(TaskDeathTest, DestroyWithATaskThatKeepsCatchingTaskExitIsFatal) {
   EXPECT_DEATH(
