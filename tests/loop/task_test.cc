@@ -1,6 +1,7 @@
 #include "evergreen/loop/task.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -354,12 +355,14 @@ TEST_F(LoopTest, DestroyKillsTasksInStartOrderAndEndsTasksSpawnedWhileUnwinding)
     }));
   }
   // End tasks 1 and 4 early, so that their registry slots are reused by the
-  // tasks started next: start order must still decide.
-  loop().call_later(1ms, [&] {
-    tasks[1]->kill();
-    tasks[4]->kill();
-  });
-  loop().call_later(5ms, [&] {
+  // tasks started next: start order must still decide. Each step waits for
+  // the one before it (not for a time), so a slow machine changes nothing.
+  int checks_left = 10'000;  // a broken kill fails the ASSERT below, not hangs
+  std::function<void()> start_more_once_ended = [&] {
+    if (unwound.size() < 2 && --checks_left > 0) {
+      loop().call_soon([&] { start_more_once_ended(); });
+      return;
+    }
     for (int i = 6; i < 8; ++i) {
       tasks.push_back(spawn([&, i] {
         struct RecordUnwind {
@@ -370,8 +373,14 @@ TEST_F(LoopTest, DestroyKillsTasksInStartOrderAndEndsTasksSpawnedWhileUnwinding)
         sleep(1h);
       }));
     }
+    // Queued behind the new tasks, so it runs once they are asleep.
+    loop().call_soon([&] { loop().stop(); });
+  };
+  loop().call_later(1ms, [&] {
+    tasks[1]->kill();
+    tasks[4]->kill();
+    start_more_once_ended();
   });
-  loop().call_later(10ms, [&] { loop().stop(); });
   loop().run();
   ASSERT_EQ(unwound, (std::vector<int>{1, 4}));
   loop().destroy();
