@@ -1,14 +1,14 @@
 // An allocator for the loop's large arrays that are read at random: the timer
 // heap's tables, indexed by deadline order or by timer id.
 //
-// With 100k timers those tables hold a few megabytes, and a wake-up reads a
-// different part of each: on 4 KiB pages most such reads miss the TLB. An
-// array of at least kHugeArrayBytes gets a mapping of its own instead, aligned
-// to and sized in 2 MiB steps and marked MADV_HUGEPAGE, so that (where the
-// kernel allows transparent huge pages for marked memory, as most
-// distributions do by default) a few TLB entries cover it, and growing it
-// costs a few page faults rather than hundreds. Smaller arrays come from
-// operator new, aligned to a cache line.
+// With 100k timers those tables hold a few megabytes, grown by doubling: on
+// 4 KiB pages a loop that reaches 100k timers takes about 2000 page faults on
+// the way. An array of at least kHugeArrayBytes gets a mapping of its own
+// instead, aligned to and sized in 2 MiB steps and marked MADV_HUGEPAGE, so
+// that (where the kernel allows transparent huge pages for marked memory, as
+// most distributions do by default) growing it costs a few faults, and a few
+// TLB entries cover it. Smaller arrays come from operator new, aligned to a
+// cache line.
 //
 // Memory: a huge array rounds up to the next 2 MiB, at most doubling it (it is
 // at least 1 MiB). Freed arrays go straight back to the kernel.

@@ -139,7 +139,7 @@ class TimerHeap {
   void sift_down(size_t index);
 
   std::vector<Slot, LargeArrayAllocator<Slot>> storage_;  // kOffset unused slots, then the heap
-  size_t count_ = 0;                              // slots in the heap
+  size_t count_ = 0;                                      // slots in the heap
   // Indexed by id: the slot holding that id, or for a free id the next free
   // one (a LIFO free list, so a reused id's table entries are still cached).
   std::vector<uint32_t, LargeArrayAllocator<uint32_t>> positions_;
