@@ -42,7 +42,7 @@ struct WaitQueue::Deadline final : TimerEntry {
   void fire() override {
     expired = true;
     if (waiter->queue != nullptr) waiter->queue->unlink(waiter);
-    wake(*waiter->context);
+    wake(*wakes);
   }
   Waiter* waiter = nullptr;
   bool expired = false;
