@@ -24,14 +24,16 @@
 namespace evergreen {
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
+double ms_between(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
+}
+
 void BM_Timers(benchmark::State& state) {
   const int task_count = static_cast<int>(state.range(0));
   std::mt19937 random(12345);
   std::uniform_int_distribution<int> delay_us(0, 100'000);
-  using Clock = std::chrono::steady_clock;
-  auto ms_between = [](Clock::time_point from, Clock::time_point to) {
-    return std::chrono::duration<double, std::milli>(to - from).count();
-  };
   double wall_ms = 0, cold_ms = 0, spawn_ms = 0, first_run_ms = 0;
   bool cold = true;
   for (auto _ : state) {
@@ -87,7 +89,6 @@ void BM_TimerWakes(benchmark::State& state) {
   const int task_count = static_cast<int>(state.range(0));
   std::mt19937 random(12345);
   std::uniform_int_distribution<int> offset_ns(0, 999'999);
-  using Clock = std::chrono::steady_clock;
   // Past the time the second pass over every task takes, even in the first
   // round (over 100 ms there on this VM; warm rounds take about 50).
   static constexpr auto kLead = std::chrono::milliseconds(300);
@@ -114,7 +115,7 @@ void BM_TimerWakes(benchmark::State& state) {
       }));
     }
     for (auto& task : tasks) task->join();
-    wake_ms += std::chrono::duration<double, std::milli>(Clock::now() - progress.wake_from).count();
+    wake_ms += ms_between(progress.wake_from, Clock::now());
     EventLoop::current().destroy();
     if (progress.late > 0) {
       state.SkipWithError("tasks reached their sleep after the wake-ups began: raise kLead");
