@@ -69,6 +69,13 @@ void wake(BlockingContext& context);
 // after another right after, each otherwise stalling on its own misses.
 void prefetch_for_resume(const BlockingContext& context);
 
+// Starts loading the object around a queued ready node (null: nothing)
+// without reading the node itself. For tasks starting in a row (a burst of
+// spawns), each of which would otherwise stall on its Task object, written
+// long before. Usually the node is a task's context; for any other node the
+// extra lines are harmless.
+void prefetch_queued(const ReadyNode* node);
+
 // Queues `error` to be raised in `context` at its current (or next) suspension
 // point, and wakes it. An exception already pending is kept.
 void deliver(BlockingContext& context, std::exception_ptr error, const void* source = nullptr);

@@ -184,6 +184,11 @@ __attribute__((always_inline)) inline bool LoopCore::hand_off(BlockingContext& s
     next->resumed_by_loop = true;
   } else if (next->task->state_ == Task::State::kStarted) {
     next->task->state_ = Task::State::kRunning;
+    // Tasks start in bursts (a loop spawning many), each Task written long
+    // before it runs: start loading the next one's while this one starts.
+    // Tasks that only trade the thread back and forth are left alone, their
+    // objects are in cache anyway.
+    prefetch_queued(ready_.front());
   }
   if (next == &self) return true;  // it was our own turn already: keep running
   current_ = next;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "evergreen/loop/event_loop.h"
+#include "evergreen/loop/internal/blocking_context.h"
 #include "evergreen/loop/internal/wait_queue.h"
 #include "evergreen/loop/timeout.h"
 #include "gtest/gtest.h"
@@ -461,6 +462,21 @@ TEST_F(TaskDeathTest, DestroyingALiveTaskIsFatal) {
         delete worker;
       },
       "task 'doomed' was destroyed while still alive");
+}
+
+// internal::prefetch_queued() loads a task's object from its queued context
+// without reading the context: it assumes the context lies within the first
+// 48 bytes of the Task, so that the line before the context also holds the
+// shared_ptr control block make_shared puts in front of the Task.
+TEST_F(LoopTest, ATasksContextStartsWithinItsFirst48Bytes) {
+  std::ptrdiff_t offset = -1;
+  auto task = spawn([&offset] {
+    const char* context = reinterpret_cast<const char*>(&internal::current_blocking_context());
+    offset = context - reinterpret_cast<const char*>(Task::current());
+  });
+  task->join();
+  EXPECT_GE(offset, 0);
+  EXPECT_LE(offset, 48);
 }
 
 }  // namespace
