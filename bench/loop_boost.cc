@@ -48,13 +48,15 @@ void BM_BoostFiberTimers(benchmark::State& state) {
   std::mt19937 random(12345);
   std::uniform_int_distribution<int> delay_us(0, 100'000);
   boost::fibers::pooled_fixedsize_stack stacks(64 * 1024);
+  // Drawn before the clock starts, as in //bench:timers and bench/go_compare.
+  std::vector<std::chrono::microseconds> delays(static_cast<size_t>(count));
   double wall_ms = 0;
   for (auto _ : state) {
+    for (auto& delay : delays) delay = std::chrono::microseconds(delay_us(random));
     auto start = std::chrono::steady_clock::now();
     std::vector<boost::fibers::fiber> fibers;
     fibers.reserve(count);
-    for (int i = 0; i < count; ++i) {
-      auto delay = std::chrono::microseconds(delay_us(random));
+    for (auto delay : delays) {
       fibers.emplace_back(std::allocator_arg, stacks, [delay] { boost::this_fiber::sleep_for(delay); });
     }
     for (auto& fiber : fibers) fiber.join();
