@@ -1,5 +1,6 @@
 #include "evergreen/loop/task.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
