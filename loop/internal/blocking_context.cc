@@ -3,6 +3,7 @@
 #include <atomic>
 #include <stdexcept>
 
+#include "evergreen/loop/internal/cache_line.h"
 #include "evergreen/loop/internal/loop_core.h"
 #include "evergreen/loop/task.h"
 
@@ -14,7 +15,6 @@ namespace {
 // read, and with a batch of timers firing they only crowd out lines that
 // are.
 constexpr size_t kResumedStackBytes = 512;
-constexpr size_t kCacheLine = 64;
 }  // namespace
 
 void BlockingContext::run_ready() { loop->resume(*this); }

@@ -2,10 +2,11 @@
 
 #include <sys/mman.h>
 
+#include "evergreen/loop/internal/cache_line.h"
+
 namespace evergreen::internal {
 namespace {
 
-constexpr size_t kCacheLine = 64;
 constexpr size_t kHugePage = size_t{2} << 20;
 
 size_t huge_length(size_t bytes) { return (bytes + kHugePage - 1) / kHugePage * kHugePage; }

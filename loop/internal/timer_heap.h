@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "evergreen/loop/event_loop.h"
+#include "evergreen/loop/internal/cache_line.h"
 #include "evergreen/loop/internal/large_array_allocator.h"
 
 namespace evergreen::internal {
@@ -102,7 +103,6 @@ class TimerHeap {
 
  private:
   static constexpr uint32_t kNoId = UINT32_MAX;
-  static constexpr size_t kCacheLine = 64;
   // The ordering key is copied into the heap array, so comparisons never
   // follow a pointer. 16 bytes, so a node's four children fill exactly one
   // cache line (see at()). Insertion order, which only breaks ties, lives in
