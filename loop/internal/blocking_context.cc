@@ -15,6 +15,11 @@ namespace {
 // read, and with a batch of timers firing they only crowd out lines that
 // are.
 constexpr size_t kResumedStackBytes = 512;
+
+// Prefetches every cache line of [first, first + bytes).
+void prefetch_lines(const char* first, size_t bytes) {
+  for (size_t offset = 0; offset < bytes; offset += kCacheLine) __builtin_prefetch(first + offset);
+}
 }  // namespace
 
 void BlockingContext::run_ready() { loop->resume(*this); }
@@ -59,10 +64,7 @@ void wake(BlockingContext& context) {
 
 void prefetch_for_resume(const BlockingContext& context) {
   if (context.task != nullptr) {
-    const char* object = reinterpret_cast<const char*>(context.task);
-    for (size_t offset = 0; offset < sizeof(Task); offset += kCacheLine) {
-      __builtin_prefetch(object + offset);
-    }
+    prefetch_lines(reinterpret_cast<const char*>(context.task), sizeof(Task));
   }
   if (context.fiber != nullptr) context.fiber->prefetch(kResumedStackBytes);
 }
@@ -74,10 +76,7 @@ void prefetch_queued(const ReadyNode* node) {
   // block: from the line before the node to sizeof(Task) past it covers
   // both. Reading the node first to find its task would be the very miss
   // this hides.
-  const char* at = reinterpret_cast<const char*>(node) - kCacheLine;
-  for (size_t offset = 0; offset <= sizeof(Task); offset += kCacheLine) {
-    __builtin_prefetch(at + offset);
-  }
+  prefetch_lines(reinterpret_cast<const char*>(node) - kCacheLine, kCacheLine + sizeof(Task));
 }
 
 void deliver(BlockingContext& context, std::exception_ptr error, const void* source) {
