@@ -32,6 +32,10 @@ class LiveTasks {
   bool empty() const { return count_ == 0; }
 
   Slot add(Task* task) {
+    // With no task alive, start again from slot 0: a new burst of tasks then
+    // fills the registry in order, not at the scattered slots the last
+    // burst's tasks ended from.
+    if (count_ == 0) entries_.reset();
     Slot slot = entries_.acquire();
     entries_[slot] = Entry{task, next_sequence_++};
     ++count_;

@@ -27,6 +27,12 @@ class SlotVector {
   }
   // Gives `index` back; the caller has stopped using it.
   void release(uint32_t index) { free_.push_back(index); }
+  // Forgets every element, keeping the memory; only when no index is held.
+  // The next acquire() returns 0 again, and a value-initialized element.
+  void reset() {
+    items_.clear();
+    free_.clear();
+  }
 
   // Every element ever acquired, released ones included.
   size_t size() const { return items_.size(); }

@@ -69,6 +69,29 @@ TEST(TimerHeapTest, MatchesAReferenceOrderUnderRandomOperations) {
   EXPECT_TRUE(heap.empty());
 }
 
+TEST(TimerHeapTest, OnceEmptyTheHeapHandsOutIdsFromZeroAgain) {
+  // A burst of timers fires in deadline order, not the order they were
+  // armed in; the next burst must still fill the id tables from the start,
+  // not at the scattered ids the last one freed.
+  CountingEntry entries[4];
+  TimerHeap heap;
+  const TimePoint base{};
+  for (int i = 0; i < 4; ++i) heap.insert(&entries[i], base + Duration(10 - i));
+  for (int i : {2, 0, 3, 1}) ASSERT_TRUE(heap.remove(&entries[i]));
+  ASSERT_TRUE(heap.empty());
+  for (int i = 0; i < 4; ++i) {
+    heap.insert(&entries[i], base + Duration(i));
+    EXPECT_EQ(entries[i].heap_id, static_cast<uint32_t>(i));
+  }
+  // While some are armed, freed ids are reused as before.
+  ASSERT_TRUE(heap.remove(&entries[1]));
+  CountingEntry late;
+  heap.insert(&late, base + Duration(7));
+  EXPECT_EQ(late.heap_id, 1u);
+  const std::vector<TimerEntry*> expected = {&entries[0], &entries[2], &entries[3], &late};
+  for (TimerEntry* entry : expected) EXPECT_EQ(heap.pop(), entry);
+}
+
 TEST(TimerHeapTest, RemovedEntryMayBeDestroyedAtOnce) {
   TimerHeap heap;
   CountingEntry kept;
