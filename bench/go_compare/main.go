@@ -2,7 +2,9 @@
 // machine in the same session (dev-only; standard library only, builds offline):
 //
 //	idle N     N goroutines each blocked on one channel: creation time and RSS per goroutine
-//	timers N   N goroutines each sleeping a random 0-100 ms: wall time of the whole set
+//	timers N   N goroutines each sleeping a random 0-100 ms: wall time of the whole set,
+//	           for the first round and the mean of three more (as //bench:timers reports
+//	           cold_wall_ms and warm_wall_ms)
 //	spawn N    spawn + WaitGroup of N trivial goroutines, 10,000 alive at a time
 //
 // Run with GOMAXPROCS=1 to compare with one evergreen loop thread
@@ -53,20 +55,29 @@ func idle(n int) {
 func timers(n int) {
 	random := rand.New(rand.NewSource(12345))
 	delays := make([]time.Duration, n)
-	for i := range delays {
-		delays[i] = time.Duration(random.Intn(100001)) * time.Microsecond
+	round := func() float64 {
+		for i := range delays {
+			delays[i] = time.Duration(random.Intn(100001)) * time.Microsecond
+		}
+		var done sync.WaitGroup
+		done.Add(n)
+		start := time.Now()
+		for _, delay := range delays {
+			go func(d time.Duration) {
+				time.Sleep(d)
+				done.Done()
+			}(delay)
+		}
+		done.Wait()
+		return float64(time.Since(start).Microseconds()) / 1000
 	}
-	var done sync.WaitGroup
-	done.Add(n)
-	start := time.Now()
-	for _, delay := range delays {
-		go func(d time.Duration) {
-			time.Sleep(d)
-			done.Done()
-		}(delay)
+	const warmRounds = 3
+	cold := round()
+	warm := 0.0
+	for i := 0; i < warmRounds; i++ {
+		warm += round()
 	}
-	done.Wait()
-	fmt.Printf("go timers %d: wall_ms=%.1f\n", n, float64(time.Since(start).Microseconds())/1000)
+	fmt.Printf("go timers %d: wall_ms=%.1f warm_wall_ms=%.1f\n", n, cold, warm/warmRounds)
 }
 
 func spawn(n int) {
