@@ -31,6 +31,7 @@
 #include "evergreen/loop/event_loop.h"
 #include "evergreen/loop/internal/blocking_context.h"
 #include "evergreen/loop/internal/local_storage.h"
+#include "evergreen/loop/internal/task_memory.h"
 #include "evergreen/loop/internal/wait_queue.h"
 
 namespace evergreen {
@@ -123,7 +124,8 @@ class Task : public std::enable_shared_from_this<Task> {
 // ones work) with the default stack size, starts it and returns it.
 template <class F, class... Args>
 std::shared_ptr<Task> spawn(F&& f, Args&&... args) {
-  auto task = std::make_shared<Task>(
+  auto task = std::allocate_shared<Task>(
+      internal::TaskAllocator<Task>(),
       [f = std::forward<F>(f), ... args = std::forward<Args>(args)]() mutable {
         std::invoke(std::move(f), std::move(args)...);
       });
