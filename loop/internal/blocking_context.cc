@@ -73,8 +73,9 @@ void prefetch_queued(const ReadyNode* node) {
   if (node == nullptr) return;
   // A task's context lies within the first 48 bytes of its Task (a test
   // checks), which spawn() places just after the shared_ptr control block:
-  // from the line before the node to sizeof(Task) past it covers both. Reading the node first to find its task would be the very miss
-  // this hides.
+  // from the line before the node to sizeof(Task) past it covers both.
+  // Reading the node first to find its task would be the very miss this
+  // hides.
   prefetch_lines(reinterpret_cast<const char*>(node) - kCacheLine, kCacheLine + sizeof(Task));
 }
 
