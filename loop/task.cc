@@ -9,11 +9,10 @@
 #include "evergreen/loop/internal/report.h"
 
 namespace evergreen {
-namespace {
 
-// "task-N", formatted straight into one short string (no temporaries: this
-// runs for every spawn).
-std::string default_task_name() {
+// Formatted straight into one short string (no temporaries: this runs for
+// every spawn).
+std::string internal::default_task_name() {
   thread_local uint64_t next_number = 1;
   char buffer[32] = "task-";
   constexpr size_t kPrefix = 5;
@@ -21,13 +20,11 @@ std::string default_task_name() {
   return std::string(buffer, end);
 }
 
-}  // namespace
-
 Task::Task() : Task(nullptr) {}
 
 Task::Task(absl::AnyInvocable<void()> target, std::string name, size_t stack_size)
     : target_(std::move(target)),
-      name_(name.empty() ? default_task_name() : std::move(name)),
+      name_(name.empty() ? internal::default_task_name() : std::move(name)),
       stack_size_(stack_size) {}
 
 Task::~Task() {
@@ -54,8 +51,7 @@ void internal::start_owned_task(const std::shared_ptr<Task>& owner) { owner->sta
 
 bool Task::join(std::optional<Duration> timeout) {
   if (state_ == State::kNew) {
-    throw std::runtime_error("evergreen: cannot join task '" + name_ +
-                             "': it was never started");
+    throw std::runtime_error("evergreen: cannot join task '" + name_ + "': it was never started");
   }
   if (state_ == State::kEnded) return true;
   if (current() == this) {

@@ -45,6 +45,10 @@ namespace internal {
 // Task::start() for a task that `owner` owns: the loop keeps a copy until the
 // task ends (cheaper than recovering one with shared_from_this()).
 void start_owned_task(const std::shared_ptr<Task>& owner);
+// "task-N", N counting the tasks named so on this thread.
+std::string default_task_name();
+// Selects the constructor spawn() uses.
+struct SpawnedTarget {};
 }  // namespace internal
 
 class Task : public std::enable_shared_from_this<Task> {
@@ -54,6 +58,11 @@ class Task : public std::enable_shared_from_this<Task> {
   // A task that runs `target`. An empty name gets "task-N"; a stack_size of 0
   // uses default_stack_size().
   explicit Task(absl::AnyInvocable<void()> target, std::string name = {}, size_t stack_size = 0);
+  // For spawn(): the target is built in place, not moved in from another
+  // AnyInvocable; the name and stack size are the defaults.
+  template <class F>
+  Task(internal::SpawnedTarget, F&& target)
+      : target_(std::forward<F>(target)), name_(internal::default_task_name()), stack_size_(0) {}
   virtual ~Task();
   Task(const Task&) = delete;
   Task& operator=(const Task&) = delete;
@@ -125,7 +134,7 @@ class Task : public std::enable_shared_from_this<Task> {
 template <class F, class... Args>
 std::shared_ptr<Task> spawn(F&& f, Args&&... args) {
   auto task = std::allocate_shared<Task>(
-      internal::TaskAllocator<Task>(),
+      internal::TaskAllocator<Task>(), internal::SpawnedTarget(),
       [f = std::forward<F>(f), ... args = std::forward<Args>(args)]() mutable {
         std::invoke(std::move(f), std::move(args)...);
       });

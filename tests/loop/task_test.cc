@@ -72,10 +72,12 @@ TEST_F(LoopTest, SubclassOverridesRun) {
 
 TEST_F(LoopTest, StackOwnedTaskJoinedFromMainContext) {
   int value = 0;
-  Task worker([&] {
-    sleep(1ms);
-    value = 7;
-  }, "worker");
+  Task worker(
+      [&] {
+        sleep(1ms);
+        value = 7;
+      },
+      "worker");
   EXPECT_EQ(worker.name(), "worker");
   worker.start();
   EXPECT_TRUE(worker.join());  // the main context's first blocking call runs the loop
@@ -100,6 +102,18 @@ TEST_F(LoopTest, UnnamedTasksGetDistinctNames) {
   ASSERT_EQ(a.name().rfind("task-", 0), 0u) << a.name();
   ASSERT_EQ(b.name().rfind("task-", 0), 0u) << b.name();
   EXPECT_EQ(std::stoull(b.name().substr(5)), std::stoull(a.name().substr(5)) + 1);
+}
+
+TEST_F(LoopTest, SpawnedTasksShareTheNumberingAndRunTheirArguments) {
+  Task constructed([] {});
+  std::string seen;
+  std::shared_ptr<Task> spawned =
+      spawn([&seen](std::string word, int count) { seen = word + std::to_string(count); },
+            std::string("move-me"), 3);
+  ASSERT_EQ(spawned->name().rfind("task-", 0), 0u) << spawned->name();
+  EXPECT_EQ(std::stoull(spawned->name().substr(5)), std::stoull(constructed.name().substr(5)) + 1);
+  spawned->join();
+  EXPECT_EQ(seen, "move-me3");
 }
 
 TEST_F(LoopTest, StartTwiceThrows) {
@@ -236,8 +250,8 @@ TEST_F(LoopTest, KillingAnEndedTaskDoesNothing) {
 
 TEST_F(LoopTest, ExceptionEscapingTaskIsReportedWithItsNameAndEndsOnlyIt) {
   bool other_finished = false;
-  auto failing = std::make_shared<Task>([] { throw std::runtime_error("task went wrong"); },
-                                        "failing-task");
+  auto failing =
+      std::make_shared<Task>([] { throw std::runtime_error("task went wrong"); }, "failing-task");
   failing->start();
   spawn([&] {
     sleep(1ms);
