@@ -15,10 +15,7 @@ void TimerHeap::insert(TimerEntry* entry, TimePoint deadline) {
     // Every id is free: start again from 0, so that a new burst of timers
     // fills the id tables in order (kept in their grown capacity) rather than
     // at the scattered places the last burst's timers fired from.
-    entries_.clear();
-    positions_.clear();
-    sequences_.clear();
-    free_id_ = kNoId;
+    forget_ids();
   }
   uint32_t id = free_id_;
   if (id != kNoId) {

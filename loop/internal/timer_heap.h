@@ -87,10 +87,7 @@ class TimerHeap {
     for (size_t i = 0; i < count_; ++i) armed.push_back(entries_[at(i).id].entry);
     count_ = 0;
     storage_.resize(kOffset);
-    positions_.clear();
-    entries_.clear();
-    sequences_.clear();
-    free_id_ = kNoId;
+    forget_ids();
     for (size_t i = batch_next_; i < batch_size_; ++i) {
       if (batch_[i] != nullptr) armed.push_back(batch_[i]);
     }
@@ -125,6 +122,14 @@ class TimerHeap {
   void place(size_t index, const Slot& slot) {
     at(index) = slot;
     positions_[slot.id] = static_cast<uint32_t>(index);
+  }
+  // Frees every id (none may be armed), keeping the id tables' memory: the
+  // next insert() gets id 0 again.
+  void forget_ids() {
+    positions_.clear();
+    entries_.clear();
+    sequences_.clear();
+    free_id_ = kNoId;
   }
   // Frees the slot at `index`; the caller still has to unarm its entry.
   void unlink_at(size_t index);
