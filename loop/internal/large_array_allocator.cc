@@ -2,6 +2,9 @@
 
 #include <sys/mman.h>
 
+#include <cstdint>
+#include <new>
+
 #include "evergreen/loop/internal/cache_line.h"
 
 namespace evergreen::internal {

@@ -16,8 +16,9 @@
 #define EVERGREEN_LOOP_INTERNAL_LARGE_ARRAY_ALLOCATOR_H_
 
 #include <cstddef>
-#include <cstdint>
-#include <new>
+
+#include "evergreen/loop/internal/cache_line.h"
+#include "evergreen/loop/internal/function_allocator.h"
 
 namespace evergreen::internal {
 
@@ -30,21 +31,8 @@ void* allocate_large_array(size_t bytes);
 void deallocate_large_array(void* array, size_t bytes) noexcept;
 
 template <class T>
-struct LargeArrayAllocator {
-  using value_type = T;
-  LargeArrayAllocator() = default;
-  template <class U>
-  LargeArrayAllocator(const LargeArrayAllocator<U>&) {}
-
-  T* allocate(size_t count) {
-    if (count > SIZE_MAX / sizeof(T)) throw std::bad_array_new_length();
-    return static_cast<T*>(allocate_large_array(count * sizeof(T)));
-  }
-  void deallocate(T* array, size_t count) noexcept {
-    deallocate_large_array(array, count * sizeof(T));
-  }
-  friend bool operator==(const LargeArrayAllocator&, const LargeArrayAllocator&) { return true; }
-};
+using LargeArrayAllocator =
+    FunctionAllocator<T, allocate_large_array, deallocate_large_array, kCacheLine>;
 
 }  // namespace evergreen::internal
 

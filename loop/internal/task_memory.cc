@@ -1,6 +1,7 @@
 #include "evergreen/loop/internal/task_memory.h"
 
 #include <cstdint>
+#include <new>
 
 namespace evergreen::internal {
 namespace {

@@ -16,8 +16,8 @@
 #define EVERGREEN_LOOP_INTERNAL_TASK_MEMORY_H_
 
 #include <cstddef>
-#include <cstdint>
-#include <new>
+
+#include "evergreen/loop/internal/function_allocator.h"
 
 namespace evergreen::internal {
 
@@ -45,22 +45,8 @@ void deallocate_task_block(void* block, size_t bytes) noexcept;
 size_t cached_task_blocks();
 
 template <class T>
-struct TaskAllocator {
-  static_assert(alignof(T) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
-  using value_type = T;
-  TaskAllocator() = default;
-  template <class U>
-  TaskAllocator(const TaskAllocator<U>&) {}
-
-  T* allocate(size_t count) {
-    if (count > SIZE_MAX / sizeof(T)) throw std::bad_array_new_length();
-    return static_cast<T*>(allocate_task_block(count * sizeof(T)));
-  }
-  void deallocate(T* block, size_t count) noexcept {
-    deallocate_task_block(block, count * sizeof(T));
-  }
-  friend bool operator==(const TaskAllocator&, const TaskAllocator&) { return true; }
-};
+using TaskAllocator = FunctionAllocator<T, allocate_task_block, deallocate_task_block,
+                                        __STDCPP_DEFAULT_NEW_ALIGNMENT__>;
 
 }  // namespace evergreen::internal
 
