@@ -243,7 +243,11 @@ TEST_F(LoopTest, KillWithCustomException) {
 
 TEST_F(LoopTest, KillingAnEndedTaskDoesNothing) {
   auto done = spawn([] {});
-  loop().call_later(1ms, [&] { done->kill(); });
+  // Kills once `done` has really ended (join), not after a time.
+  spawn([&] {
+    done->join();
+    done->kill();
+  });
   loop().run();
   EXPECT_FALSE(done->is_alive());
 }
@@ -340,9 +344,11 @@ TEST_F(LoopTest, DestroyKillsLiveTasksAndRunsTheirDestructors) {
   spawn([&] {
     SetOnDestroy guard(destroyed);
     started = true;
+    // Stops once this task is running (not after a time): on a slow machine
+    // it might not have started by any fixed deadline.
+    loop().call_soon([&] { loop().stop(); });
     sleep(1h);
   });
-  loop().call_later(1ms, [&] { loop().stop(); });
   loop().run();
   spawn([&] { never_started_ran = true; });
   ASSERT_TRUE(started);
@@ -355,6 +361,7 @@ TEST_F(LoopTest, DestroyKillsTasksInStartOrderAndEndsTasksSpawnedWhileUnwinding)
   std::vector<int> unwound;
   bool spawned_ran = false;
   std::vector<std::shared_ptr<Task>> tasks;
+  std::function<void()> end_two_then_start_more;
   for (int i = 0; i < 6; ++i) {
     tasks.push_back(spawn([&, i] {
       struct RecordUnwind {
@@ -367,6 +374,10 @@ TEST_F(LoopTest, DestroyKillsTasksInStartOrderAndEndsTasksSpawnedWhileUnwinding)
         bool& spawned_ran;
         int i;
       } record{unwound, spawned_ran, i};
+      // Tasks start in spawn order, so once the last one runs all six have
+      // started: the kills below wait for that event, not for a time (under
+      // TSan a fiber takes milliseconds to set up).
+      if (i == 5) loop().call_soon([&] { end_two_then_start_more(); });
       sleep(1h);
     }));
   }
@@ -392,13 +403,15 @@ TEST_F(LoopTest, DestroyKillsTasksInStartOrderAndEndsTasksSpawnedWhileUnwinding)
     // Queued behind the new tasks, so it runs once they are asleep.
     loop().call_soon([&] { loop().stop(); });
   };
-  loop().call_later(1ms, [&] {
+  end_two_then_start_more = [&] {
     tasks[1]->kill();
     tasks[4]->kill();
     start_more_once_ended();
-  });
+  };
   loop().run();
-  ASSERT_EQ(unwound, (std::vector<int>{1, 4}));
+  // EXPECT, not ASSERT: destroy() must still run on failure, or the tasks
+  // would unwind into this frame's locals after they are gone.
+  EXPECT_EQ(unwound, (std::vector<int>{1, 4}));
   loop().destroy();
   EXPECT_EQ(unwound, (std::vector<int>{1, 4, 0, 2, 3, 5, 6, 7}));
   EXPECT_FALSE(spawned_ran);
@@ -453,6 +466,9 @@ TEST_F(TaskDeathTest, DestroyWithATaskThatKeepsCatchingTaskExitIsFatal) {
       {
         auto stubborn = std::make_shared<Task>(
             [] {
+              // Stops the loop once this task runs, not after a time: on a
+              // slow machine it might not have started by any deadline.
+              EventLoop::current().call_soon([] { EventLoop::current().stop(); });
               for (;;) {
                 try {
                   sleep(1h);
@@ -462,7 +478,6 @@ TEST_F(TaskDeathTest, DestroyWithATaskThatKeepsCatchingTaskExitIsFatal) {
             },
             "stubborn");
         stubborn->start();
-        loop().call_later(1ms, [&] { loop().stop(); });
         loop().run();
         loop().destroy();
       },
