@@ -125,7 +125,9 @@ class EventLoop {
   // Runs `callback` on this loop's thread each time `signum` is delivered to the
   // process. Several handlers may be added for one signal; cancelling a returned
   // Handler removes only that one. Signal handlers do not keep run() going.
-  // An invalid or uncatchable signal throws std::invalid_argument.
+  // An invalid or uncatchable signal throws std::invalid_argument, and so do the
+  // synchronous fault signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP): a
+  // handler that returns would resume the faulting instruction forever.
   Handler add_signal_handler(int signum, Callback callback);
 
   // EventLoop::remove_signal_handler()

@@ -79,9 +79,10 @@ class LoopCore::SignalPipe final : public PollHandler {
   }
 
   void add(int signum, std::shared_ptr<CallbackRecord> record) {
-    auto& records = handlers_[signum];
-    if (records.empty()) add_signal_route(signum, fds_[1]);
-    records.push_back(std::move(record));
+    // Routed before the entry exists: a refused signal leaves no entry behind
+    // for remove_signal_handler() to find.
+    if (!handlers_.contains(signum)) add_signal_route(signum, fds_[1]);
+    handlers_[signum].push_back(std::move(record));
   }
   bool remove_all(int signum) {
     auto found = handlers_.find(signum);
@@ -334,16 +335,16 @@ void LoopCore::remove_destroy_listener(DestroyListener* listener) {
 // --- Public operations -------------------------------------------------------------
 
 Handler LoopCore::call_soon(EventLoop::Callback callback) {
-  auto record = std::make_shared<CallbackRecord>(CallbackRecord::Kind::kSoon, this,
-                                                 std::move(callback));
+  auto record =
+      std::make_shared<CallbackRecord>(CallbackRecord::Kind::kSoon, this, std::move(callback));
   record->self = record;
   ready_.push(record.get());
   return Handler(std::move(record));
 }
 
 Handler LoopCore::call_at(TimePoint when, EventLoop::Callback callback) {
-  auto record = std::make_shared<CallbackRecord>(CallbackRecord::Kind::kTimer, this,
-                                                 std::move(callback));
+  auto record =
+      std::make_shared<CallbackRecord>(CallbackRecord::Kind::kTimer, this, std::move(callback));
   record->self = record;
   timers_.insert(record.get(), when);
   return Handler(std::move(record));
@@ -397,8 +398,8 @@ bool LoopCore::remove_fd_callback(int fd, bool writer) {
 }
 
 Handler LoopCore::add_signal_handler(int signum, EventLoop::Callback callback) {
-  auto record = std::make_shared<CallbackRecord>(CallbackRecord::Kind::kSignal, this,
-                                                 std::move(callback));
+  auto record =
+      std::make_shared<CallbackRecord>(CallbackRecord::Kind::kSignal, this, std::move(callback));
   record->signum = signum;
   if (!signals_) signals_ = std::make_unique<SignalPipe>(*this);
   signals_->add(signum, record);

@@ -1,10 +1,12 @@
 #include "evergreen/loop/internal/signal_router.h"
 
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -37,6 +39,10 @@ Router& router() {
   return *instance;
 }
 
+// Runs in signal context, so it may only make async-signal-safe calls. The
+// write is the raw system call, not write(): in a program that links //patch,
+// write() is the interposed one, which is not safe here (it may look up libc's
+// definition, taking the loader's lock and allocating).
 void forward_signal(int signum) {
   int saved_errno = errno;
   if (signum > 0 && signum < kSignalCount) {
@@ -44,7 +50,7 @@ void forward_signal(int signum) {
     for (auto& slot : router().signals[signum].pipe_fds) {
       int fd = slot.load(std::memory_order_acquire);
       if (fd >= 0) {
-        ssize_t written = write(fd, &byte, 1);
+        long written = syscall(SYS_write, fd, &byte, 1);
         (void)written;  // A full pipe already holds wake-ups for this loop.
       }
     }
@@ -52,10 +58,25 @@ void forward_signal(int signum) {
   errno = saved_errno;
 }
 
+// The signals the kernel raises for a fault in the instruction being run. A
+// handler that only records the signal and returns resumes that instruction,
+// which faults again: the process spins at full CPU instead of crashing.
+bool is_synchronous_fault(int signum) {
+  return signum == SIGSEGV || signum == SIGBUS || signum == SIGFPE || signum == SIGILL ||
+         signum == SIGTRAP;
+}
+
 void check_signal(int signum) {
   if (signum <= 0 || signum >= kSignalCount || signum == SIGKILL || signum == SIGSTOP) {
     throw std::invalid_argument("evergreen: cannot handle signal " + std::to_string(signum) +
                                 ": not a catchable signal number");
+  }
+  if (is_synchronous_fault(signum)) {
+    const char* name = sigabbrev_np(signum);
+    throw std::invalid_argument("evergreen: cannot handle signal " + std::to_string(signum) +
+                                " (SIG" + (name ? name : "?") +
+                                "): a synchronous fault signal cannot be handled by an event "
+                                "loop (the faulting instruction would run again forever)");
   }
 }
 

@@ -1,7 +1,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <stdexcept>
+#include <string>
 #include <thread>
 
 #include "evergreen/loop/event_loop.h"
@@ -64,6 +66,22 @@ TEST_F(LoopTest, InvalidSignalIsRejected) {
   EXPECT_THROW(loop().add_signal_handler(0, [] {}), std::invalid_argument);
   EXPECT_THROW(loop().add_signal_handler(SIGKILL, [] {}), std::invalid_argument);
   EXPECT_THROW(loop().add_signal_handler(1000, [] {}), std::invalid_argument);
+}
+
+// A handler for a fault signal would record the signal and return, and the
+// faulting instruction would run again: a spin at full CPU, not a crash.
+TEST_F(LoopTest, SynchronousFaultSignalsAreRefusedWithTheirName) {
+  for (int signum : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP}) {
+    try {
+      loop().add_signal_handler(signum, [] {});
+      ADD_FAILURE() << "signal " << signum << " was accepted";
+    } catch (const std::invalid_argument& error) {
+      EXPECT_NE(std::string(error.what()).find(std::string("SIG") + sigabbrev_np(signum)),
+                std::string::npos)
+          << error.what();
+    }
+    EXPECT_FALSE(loop().remove_signal_handler(signum));
+  }
 }
 
 }  // namespace
