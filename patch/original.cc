@@ -50,6 +50,46 @@ EVERGREEN_NEXT(gethostbyname, hostent*, const char*);
 
 #undef EVERGREEN_NEXT
 
+// Resolves every original when the program (or the shared object holding
+// //patch) is loaded, before main(). A lazy first lookup is not safe
+// everywhere an interposed function can run: dlsym takes the loader's lock and
+// may allocate, so it must not happen first inside a signal handler or inside
+// a sanitizer's runtime (TSan's symbolizer calls fcntl()). A static
+// constructor of another library that runs before this one still gets the
+// lazy lookup in get(). Priority 101, the first available to programs, so
+// that ordinary static constructors already find everything resolved.
+__attribute__((constructor(101))) void resolve_every_original() {
+  next_socket.get();
+  next_connect.get();
+  next_accept.get();
+  next_accept4.get();
+  next_read.get();
+  next_write.get();
+  next_readv.get();
+  next_writev.get();
+  next_recv.get();
+  next_send.get();
+  next_recvfrom.get();
+  next_sendto.get();
+  next_recvmsg.get();
+  next_sendmsg.get();
+  next_close.get();
+  next_fcntl.get();
+  next_ioctl.get();
+  next_setsockopt.get();
+  next_dup.get();
+  next_dup2.get();
+  next_dup3.get();
+  next_select.get();
+  next_poll.get();
+  next_epoll_wait.get();
+  next_sleep.get();
+  next_usleep.get();
+  next_nanosleep.get();
+  next_getaddrinfo.get();
+  next_gethostbyname.get();
+}
+
 }  // namespace
 
 int socket(int domain, int type, int protocol) { return next_socket.get()(domain, type, protocol); }
