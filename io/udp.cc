@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <stdexcept>
+#include <string>
 
 #include "evergreen/io/internal/fd_ops.h"
 #include "evergreen/io/internal/raise.h"
@@ -16,9 +18,6 @@ using internal::SocketAddress;
 using internal::WaitResult;
 
 namespace {
-
-// The largest UDP payload over IPv4; IPv6 jumbograms are not supported.
-constexpr size_t kMaxDatagram = 65507;
 
 [[noreturn]] void raise_destroyed(const char* operation) {
   throw UDPError(EBADF, std::string("evergreen: ") + operation +
@@ -102,12 +101,17 @@ void UDPEndpoint::bind(const Address& address) {
 
 bool UDPEndpoint::send(std::string_view data, const Address& address) {
   check_open("send");
-  if (data.size() > kMaxDatagram) {
-    raise(EMSGSIZE, "send: a " + std::to_string(data.size()) + "-byte datagram is too large");
+  if (data.size() > kMaxIPv6Datagram) {
+    raise(EMSGSIZE, "cannot send to " + address.to_string() + ": a " + std::to_string(data.size()) +
+                        "-byte datagram is larger than UDP allows (65,527 bytes over IPv6)");
   }
   std::optional<SocketAddress> literal = internal::parse_ip_literal(address.host, address.port);
   SocketAddress to = literal ? *literal : resolve(address, "cannot send to " + address.to_string());
   check_open("send");  // resolving blocked: a close() may have happened meanwhile
+  if (to.family() == AF_INET && data.size() > kMaxIPv4Datagram) {
+    raise(EMSGSIZE, "cannot send to " + address.to_string() + ": a " + std::to_string(data.size()) +
+                        "-byte datagram is larger than UDP allows over IPv4 (65,507 bytes)");
+  }
   if (!fd_.valid()) open_socket(to.family(), "cannot send to " + address.to_string());
   if (queue_.empty() && watcher_.writable()) {
     for (;;) {
@@ -169,19 +173,44 @@ void UDPEndpoint::flush() {
   }
 }
 
+void UDPEndpoint::set_receive_buffer_size(size_t bytes) {
+  if (bytes == 0 || bytes > kMaxIPv6Datagram) {
+    throw std::invalid_argument("evergreen: UDPEndpoint::set_receive_buffer_size(" +
+                                std::to_string(bytes) +
+                                "): the size must be between 1 and 65,527 bytes");
+  }
+  if (bytes != receive_buffer_size_) receive_buffer_.reset();
+  receive_buffer_size_ = bytes;
+}
+
 std::pair<std::string, Address> UDPEndpoint::receive() {
   check_open("receive");
   if (!fd_.valid()) raise(ENOTCONN, "receive on a UDP endpoint that was neither bound nor used");
-  if (!receive_buffer_) receive_buffer_ = std::make_unique_for_overwrite<char[]>(kMaxDatagram);
+  if (!receive_buffer_) {
+    receive_buffer_ = std::make_unique_for_overwrite<char[]>(receive_buffer_size_);
+  }
   for (;;) {
     if (watcher_.readable()) {
       SocketAddress from;
-      from.length = sizeof from.storage;
-      ssize_t count =
-          ::recvfrom(fd_.get(), receive_buffer_.get(), kMaxDatagram, 0, from.get(), &from.length);
+      iovec buffer{receive_buffer_.get(), receive_buffer_size_};
+      msghdr message{};
+      message.msg_name = from.get();
+      message.msg_namelen = sizeof from.storage;
+      message.msg_iov = &buffer;
+      message.msg_iovlen = 1;
+      // MSG_TRUNC: the result is the datagram's real length, even when it is
+      // longer than the buffer (the kernel drops the rest).
+      ssize_t count = ::recvmsg(fd_.get(), &message, MSG_TRUNC);
       if (count >= 0) {
-        return {std::string(receive_buffer_.get(), static_cast<size_t>(count)),
-                internal::to_address(from.get(), from.length)};
+        from.length = message.msg_namelen;
+        Address source = internal::to_address(from.get(), from.length);
+        if ((message.msg_flags & MSG_TRUNC) || static_cast<size_t>(count) > receive_buffer_size_) {
+          raise(EMSGSIZE, "receive: a " + std::to_string(count) + "-byte datagram from " +
+                              source.to_string() + " is larger than the receive buffer (" +
+                              std::to_string(receive_buffer_size_) +
+                              " bytes, set_receive_buffer_size) and was dropped");
+        }
+        return {std::string(receive_buffer_.get(), static_cast<size_t>(count)), std::move(source)};
       }
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) raise(errno, "receive failed");

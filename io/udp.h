@@ -10,8 +10,11 @@
 //   }
 //
 // Guarantees:
-// - Each receive() returns one whole datagram (up to 65,507 bytes) and its
-//   source address.
+// - Each receive() returns one whole datagram and its source address:
+//   datagrams up to the protocol's limit (65,507 bytes over IPv4, 65,527 over
+//   IPv6) by default. One larger than the receive buffer (see
+//   set_receive_buffer_size) is never silently truncated: receive() throws.
+// - send() accepts a datagram up to its destination family's limit.
 // - send() never drops a datagram because the socket buffer is full: the
 //   datagram is queued and sent as the buffer drains; flush() waits for the
 //   queue. Past a high-water mark of queued bytes send() blocks.
@@ -39,6 +42,11 @@ namespace evergreen::io {
 class UDPEndpoint : private internal::IoWatcher::WriteDrain {
  public:
   static constexpr size_t kDefaultSendHighWater = 1u << 20;
+  // The largest UDP payloads: 65,535 less the UDP header (8) and, over IPv4,
+  // the IP header (20); IPv6's header is not counted in its payload length.
+  // (IPv6 jumbograms are not supported.)
+  static constexpr size_t kMaxIPv4Datagram = 65507;
+  static constexpr size_t kMaxIPv6Datagram = 65527;
 
   UDPEndpoint();
   // Closes the endpoint; queued datagrams are dropped.
@@ -61,7 +69,8 @@ class UDPEndpoint : private internal::IoWatcher::WriteDrain {
   // destination's family. Returns true when the datagram went out at once,
   // false when it was queued behind others. Blocks only while more than the
   // high-water mark is queued, or to resolve a name. Throws UDPError (EMSGSIZE
-  // for a datagram too large, EBADF after close(), the errno of a failed send).
+  // for a datagram over its destination family's limit, EBADF after close(),
+  // the errno of a failed send).
   bool send(std::string_view data, const Address& address);
 
   // UDPEndpoint::receive()
@@ -69,7 +78,9 @@ class UDPEndpoint : private internal::IoWatcher::WriteDrain {
   // Blocks until a datagram arrives; returns it with its source address.
   // Honours Timeout and kill. Throws UDPError: EBADF after close() (also for a
   // task blocked here when close() is called), ENOTCONN when the endpoint has
-  // neither been bound nor sent anything, or the errno of a failed receive.
+  // neither been bound nor sent anything, EMSGSIZE for a datagram larger than
+  // receive_buffer_size() (the datagram is consumed; the next receive() gets
+  // the next one), or the errno of a failed receive.
   std::pair<std::string, Address> receive();
 
   // UDPEndpoint::flush()
@@ -97,6 +108,13 @@ class UDPEndpoint : private internal::IoWatcher::WriteDrain {
   // Bytes queued by send() and not yet handed to the kernel.
   size_t pending_output() const { return queued_bytes_; }
 
+  // The largest datagram receive() returns (default kMaxIPv6Datagram, enough
+  // for any datagram of either family). A smaller buffer saves memory for a
+  // protocol with small datagrams; a larger one is an error. Throws
+  // std::invalid_argument for 0 or more than kMaxIPv6Datagram.
+  size_t receive_buffer_size() const { return receive_buffer_size_; }
+  void set_receive_buffer_size(size_t bytes);
+
  private:
   struct Datagram {
     std::string data;
@@ -117,6 +135,7 @@ class UDPEndpoint : private internal::IoWatcher::WriteDrain {
   size_t queued_bytes_ = 0;
   size_t send_high_water_ = kDefaultSendHighWater;
   std::unique_ptr<char[]> receive_buffer_;
+  size_t receive_buffer_size_ = kMaxIPv6Datagram;
   bool closed_ = false;
   int error_ = 0;  // a queued send's failure, reported by the next operation
 };

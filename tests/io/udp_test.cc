@@ -2,6 +2,7 @@
 // after close(), and close() waking a blocked receive().
 #include "evergreen/io/udp.h"
 
+#include <stdexcept>
 #include <string>
 
 #include "evergreen/loop/task.h"
@@ -129,6 +130,76 @@ TEST_F(UdpTest, Errors) {
     EXPECT_NE(std::string(error.what()).find("300.0.0.1"), std::string::npos) << error.what();
   }
   EXPECT_THROW(third.send(std::string(70000, 'x'), first.sockname()), UDPError);
+}
+
+// The protocol's own limits: 65,507 bytes over IPv4, 65,527 over IPv6 (its
+// header is not part of its payload length). Each arrives whole.
+TEST_F(UdpTest, TheLargestDatagramOfEachFamilyArrivesWhole) {
+  struct Family {
+    const char* loopback;
+    size_t limit;
+  };
+  for (Family family : {Family{"127.0.0.1", UDPEndpoint::kMaxIPv4Datagram},
+                        Family{"::1", UDPEndpoint::kMaxIPv6Datagram}}) {
+    SCOPED_TRACE(family.loopback);
+    UDPEndpoint receiver;
+    try {
+      receiver.bind({family.loopback, 0});
+    } catch (const UDPError& error) {
+      if (std::string(family.loopback) == "::1")
+        GTEST_SKIP() << "no IPv6 loopback: " << error.what();
+      throw;
+    }
+    UDPEndpoint sender;
+    bounded([&] {
+      std::string largest(family.limit, 'L');
+      sender.send(largest, receiver.sockname());
+      sender.flush();
+      EXPECT_EQ(receiver.receive().first.size(), family.limit);
+      try {
+        sender.send(std::string(family.limit + 1, 'X'), receiver.sockname());
+        ADD_FAILURE() << "a datagram over the limit was accepted";
+      } catch (const UDPError& error) {
+        EXPECT_EQ(error.code().value(), EMSGSIZE);
+        EXPECT_NE(std::string(error.what()).find(std::to_string(family.limit + 1) + "-byte"),
+                  std::string::npos)
+            << error.what();
+      }
+    });
+  }
+}
+
+TEST_F(UdpTest, ADatagramLargerThanTheReceiveBufferIsAnErrorNotTruncated) {
+  UDPEndpoint receiver;
+  receiver.bind({"127.0.0.1", 0});
+  receiver.set_receive_buffer_size(100);
+  UDPEndpoint sender;
+  bounded([&] {
+    sender.send(std::string(200, 'b'), receiver.sockname());
+    sender.send("next", receiver.sockname());
+    sender.flush();
+    try {
+      auto [data, from] = receiver.receive();
+      ADD_FAILURE() << "received " << data.size() << " bytes of a 200-byte datagram";
+    } catch (const UDPError& error) {
+      EXPECT_EQ(error.code().value(), EMSGSIZE);
+      std::string what = error.what();
+      EXPECT_NE(what.find("200-byte"), std::string::npos) << what;
+      EXPECT_NE(what.find("100 bytes"), std::string::npos) << what;
+    }
+    EXPECT_EQ(receiver.receive().first, "next");  // the endpoint goes on working
+    EXPECT_FALSE(receiver.closed());
+  });
+}
+
+TEST_F(UdpTest, ReceiveBufferSizeOutsideTheProtocolLimitIsRejected) {
+  UDPEndpoint endpoint;
+  EXPECT_EQ(endpoint.receive_buffer_size(), UDPEndpoint::kMaxIPv6Datagram);
+  EXPECT_THROW(endpoint.set_receive_buffer_size(0), std::invalid_argument);
+  EXPECT_THROW(endpoint.set_receive_buffer_size(UDPEndpoint::kMaxIPv6Datagram + 1),
+               std::invalid_argument);
+  endpoint.set_receive_buffer_size(512);
+  EXPECT_EQ(endpoint.receive_buffer_size(), 512u);
 }
 
 TEST_F(UdpTest, ReceiveHonoursTimeout) {
