@@ -26,6 +26,24 @@ using testing::PatchedTest;
 
 using SignalTest = PatchedTest;
 
+// First in this file, so that nothing in the process has called the
+// interposed write() before the handler runs: a lazy lookup of libc's write
+// would happen inside the signal handler (under TSan: a CHECK failure and a
+// spin, which the watchdog turns into a failure).
+TEST_F(SignalTest, AFirstSignalBeforeAnyInterposedCallIsHandled) {
+  bool handled = false;
+  loop().add_signal_handler(SIGUSR2, [&] { handled = true; });
+  kill(getpid(), SIGUSR2);
+  Timeout bound(20s);
+  try {
+    while (!handled) sleep(1ms);
+  } catch (const Timeout&) {
+    ADD_FAILURE() << "the signal was never handled";
+  }
+  EXPECT_TRUE(handled);
+  loop().remove_signal_handler(SIGUSR2);
+}
+
 TEST_F(SignalTest, SignalsDeliveredWhileTasksDoPatchedIoAllReachTheirHandler) {
   constexpr int kSignals = 200;
   int received = 0;
