@@ -109,7 +109,8 @@ LookupResult resolve_in_task(internal::BlockingContext& task, const char* host) 
     if (lookup->done) return std::move(lookup->result);
     helper->kill();
     result.eai_error = EAI_SYSTEM;
-    result.system_error = outcome == WaitOutcome::kInterrupted ? ECANCELED : EIO;
+    result.system_error =
+        outcome == WaitOutcome::kInterrupted ? patch_internal::interrupted_errno(task) : EIO;
   } catch (const std::bad_alloc&) {
     result.eai_error = EAI_MEMORY;
   } catch (const std::exception&) {

@@ -72,7 +72,7 @@ int wait_until(internal::BlockingContext& task, std::optional<TimePoint> deadlin
       case WaitOutcome::kInterrupted:
         // Not EINTR, which callers retry at once (a spin, since the
         // exception stays pending): a failure they give up on.
-        errno = ECANCELED;
+        errno = patch_internal::interrupted_errno(task);
         return -1;
       case WaitOutcome::kFailed:
         return -1;

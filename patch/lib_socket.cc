@@ -31,8 +31,8 @@ using patch_internal::FdKind;
 using patch_internal::FdTable;
 using patch_internal::IovCursor;
 using patch_internal::Route;
-using patch_internal::SavedErrno;
 using patch_internal::route_call;
+using patch_internal::SavedErrno;
 using patch_internal::send_everything;
 using patch_internal::would_block;
 
@@ -132,7 +132,7 @@ int connect(int fd, const sockaddr* address, socklen_t length) {
       patch_internal::CooperativeWait pause(*route.task, patch_internal::Interrupt::kWhilePending);
       pause.set_deadline(std::chrono::steady_clock::now() + std::chrono::milliseconds(1));
       if (pause.wait() == patch_internal::WaitOutcome::kInterrupted) {
-        errno = ECANCELED;
+        errno = patch_internal::interrupted_errno(*route.task);
         return -1;
       }
     } else {

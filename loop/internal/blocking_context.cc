@@ -95,6 +95,8 @@ void withdraw(BlockingContext& context, const void* source) {
   }
 }
 
+void keep_pending(BlockingContext& context) { context.pending_source = nullptr; }
+
 LocalStorage& current_local_storage() {
   thread_local LocalStorage outside_tasks;
   BlockingContext* context = current_context_or_null();

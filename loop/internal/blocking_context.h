@@ -83,6 +83,13 @@ void deliver(BlockingContext& context, std::exception_ptr error, const void* sou
 // Withdraws a pending delivery made by `source` (a cancelled Timeout).
 void withdraw(BlockingContext& context, const void* source);
 
+// Makes the pending delivery, if any, permanent: withdraw() no longer removes
+// it. For a delivery that code outside evergreen has already acted on (a C
+// library's call failed because of it, under //patch): the library gave up,
+// so the task must see why at its next suspension point, even if the Timeout
+// that delivered it has been cancelled by then.
+void keep_pending(BlockingContext& context);
+
 }  // namespace evergreen::internal
 
 #endif  // EVERGREEN_LOOP_INTERNAL_BLOCKING_CONTEXT_H_

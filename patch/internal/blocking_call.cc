@@ -67,7 +67,7 @@ bool BlockingCall::wait(int timeout_errno) {
       errno = timeout_errno;
       return false;
     case WaitOutcome::kInterrupted:
-      errno = ECANCELED;
+      errno = interrupted_errno(*task_);
       return false;
     case WaitOutcome::kClosed:
       errno = EBADF;

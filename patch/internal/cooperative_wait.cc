@@ -12,6 +12,7 @@
 #include "evergreen/loop/internal/loop_core.h"
 #include "evergreen/loop/internal/poller.h"
 #include "evergreen/loop/local.h"
+#include "evergreen/loop/timeout.h"
 #include "evergreen/patch/patch.h"
 
 namespace evergreen::patch_internal {
@@ -284,15 +285,28 @@ void CooperativeWait::notify() {
 
 bool CooperativeWait::interrupted() {
   if (!task_.pending) return false;
-  if (interrupt_ == Interrupt::kWhilePending) return true;
-  try {
-    std::exception_ptr& reported = last_interruption().get();
-    if (reported == task_.pending) return false;
-    reported = task_.pending;
-  } catch (const std::bad_alloc&) {
-    // No memory to remember it: interrupting again is the safe side.
+  if (interrupt_ == Interrupt::kOncePerDelivery) {
+    try {
+      std::exception_ptr& reported = last_interruption().get();
+      if (reported == task_.pending) return false;
+      reported = task_.pending;
+    } catch (const std::bad_alloc&) {
+      // No memory to remember it: interrupting again is the safe side.
+    }
   }
+  internal::keep_pending(task_);
   return true;
+}
+
+int interrupted_errno(const BlockingContext& task) {
+  if (!task.pending) return ECANCELED;
+  try {
+    std::rethrow_exception(task.pending);
+  } catch (const Timeout&) {
+    return ETIMEDOUT;
+  } catch (...) {
+  }
+  return ECANCELED;
 }
 
 WaitOutcome CooperativeWait::wait() {

@@ -38,8 +38,9 @@ internal::BlockingContext* current_task();
 // How a delivered exception interrupts a wait.
 enum class Interrupt : uint8_t {
   // Every wait while an exception is pending fails (socket calls, poll,
-  // select: they report ECANCELED, which libraries treat as fatal, so they
-  // stop and return to evergreen code where the exception is raised).
+  // select: they report interrupted_errno(), which libraries treat as a
+  // timeout or a fatal error, so they stop and return to evergreen code where
+  // the exception is raised).
   kWhilePending,
   // Only the first wait after each delivery fails (sleeps: their one failure
   // is EINTR, which callers often retry at once; sleeping normally on the
@@ -74,7 +75,12 @@ class CooperativeWait {
   void notify();
 
   // Parks the task until one of the outcomes above; returns at once if one
-  // already holds. Call it once per CooperativeWait. Never throws.
+  // already holds. Call it once per CooperativeWait. Never throws. A delivery
+  // it reports as kInterrupted stays pending and can no longer be withdrawn
+  // (internal::keep_pending): the C caller is told its call failed, so the
+  // task must see the exception at its next suspension point even if the
+  // Timeout that sent it has since been cancelled (the usual
+  // `{ Timeout t(5s); curl_easy_perform(h); }`).
   WaitOutcome wait();
 
  private:
@@ -96,6 +102,12 @@ class CooperativeWait {
   bool closed_ = false;
   bool timed_out_ = false;
 };
+
+// The errno for a C call that a delivered exception interrupted: ETIMEDOUT
+// for a Timeout (libraries report it as their own timeout: hiredis's
+// REDIS_ERR_TIMEOUT, "Connection timed out" in messages), ECANCELED for a
+// kill or any other exception (an error every library gives up on).
+int interrupted_errno(const internal::BlockingContext& task);
 
 // Wakes every wait of this thread watching `fd` with kClosed and drops its
 // registration; close() calls it before closing.

@@ -3,11 +3,13 @@
 // after 200 ms, and the transfers overlap.
 #include <curl/curl.h>
 
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "evergreen/loop/task.h"
+#include "evergreen/loop/timeout.h"
 #include "evergreen/patch/patch.h"
 #include "patch_test_support.h"
 #include "slow_http_server.h"
@@ -120,6 +122,36 @@ TEST_F(CurlTest, KillingATaskEndsItsTransfer) {
   EXPECT_LT(stopwatch.seconds(), 1.0);
   EXPECT_TRUE(returned);
   EXPECT_NE(result.code, CURLE_OK);
+  server.close();
+}
+
+// The usual pattern: a Timeout around the blocking call, its scope ending
+// before the next evergreen call. curl gives up promptly with an error, and
+// the Timeout is raised at the task's next suspension point.
+TEST_F(CurlTest, ATimeoutAroundATransferEndsItAndIsRaisedAfterTheScope) {
+  SlowHttpServer server(5s);
+  Fetched result;
+  bool raised = false, slept_through = false;
+  auto transfer = spawn([&] {
+    {
+      Timeout timeout(100ms);
+      result = fetch(server.base_url() + "/slow");
+    }
+    try {
+      sleep(10s);
+      slept_through = true;
+    } catch (const Timeout&) {
+      raised = true;
+    }
+  });
+  Stopwatch stopwatch;
+  transfer->join();
+  std::printf("curl under a fired Timeout returned %d (%s)\n", static_cast<int>(result.code),
+              curl_easy_strerror(result.code));
+  EXPECT_LT(stopwatch.seconds(), 2.0 * testing::kTimingSlack);
+  EXPECT_NE(result.code, CURLE_OK);
+  EXPECT_TRUE(raised);
+  EXPECT_FALSE(slept_through);
   server.close();
 }
 

@@ -422,23 +422,39 @@ TEST_F(SocketTest, KillEndsABlockedReadWithEcanceledThenRaises) {
   EXPECT_LT(stopwatch.seconds(), 1.0);
 }
 
-TEST_F(SocketTest, TimeoutAroundABlockingCallMakesItFail) {
+// A Timeout fails the call with ETIMEDOUT, which libraries report as their
+// own timeout, and is raised once control is back in evergreen code - even
+// though the Timeout's scope ended first: the C code already gave up because
+// of it, so it must not be withdrawn.
+TEST_F(SocketTest, TimeoutAroundABlockingCallFailsItAndIsRaisedAfterTheScope) {
   auto [reader, writer] = socket_pair();
   (void)writer;
   ssize_t got = 0;
   int error = 0;
-  bool fired = false;
+  bool fired = false, raised = false, slept_through = false;
   spawn([&, reader = reader] {
-    Timeout timeout(30ms);
-    char buffer[4];
-    got = ::recv(reader, buffer, sizeof buffer, 0);
-    error = errno;
-    fired = timeout.fired();
-  });  // the Timeout is cancelled at scope end, withdrawing its delivery
+    {
+      Timeout timeout(30ms);
+      char buffer[4];
+      got = ::recv(reader, buffer, sizeof buffer, 0);
+      error = errno;
+      fired = timeout.fired();
+    }  // cancelled here, after the C call saw it
+    try {
+      sleep(10s);
+      slept_through = true;
+    } catch (const Timeout&) {
+      raised = true;
+    }
+  });
+  Stopwatch stopwatch;
   loop().run();
   EXPECT_EQ(got, -1);
-  EXPECT_EQ(error, ECANCELED);
+  EXPECT_EQ(error, ETIMEDOUT);
   EXPECT_TRUE(fired);
+  EXPECT_TRUE(raised);
+  EXPECT_FALSE(slept_through);
+  EXPECT_LT(stopwatch.seconds(), 5.0);
 }
 
 TEST_F(SocketTest, DestroyingTheLoopEndsTasksBlockedInCalls) {
