@@ -29,6 +29,7 @@ filegroup(name = "lcov_merger", visibility = ["//visibility:public"])
         package = "absl",
         targets = {
             "any_invocable": "libabsl-dev||",
+            "cleanup": "libabsl-dev||",
             "base": "libabsl-dev|absl_base|",
             "flat_hash_map": "libabsl-dev|absl_raw_hash_set absl_hash|",
             "synchronization": "libabsl-dev|absl_synchronization|",
