@@ -61,6 +61,12 @@ Module module_named(std::string_view name) {
 }  // namespace
 
 void patch(Modules modules) {
+  if (&patch_internal::interposers_linked == nullptr) {
+    throw std::runtime_error(
+        "evergreen::patch::patch(): this program does not link evergreen's interposed libc "
+        "functions: depend on //patch (//:evergreen and //patch:cooperative leave libc alone, "
+        "so that other libraries in the process never run through evergreen's shims)");
+  }
   uint32_t wanted = 0;
   if (modules.socket) wanted |= static_cast<uint32_t>(Module::kSocket);
   if (modules.select) wanted |= static_cast<uint32_t>(Module::kSelect);

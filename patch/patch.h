@@ -38,11 +38,16 @@
 //   kill() or a Timeout is delivered to a task waiting inside one, the call
 //   returns at once with an error the C library treats as a failure, and the
 //   exception stays pending: it is raised at the task's next evergreen
-//   suspension point (evergreen::sleep, a lock, a queue, join...). Socket calls
-//   and poll/select/epoll_wait fail with ECANCELED - not EINTR, which
-//   libraries retry - and keep failing whenever they would wait while the
-//   exception is pending, so a library such as libcurl or hiredis gives up
-//   and returns promptly. The sleeps return early as if interrupted by a
+//   suspension point (evergreen::sleep, a lock, a queue, join...), even if
+//   the Timeout that sent it has been cancelled by then (the library gave up
+//   because of it: `{ Timeout t(5s); curl_easy_perform(h); }` raises it at the
+//   next evergreen call). Socket calls and poll/select/epoll_wait fail with
+//   ETIMEDOUT for a Timeout (which libraries report as their own timeout) and
+//   ECANCELED for a kill - not EINTR, which libraries retry - and keep failing
+//   whenever they would wait while the exception is pending, so a library
+//   such as libcurl or hiredis gives up and returns promptly. (libcurl's easy
+//   API reports any failed poll() as CURLE_BAD_FUNCTION_ARGUMENT: look at the
+//   exception, not at curl's code.) The sleeps return early as if interrupted by a
 //   signal (EINTR, with the time left), once per delivery: a sleep retried on
 //   EINTR then runs normally rather than spinning.
 // - close() (or dup2() over it) of an fd that tasks of this thread wait on
@@ -61,7 +66,10 @@
 // Linking: the interposed definitions must be what the dynamic linker finds
 // first for every shared object. Depending on //patch arranges it
 // (alwayslink, and the symbols exported from the executable with
-// -Wl,--export-dynamic-symbol); patch() checks it and throws if not.
+// -Wl,--export-dynamic-symbol); patch() checks it and throws if not. Only
+// //patch interposes: //:evergreen and //patch:cooperative (lib.h and
+// patch() without the interposers) leave libc alone for every library in the
+// process, and patch() there throws std::runtime_error naming //patch.
 #ifndef EVERGREEN_PATCH_PATCH_H_
 #define EVERGREEN_PATCH_PATCH_H_
 

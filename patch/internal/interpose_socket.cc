@@ -23,6 +23,10 @@
 #include "evergreen/patch/lib.h"
 #include "evergreen/patch/patch.h"
 
+namespace evergreen::patch_internal {
+const bool interposers_linked = true;
+}  // namespace evergreen::patch_internal
+
 namespace {
 
 namespace original = evergreen::patch::original;

@@ -22,6 +22,11 @@ inline bool patched(Module module) {
   return (patched_modules.load(std::memory_order_acquire) & static_cast<uint32_t>(module)) != 0;
 }
 
+// Defined by the interposers (//patch) and nowhere else: a weak reference
+// lets patch() in a program linked with //patch:cooperative alone (as
+// //:evergreen is) find it null and say which target is missing.
+[[gnu::weak]] extern const bool interposers_linked;
+
 }  // namespace evergreen::patch_internal
 
 #endif  // EVERGREEN_PATCH_INTERNAL_MODULES_H_
