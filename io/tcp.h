@@ -5,7 +5,9 @@
 // (evergreen/io/stream.h) and throw TCPError.
 //
 //   io::TCPServer server([](std::shared_ptr<io::StreamConnection> connection) {
-//     while (auto line = connection->read_until("\n"); !line.empty()) connection->write(line);
+//     for (std::string line; !(line = connection->read_until("\n")).empty();) {
+//       connection->write(line);
+//     }
 //   });
 //   server.bind({"127.0.0.1", 0});
 //   spawn([&] { server.serve(); });
