@@ -60,6 +60,12 @@
 #ifndef EVERGREEN_FIBER_FIBER_H_
 #define EVERGREEN_FIBER_FIBER_H_
 
+// Said first, so that a consumer who forgets the flag reads this rather than
+// pages of errors from the C++20 code below.
+#if __cplusplus < 202002L
+#error "evergreen needs C++20: compile with -std=c++20 (Bazel: --cxxopt=-std=c++20 in .bazelrc)"
+#endif
+
 #include <cstddef>
 #include <exception>
 #include <memory>

@@ -16,6 +16,12 @@
 #ifndef EVERGREEN_LOOP_EVENT_LOOP_H_
 #define EVERGREEN_LOOP_EVENT_LOOP_H_
 
+// Said first, so that a consumer who forgets the flag reads this rather than
+// pages of errors from the C++20 code below.
+#if __cplusplus < 202002L
+#error "evergreen needs C++20: compile with -std=c++20 (Bazel: --cxxopt=-std=c++20 in .bazelrc)"
+#endif
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
