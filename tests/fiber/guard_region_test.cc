@@ -181,6 +181,23 @@ TEST(FiberGuardRegionDeathTest, EightyKiBBufferThatFitsTheStackFaultsInTheGuardA
                "bytes\\)\nneighbour intact");
 }
 
+// Built with stack-clash probing like all of evergreen's code: a frame
+// larger than the whole stack and its guard is touched page by page as it is
+// allocated, so the first touch below the stack lands in the guard.
+__attribute__((noinline)) void write_low_end_of_256_kib_buffer() {
+  char buffer[256 * kKiB];
+  volatile char* bytes = buffer;
+  for (size_t i = 0; i < 256; ++i) bytes[i] = 1;
+  asm volatile("" : : "r"(buffer) : "memory");
+}
+
+TEST(FiberGuardRegionDeathTest, ProbedFrameLargerThanStackAndGuardFaultsInTheGuard) {
+  EXPECT_DEATH(run_above_a_neighbour(64 * kKiB, "huge-frame",
+                                     [](const char*) { write_low_end_of_256_kib_buffer(); }),
+               "evergreen: stack overflow in fiber 'huge-frame' \\(stack size 65536 bytes\\)\n"
+               "neighbour intact");
+}
+
 TEST(FiberGuardRegionDeathTest, MprotectGuardsCatchTheSameFrames) {
   // Kernels before 6.13 have no MADV_GUARD_INSTALL; the pool falls back to
   // mprotect(PROT_NONE) guards, forced here before the first slab is mapped.
