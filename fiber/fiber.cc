@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "evergreen/fiber/internal/context_switch.h"
+#include "evergreen/fiber/internal/guard_registry.h"
 #include "evergreen/fiber/internal/overflow_guard.h"
 #include "evergreen/fiber/internal/sanitizer.h"
 #include "evergreen/fiber/internal/stack_pool.h"
@@ -47,13 +48,15 @@ size_t checked_stack_size(size_t size) {
 }
 
 // Where a fiber's first frame starts, as an offset from the stack's lowest
-// address.
+// address: 1 to 16 cache lines below the top, above it the stack's owner
+// record (guard_registry.h).
 size_t initial_top_offset(const char* stack, size_t size) {
+  static_assert(fiber_internal::kOwnerRecordBytes <= kCacheLine);
   // A multiplicative hash of the page number picks the offset, so it is fixed
   // per stack slot (a reused stack keeps its warm lines).
   const uint64_t page_number = reinterpret_cast<uintptr_t>(stack) >> 12;
   const size_t lines = static_cast<size_t>((page_number * 0x9E3779B97F4A7C15ull) >> 60);
-  return size - lines * kCacheLine;
+  return size - (lines + 1) * kCacheLine;
 }
 
 // Leaked on purpose, so that a fiber still being described while statics
@@ -229,6 +232,7 @@ Fiber* Fiber::prepare_to_run(ThreadState& thread, Fiber* to) {
 void Fiber::start(ThreadState& thread) {
   const char* next_stack = nullptr;
   stack_ = thread.pools().allocate(stack_size_, &next_stack);
+  fiber_internal::set_stack_owner(stack_, stack_size_, this);
   fiber_internal::prepare_context(context_, stack_ + initial_top_offset(stack_, stack_size_),
                                   &Fiber::entry);
   // Fibers tend to start in bursts (a batch of new tasks), and the next one
@@ -279,23 +283,42 @@ void Fiber::finish(ThreadState& thread, std::exception_ptr error) noexcept {
 void Fiber::reap_ended(fiber_internal::SwitchState& thread) noexcept {
   Fiber* ended = std::exchange(thread.ended, nullptr);
   fiber_internal::on_stack_released(ended->sanitizer_, ended->stack_, ended->stack_size_);
+  fiber_internal::clear_stack_owner(ended->stack_, ended->stack_size_);
   ThreadState::of(thread).stacks->pools.release(ended->stack_, ended->stack_size_);
   ended->stack_ = nullptr;
 }
 
 // --- For the overflow handler ----------------------------------------------------
 
-bool fiber_internal::describe_running_fiber_stack(RunningStack& out) noexcept {
+namespace {
+
+void describe_fiber(const Fiber& fiber, const char* stack, size_t stack_size,
+                    const std::string& name, fiber_internal::FiberStack& out) {
+  out.stack_low = stack;
+  out.stack_high = stack != nullptr ? stack + stack_size : nullptr;
+  out.name = name.data();
+  out.name_length = name.size();
+  out.fiber = &fiber;
+}
+
+}  // namespace
+
+bool fiber_internal::describe_running_fiber(FiberStack& out) noexcept {
   const SwitchState* thread = this_thread_state;
   if (thread == nullptr || thread->current == nullptr) return false;
   const Fiber* fiber = thread->current;
-  if (fiber->stack_ == nullptr) return false;
-  out.guard_low = fiber->stack_ - page_size();
-  out.stack_low = fiber->stack_;
-  out.stack_high = fiber->stack_ + fiber->stack_size_;
-  out.name = fiber->name_->data();
-  out.name_length = fiber->name_->size();
-  out.fiber = fiber;
+  describe_fiber(*fiber, fiber->stack_, fiber->stack_size_, *fiber->name_, out);
+  return true;
+}
+
+bool fiber_internal::describe_fiber_stack(const void* owner, const char* stack_low,
+                                          FiberStack& out) noexcept {
+  // The record was intact, so `owner` is a fiber of this thread that holds a
+  // stack (a fiber clears the record before it lets go of its stack). Check
+  // that it is this one all the same.
+  const Fiber* fiber = static_cast<const Fiber*>(owner);
+  if (fiber->stack_ != stack_low) return false;
+  describe_fiber(*fiber, fiber->stack_, fiber->stack_size_, *fiber->name_, out);
   return true;
 }
 

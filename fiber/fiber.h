@@ -39,12 +39,15 @@
 //    control state (rounding mode, exception masks) is NOT per fiber: it is
 //    shared by the thread's fibers, because switching it would make every
 //    switch several times slower.
-//  * Stacks. Each fiber's stack is memory-mapped with a guard page below it;
-//    an overflow ends the process with "evergreen: stack overflow in fiber
-//    '<name>' (stack size N bytes)" on stderr, never with silent corruption.
-//    (A single frame larger than a page can step over the guard into
-//    neighbouring memory; code with huge locals should be compiled with
-//    -fstack-clash-protection, or given a bigger stack and a heap buffer.)
+//  * Stacks. Each fiber's stack is memory-mapped with a guard region below
+//    it at least as large as the stack (and 64 KiB); an overflow ends the
+//    process with "evergreen: stack overflow in fiber '<name>' (stack size N
+//    bytes)" on stderr, never with silent corruption. Any frame that fits in
+//    the stack faults in its own guard, however large and however it writes;
+//    a fault in another fiber's guard names the fiber that owns it, and the
+//    one running. (Only a frame larger than the whole stack, in code built
+//    without -fstack-clash-protection, can step over the guard: build code
+//    that runs on fiber stacks with that flag, as the README explains.)
 //    A fiber takes its stack from a per-thread pool at its first switch and
 //    gives it back as soon as its target ends, so ended fibers hold no stack;
 //    see internal/stack_pool.h for the pooling and memory bounds.
@@ -82,8 +85,9 @@ namespace evergreen {
 namespace fiber_internal {
 struct ThreadState;
 class MainFiberKey;
-struct RunningStack;
-bool describe_running_fiber_stack(RunningStack& out) noexcept;
+struct FiberStack;
+bool describe_running_fiber(FiberStack& out) noexcept;
+bool describe_fiber_stack(const void* fiber, const char* stack_low, FiberStack& out) noexcept;
 }  // namespace fiber_internal
 
 // default_stack_size()
@@ -216,8 +220,9 @@ class Fiber {
  private:
   enum class State : unsigned char { kNotStarted, kStarted, kEnded };
 
-  friend bool fiber_internal::describe_running_fiber_stack(
-      fiber_internal::RunningStack& out) noexcept;
+  friend bool fiber_internal::describe_running_fiber(fiber_internal::FiberStack& out) noexcept;
+  friend bool fiber_internal::describe_fiber_stack(const void* fiber, const char* stack_low,
+                                                   fiber_internal::FiberStack& out) noexcept;
 
   // The parts of a switch outside the inline fast path: checks and errors,
   // starting a fiber, releasing an ended fiber's stack, raising a pending

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -17,8 +18,9 @@ namespace {
 
 constexpr size_t kAltStackSize = 64 * 1024;
 // How far below its stack a fiber's stack pointer may be and still count as
-// an overflow: a frame larger than the guard page moves the stack pointer
-// past the guard before it faults somewhere further down.
+// an overflow: a frame larger than the guard region, in code without
+// stack-clash probing, moves the stack pointer past the guard before it
+// faults somewhere further down.
 constexpr uintptr_t kStepOverReach = uintptr_t{16} << 20;
 
 // The handlers that were installed before ours; written once, before our
@@ -38,14 +40,42 @@ const char* interrupted_stack_pointer(const void* context) {
 #endif
 }
 
-bool is_overflow(const RunningStack& stack, const siginfo_t* info, const void* context) {
+// A fault outside every guard, below the running fiber's stack, with its
+// stack pointer below the stack too: a frame stepped over the guard.
+bool stepped_over_guard(const FiberStack& running, const siginfo_t* info, const void* context) {
+  if (running.stack_low == nullptr) return false;
   const char* fault = static_cast<const char*>(info->si_addr);
-  if (fault >= stack.guard_low && fault < stack.stack_low) return true;
   const char* sp = interrupted_stack_pointer(context);
-  const auto low = reinterpret_cast<uintptr_t>(stack.stack_low);
+  const auto low = reinterpret_cast<uintptr_t>(running.stack_low);
   const auto sp_value = reinterpret_cast<uintptr_t>(sp);
-  return sp != nullptr && fault < stack.stack_low && sp_value < low &&
+  return sp != nullptr && fault < running.stack_low && sp_value < low &&
          low - sp_value <= kStepOverReach;
+}
+
+// Fills `report` if the fault is a stack overflow.
+bool is_overflow(const siginfo_t* info, const void* context, FiberStack& running,
+                 OverflowReport& report) {
+  const bool has_running = describe_running_fiber(running);
+  GuardHit hit;
+  if (find_guard(info->si_addr, hit)) {
+    report.stack_size = static_cast<size_t>(hit.stack_high - hit.stack_low);
+    const void* owner = nullptr;
+    report.owner_state = stack_owner(hit.stack_high, owner);
+    if (report.owner_state == StackOwnerState::kOwned &&
+        !describe_fiber_stack(owner, hit.stack_low, report.owner)) {
+      report.owner_state = StackOwnerState::kOverwritten;
+    }
+    const bool owner_runs =
+        report.owner_state == StackOwnerState::kOwned && has_running && running.fiber == owner;
+    if (has_running && !owner_runs) report.running = &running;
+    return true;
+  }
+  if (has_running && stepped_over_guard(running, info, context)) {
+    report.owner = running;
+    report.stack_size = static_cast<size_t>(running.stack_high - running.stack_low);
+    return true;
+  }
+  return false;
 }
 
 // Passes a fault that is not an overflow to whoever handled it before us.
@@ -72,11 +102,14 @@ void chain(int signal_number, siginfo_t* info, void* context) {
 
 void on_fault(int signal_number, siginfo_t* info, void* context) {
   const int saved_errno = errno;
-  RunningStack stack;
-  if (describe_running_fiber_stack(stack) && is_overflow(stack, info, context)) {
-    char message[512];
-    const size_t length = format_overflow_message(stack, message, sizeof message);
-    ssize_t ignored = write(STDERR_FILENO, message, length);
+  FiberStack running;
+  OverflowReport report;
+  if (is_overflow(info, context, running, report)) {
+    char message[768];
+    const size_t length = format_overflow_message(report, message, sizeof message);
+    // The raw system call: nothing of the C library's stdio, and no
+    // interposed wrapper (a sanitizer's) that might not be signal-safe.
+    long ignored = syscall(SYS_write, STDERR_FILENO, message, length);
     (void)ignored;
     abort();
   }
@@ -112,21 +145,48 @@ class MessageWriter {
   size_t size_ = 0;
 };
 
-}  // namespace
-
-size_t format_overflow_message(const RunningStack& stack, char* buffer, size_t capacity) noexcept {
-  MessageWriter out(buffer, capacity);
-  out.text("evergreen: stack overflow in fiber '");
-  if (stack.name_length > 0) {
-    out.text(stack.name, std::min<size_t>(stack.name_length, 200));
+void name_fiber(MessageWriter& out, const FiberStack& fiber) {
+  out.text("'");
+  if (fiber.name_length > 0) {
+    out.text(fiber.name, std::min<size_t>(fiber.name_length, 200));
   } else {
     out.text("<unnamed 0x");
-    out.number(reinterpret_cast<uintptr_t>(stack.fiber), 16);
+    out.number(reinterpret_cast<uintptr_t>(fiber.fiber), 16);
     out.text(">");
   }
-  out.text("' (stack size ");
-  out.number(static_cast<uintmax_t>(stack.stack_high - stack.stack_low), 10);
-  out.text(" bytes)\n");
+  out.text("'");
+}
+
+}  // namespace
+
+size_t format_overflow_message(const OverflowReport& report, char* buffer,
+                               size_t capacity) noexcept {
+  MessageWriter out(buffer, capacity);
+  switch (report.owner_state) {
+    case StackOwnerState::kOwned:
+      out.text("evergreen: stack overflow in fiber ");
+      name_fiber(out, report.owner);
+      break;
+    case StackOwnerState::kUnused:
+      out.text("evergreen: stack overflow into the guard of an unused fiber stack");
+      break;
+    case StackOwnerState::kOverwritten:
+      out.text(
+          "evergreen: stack overflow in fiber <unknown: the stack's owner record was "
+          "overwritten>");
+      break;
+  }
+  out.text(" (stack size ");
+  out.number(static_cast<uintmax_t>(report.stack_size), 10);
+  out.text(" bytes)");
+  if (report.running != nullptr) {
+    out.text(report.owner_state == StackOwnerState::kOwned
+                 ? ": its guard region was hit while fiber "
+                 : ": hit while fiber ");
+    name_fiber(out, *report.running);
+    out.text(" was running");
+  }
+  out.text("\n");
   return out.size();
 }
 

@@ -25,6 +25,9 @@ namespace {
 constexpr int kPidfdSelfProcess = -10001;
 
 constexpr size_t kMaxSlotsPerSlab = 64;
+// The smallest guard region: GCC's stack-clash probe interval on aarch64
+// (see stack_pool.h).
+constexpr size_t kMinGuardBytes = 64 * 1024;
 // Slabs of huge stacks hold fewer slots, so one slab stays below this size
 // (or is a single slot).
 constexpr size_t kMaxSlabBytes = size_t{256} << 20;
@@ -72,12 +75,18 @@ size_t page_size() {
   return size;
 }
 
+size_t guard_size_for(size_t stack_size) {
+  const size_t page = page_size();
+  return (std::max(stack_size, kMinGuardBytes) + page - 1) / page * page;
+}
+
 // --- StackPool -------------------------------------------------------------------
 
 StackPool::StackPool(size_t stack_size, KernelSupport& kernel,
                      std::chrono::nanoseconds idle_interval)
     : stack_size_(stack_size),
-      slot_size_(stack_size + page_size()),
+      guard_size_(guard_size_for(stack_size)),
+      slot_size_(guard_size_ + stack_size),
       slots_per_slab_(std::clamp<size_t>(kMaxSlabBytes / slot_size_, 1, kMaxSlotsPerSlab)),
       warm_limit_(std::clamp<size_t>(kWarmBytes / stack_size, kMinWarmStacks, kMaxWarmStacks)),
       kernel_(kernel),
@@ -85,7 +94,10 @@ StackPool::StackPool(size_t stack_size, KernelSupport& kernel,
       interval_start_(coarse_now()) {}
 
 StackPool::~StackPool() {
-  for (const Slab& slab : slabs_) munmap(slab.address, slab.length);
+  for (const auto& slab : slabs_) {
+    unregister_slab(slab->guards);  // before its memory goes
+    munmap(slab->address, slab->length);
+  }
 }
 
 char* StackPool::allocate() {
@@ -141,6 +153,7 @@ void StackPool::add_slab() {
     free_.reserve(std::max(2 * free_.capacity(), capacity_ + slots_per_slab_));
   }
   if (slabs_.capacity() == slabs_.size()) slabs_.reserve(std::max<size_t>(8, 2 * slabs_.size()));
+  auto record = std::make_unique<Slab>();
   void* mapped = mmap(nullptr, length, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
   if (mapped == MAP_FAILED) throw_errno("evergreen: cannot map fiber stacks");
@@ -153,31 +166,38 @@ void StackPool::add_slab() {
     throw;
   }
   populate_tops(slab, slots_per_slab_);
-  slabs_.push_back(Slab{slab, length});
+  record->address = slab;
+  record->length = length;
+  record->guards.low = slab;
+  record->guards.slot_size = slot_size_;
+  record->guards.guard_size = guard_size_;
+  record->guards.slots = slots_per_slab_;
+  register_slab(record->guards);
+  slabs_.push_back(std::move(record));  // reserved above: cannot throw
   capacity_ += slots_per_slab_;
   // Highest slot last, so it is handed out first (any order would do).
   for (size_t i = 0; i < slots_per_slab_; ++i) {
-    free_.push_back(slab + i * slot_size_ + page_size());
+    free_.push_back(slab + i * slot_size_ + guard_size_);
   }
 }
 
 void StackPool::install_guards(char* slab, size_t slots) {
-  const size_t page = page_size();
+  const size_t guard = guard_size_;
   if (kernel_.guard_install && kernel_.vectored_madvise) {
     std::vector<iovec> guards(slots);
-    for (size_t i = 0; i < slots; ++i) guards[i] = iovec{slab + i * slot_size_, page};
+    for (size_t i = 0; i < slots; ++i) guards[i] = iovec{slab + i * slot_size_, guard};
     if (vectored_madvise(guards, MADV_GUARD_INSTALL)) return;
     kernel_.vectored_madvise = false;
   }
   for (size_t i = 0; i < slots; ++i) {
-    char* guard = slab + i * slot_size_;
+    char* low = slab + i * slot_size_;
     if (kernel_.guard_install) {
-      if (madvise(guard, page, MADV_GUARD_INSTALL) == 0) continue;
-      if (errno != EINVAL) throw_errno("evergreen: cannot install a fiber stack guard page");
+      if (madvise(low, guard, MADV_GUARD_INSTALL) == 0) continue;
+      if (errno != EINVAL) throw_errno("evergreen: cannot install a fiber stack guard region");
       kernel_.guard_install = false;  // kernel older than 6.13
     }
-    if (mprotect(guard, page, PROT_NONE) != 0) {
-      throw_errno("evergreen: cannot install a fiber stack guard page");
+    if (mprotect(low, guard, PROT_NONE) != 0) {
+      throw_errno("evergreen: cannot install a fiber stack guard region");
     }
   }
 }

@@ -1,14 +1,45 @@
 // Fiber stacks: memory-mapped, guarded, carved from slabs, reused LIFO.
 //
 // Layout. A slab is one anonymous mapping holding up to 64 stack slots; each
-// slot is a guard page followed by the usable stack (stacks grow down, so the
-// guard sits just below the lowest usable address). Guards are installed with
-// MADV_GUARD_INSTALL (Linux 6.13+), which marks the pages without splitting
-// the mapping, so a slab stays ONE kernel mapping however many guards it has:
-// a million 64 KiB stacks need about 16,000 mappings, well under the default
-// vm.max_map_count of 65,530. Older kernels fall back to mprotect(PROT_NONE),
-// which splits the mapping at every guard (and so limits the number of live
-// fibers to roughly half of vm.max_map_count).
+// slot is a guard region followed by the usable stack (stacks grow down, so
+// the guard sits just below the lowest usable address, and below the guard
+// lies the top of the neighbouring slot's stack).
+//
+// Guard size. The guard below a stack of S bytes is guard_size_for(S) =
+// max(S, 64 KiB) rounded to pages, never a single page. The argument:
+//
+//  * A frame (or alloca, or a callee's buffer) of F bytes allocated while the
+//    stack pointer is anywhere in the stack, at sp >= stack_low, touches only
+//    [sp - F, sp). If F <= guard size, sp - F >= stack_low - guard size, so
+//    every byte it can touch lies in its own stack or in its own guard: it
+//    faults in the guard, whatever order it writes in and whether or not the
+//    code was compiled with stack-clash probing. With the guard at least the
+//    stack size, this covers every frame that could fit in the stack at all.
+//  * A frame larger than the whole stack overflows wherever it starts. Code
+//    compiled with -fstack-clash-protection (all of ours) touches such a
+//    frame at least once per probe interval as it allocates it, top down:
+//    every 4 KiB on x86-64, every 64 KiB on aarch64 (GCC's default there
+//    assumes a 64 KiB guard, hence the 64 KiB minimum). The first probe
+//    below the stack lands in the guard. Only unprobed code with a frame
+//    larger than its whole stack can still step over the guard; the README
+//    tells users to compile with -fstack-clash-protection for that reason.
+//
+// Cost. A guard costs no memory of its own: MADV_GUARD_INSTALL (Linux
+// 6.13+) marks its pages in the page table without splitting the mapping,
+// so a slab stays ONE kernel mapping however many guards it has (a million
+// 64 KiB stacks need about 16,000 mappings, well under the default
+// vm.max_map_count of 65,530). What it does cost is address space, and the
+// page tables that span it: a slab whose stacks are all in use is spanned by
+// page-table pages at 8 bytes per 4 KiB page, so 64 KiB stacks with 64 KiB
+// guards cost 256 bytes of page table per stack instead of 136 bytes with a
+// one-page guard (measured: 137 -> 257 bytes per idle fiber). Older kernels
+// fall back to mprotect(PROT_NONE), which needs no page tables but splits
+// the mapping at every guard (and so limits the number of live fibers to
+// roughly half of vm.max_map_count).
+//
+// Every slab is registered in this thread's guard registry (see
+// guard_registry.h) while it is mapped, so that a fault in any of its guards
+// can be reported with the name of the fiber whose stack it protects.
 //
 // Mappings are MAP_NORESERVE (no commit charge for untouched stack) and
 // MADV_NOHUGEPAGE (a 2 MiB huge page would turn a few KiB of used stack into
@@ -48,10 +79,17 @@
 #include <memory>
 #include <vector>
 
+#include "evergreen/fiber/internal/guard_registry.h"
+
 namespace evergreen::fiber_internal {
 
-// The system page size (also the guard size).
+// The system page size.
 size_t page_size();
+
+// The size of the guard region below every stack of `stack_size` bytes (a
+// multiple of the page size): at least the stack size and 64 KiB (see the
+// argument above).
+size_t guard_size_for(size_t stack_size);
 
 // Which kernel facilities this thread's pools found to work.
 struct KernelSupport {
@@ -75,7 +113,7 @@ class StackPool {
   // StackPool::allocate()
   //
   // Returns the lowest usable address of a stack of stack_size() bytes; the
-  // page below it is a guard. Maps a new slab when no stack is free (throws
+  // guard_size() bytes below it are its guard. Maps a new slab when no stack is free (throws
   // std::system_error if the kernel refuses).
   char* allocate();
 
@@ -86,6 +124,7 @@ class StackPool {
   void release(char* stack) noexcept;
 
   size_t stack_size() const { return stack_size_; }
+  size_t guard_size() const { return guard_size_; }
   size_t capacity() const { return capacity_; }  // stacks in all slabs
   size_t slab_count() const { return slabs_.size(); }
   size_t free_count() const { return free_.size(); }
@@ -95,9 +134,12 @@ class StackPool {
   size_t warm_limit() const { return warm_limit_; }
 
  private:
+  // Owned through a pointer: the registry links to its record, which must
+  // not move when slabs_ grows.
   struct Slab {
     char* address;
     size_t length;
+    GuardedSlab guards;
   };
 
   void add_slab();
@@ -109,18 +151,19 @@ class StackPool {
   void return_pages(size_t begin, size_t end) noexcept;
 
   const size_t stack_size_;
+  const size_t guard_size_;
   const size_t slot_size_;  // guard + stack
   const size_t slots_per_slab_;
   const size_t warm_limit_;
   KernelSupport& kernel_;
-  std::vector<Slab> slabs_;
+  std::vector<std::unique_ptr<Slab>> slabs_;
   const std::chrono::nanoseconds idle_interval_;
   std::vector<char*> free_;  // LIFO: back() is the most recently released
   size_t cold_ = 0;          // free_[0, cold_) have had their pages returned
   // The last walked_ahead_ entries of free_ have had their top page
   // prefetched (see walk_ahead()).
   size_t walked_ahead_ = 0;
-  size_t capacity_ = 0;      // stacks in all slabs
+  size_t capacity_ = 0;  // stacks in all slabs
   // free_[0, low_water_) have stayed free since interval_start_.
   size_t low_water_ = 0;
   std::chrono::nanoseconds interval_start_{0};
@@ -143,6 +186,10 @@ class StackPools {
   // The pool for `stack_size`, or null if none was created (for tests and
   // statistics).
   const StackPool* find(size_t stack_size) const;
+
+  // What the kernel was found to support. Tests clear guard_install before
+  // the first slab is mapped to exercise the mprotect fallback.
+  KernelSupport& kernel_support() { return kernel_; }
 
  private:
   StackPool& pool_for(size_t stack_size);

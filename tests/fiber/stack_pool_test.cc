@@ -47,14 +47,57 @@ TEST(StackPoolTest, StacksAreWritableEndToEnd) {
   pool.release(stack);
 }
 
-TEST(StackPoolDeathTest, PageBelowAStackIsAGuard) {
+TEST(StackPoolTest, GuardIsAtLeastTheStackSizeAnd64KiB) {
+  EXPECT_EQ(guard_size_for(16 * kKiB), 64 * kKiB);
+  EXPECT_EQ(guard_size_for(64 * kKiB), 64 * kKiB);
+  EXPECT_EQ(guard_size_for(1024 * kKiB), 1024 * kKiB);
   KernelSupport kernel;
-  StackPool pool(64 * kKiB, kernel);
+  StackPool pool(128 * kKiB, kernel);
+  EXPECT_EQ(pool.guard_size(), 128 * kKiB);
+}
+
+// Both ways of installing guards: MADV_GUARD_INSTALL where the kernel has it
+// (6.13+), and the mprotect(PROT_NONE) fallback, forced here.
+class StackPoolGuardDeathTest : public testing::TestWithParam<bool> {
+ protected:
+  StackPoolGuardDeathTest() { kernel_.guard_install = GetParam(); }
+  KernelSupport kernel_;
+};
+
+TEST_P(StackPoolGuardDeathTest, WholeRegionBelowAStackIsAGuard) {
+  StackPool pool(64 * kKiB, kernel_);
   char* stack = pool.allocate();
-  volatile char* guard = stack - 1;
-  EXPECT_DEATH(*guard = 1, "");
+  if (GetParam() && !kernel_.guard_install) GTEST_SKIP() << "kernel without MADV_GUARD_INSTALL";
+  volatile char* guard = stack - pool.guard_size();
+  EXPECT_DEATH(guard[0] = 1, "");                      // its lowest byte
+  EXPECT_DEATH(guard[pool.guard_size() / 2] = 1, "");  // its middle
+  EXPECT_DEATH(guard[pool.guard_size() - 1] = 1, "");  // right below the stack
+  // Below the guard: the top of the neighbouring stack, which is usable.
+  char* below = pool.allocate();
+  EXPECT_EQ(below + 64 * kKiB, stack - pool.guard_size());
+  below[64 * kKiB - 1] = 1;
+  pool.release(below);
   pool.release(stack);
 }
+
+TEST_P(StackPoolGuardDeathTest, GuardsSurviveReturningIdleStacksPages) {
+  // An idle interval of zero: releasing more than warm_limit() stacks returns
+  // the pages of the oldest ones (MADV_DONTNEED over runs of neighbours,
+  // guards included), which must leave their guards in place.
+  StackPool pool(1024 * kKiB, kernel_, std::chrono::nanoseconds(0));
+  std::vector<char*> stacks;
+  for (size_t i = 0; i < 2 * pool.warm_limit(); ++i) stacks.push_back(pool.allocate());
+  if (GetParam() && !kernel_.guard_install) GTEST_SKIP() << "kernel without MADV_GUARD_INSTALL";
+  for (char* stack : stacks) pool.release(stack);
+  ASSERT_GT(pool.cold_count(), 0u);
+  volatile char* guard = stacks.front() - 1;  // released first: cold
+  EXPECT_DEATH(*guard = 1, "");
+}
+
+INSTANTIATE_TEST_SUITE_P(GuardInstallAndMprotect, StackPoolGuardDeathTest, testing::Bool(),
+                         [](const testing::TestParamInfo<bool>& info) {
+                           return info.param ? "GuardInstall" : "Mprotect";
+                         });
 
 TEST(StackPoolTest, ReuseIsLastInFirstOut) {
   KernelSupport kernel;
@@ -81,7 +124,8 @@ TEST(StackPoolTest, SlabOfStacksAndGuardsIsOneMapping) {
   ASSERT_FALSE(mapping.empty());
   for (char* stack : stacks) {
     EXPECT_EQ(mapping_of(stack), mapping);
-    EXPECT_EQ(mapping_of(stack - 1), mapping);  // the guard page too
+    EXPECT_EQ(mapping_of(stack - 1), mapping);                  // the guard too,
+    EXPECT_EQ(mapping_of(stack - pool.guard_size()), mapping);  // all of it
   }
   for (char* stack : stacks) pool.release(stack);
 }
