@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "evergreen/loop/task.h"
+#include "evergreen/loop/timeout.h"
 
 namespace evergreen::io {
 
@@ -547,14 +548,49 @@ void StreamServer::run_handler(std::shared_ptr<StreamConnection> connection) {
   if (server == nullptr) return;  // closed before this task began
   try {
     server->handle_connection(connection);
-    // A reply written just before returning may still be buffered: deliver
-    // it before the connection is released (and closed).
-    if (!connection->closed() && connection->pending_output() > 0) connection->flush();
+    // The server is gone from the connection if it closed meanwhile (and may
+    // be destroyed): only a connection still served lingers.
+    if (StreamServer* owner = connection->server()) {
+      // Another holder keeps the connection open and sends what is left.
+      if (connection.use_count() == 1) finish_connection(*connection, owner->linger_);
+    }
   } catch (const StreamError&) {
     // The client went away or the server closed: that ends the connection,
     // and is no failure of the handler.
     if (!connection->closed()) throw;
   }
+}
+
+void StreamServer::finish_connection(StreamConnection& connection,
+                                     std::optional<Duration> linger_time) {
+  // A reply written just before the handler returned may still be buffered:
+  // deliver it before the connection is released (and closed), but only for
+  // so long, or a client that never reads would keep the buffer forever.
+  if (connection.closed() || connection.pending_output() == 0) return;
+  if (!linger_time || *linger_time > Duration::zero()) {
+    Timeout deadline(linger_time);
+    try {
+      connection.flush();
+      return;
+    } catch (const Timeout& fired) {
+      if (!fired.is(deadline)) throw;
+    }
+  }
+  // Reset rather than close gracefully: a graceful close would leave the
+  // unsent bytes queued in the kernel for a client that does not read them.
+  struct linger reset {
+    .l_onoff = 1, .l_linger = 0
+  };
+  ::setsockopt(connection.fileno(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  connection.close();
+}
+
+void StreamServer::set_linger(std::optional<Duration> linger) {
+  if (linger && *linger < Duration::zero()) {
+    throw std::invalid_argument("evergreen: set_linger() on the " + describe() +
+                                ": the linger time must not be negative");
+  }
+  linger_ = linger;
 }
 
 void StreamServer::handle_connection(std::shared_ptr<StreamConnection> connection) {

@@ -316,13 +316,27 @@ class StreamServer {
   // StreamServer::handle_connection()
   //
   // Serves one connection; runs in its own task, so it may block. When it
-  // returns, output still buffered is flushed and the connection is closed,
-  // unless a reference to it is kept elsewhere. A
-  // StreamError from a connection that is closed by then (the client went
-  // away, or the server closed) ends the task quietly; other exceptions are
-  // reported with the task's name. The default calls the handler given to the
-  // constructor, or closes the connection when there is none.
+  // returns, output still buffered is delivered for at most linger(), then
+  // the connection is closed and its buffer freed; unless a reference to it is
+  // kept elsewhere, which leaves the connection (and its output) to that
+  // owner. A StreamError from a connection that is closed by then (the client
+  // went away, or the server closed) ends the task quietly; other exceptions
+  // are reported with the task's name. The default calls the handler given to
+  // the constructor, or closes the connection when there is none.
   virtual void handle_connection(std::shared_ptr<StreamConnection> connection);
+
+  // StreamServer::set_linger()
+  //
+  // How long a connection whose handler returned may take to deliver the
+  // output it still buffers. A client that has not read it all by then loses
+  // the connection: it is reset (the client reads ECONNRESET) and its buffer
+  // freed, so clients that never read cannot pin server memory. Zero drops
+  // such output at once; std::nullopt waits for as long as the client takes.
+  // Applies to handlers that return from then on. Throws
+  // std::invalid_argument, naming the server, for a negative duration.
+  void set_linger(std::optional<Duration> linger);
+  std::optional<Duration> linger() const { return linger_; }
+  static constexpr Duration kDefaultLinger = std::chrono::seconds(5);
 
   // The connections accepted and not yet closed or released, oldest first.
   std::vector<std::shared_ptr<StreamConnection>> connections() const;
@@ -354,6 +368,9 @@ class StreamServer {
   friend class StreamConnection;
   void start_connection(internal::UniqueFd fd);
   static void run_handler(std::shared_ptr<StreamConnection> connection);
+  // After the handler: flushes for at most `linger`, then resets the
+  // connection if output is still left.
+  static void finish_connection(StreamConnection& connection, std::optional<Duration> linger_time);
 
   internal::ErrorKind kind_;
   ConnectionHandler handler_;
@@ -362,6 +379,7 @@ class StreamServer {
   std::string remove_on_close_;
   bool closed_ = false;
   bool serving_ = false;
+  std::optional<Duration> linger_ = kDefaultLinger;
   StreamConnection* first_connection_ = nullptr;
   StreamConnection* last_connection_ = nullptr;
   size_t connection_count_ = 0;
