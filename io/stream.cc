@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "evergreen/loop/task.h"
+#include "evergreen/loop/timeout.h"
 
 namespace evergreen::io {
 
@@ -72,12 +73,17 @@ void BaseStream::open_fd(internal::UniqueFd fd, const internal::FdTraits& traits
   if (pending_output() > 0) {
     if (int error = drain_output()) fail(error, "write");
   }
+  // A writer that found the buffer full before: it may write directly now.
+  if (!output_room_.empty()) output_room_.notify_all();
 }
 
 void BaseStream::close() {
   if (closed_) return;
   closed_ = true;
   watcher_.detach();  // wakes blocked tasks: they find the stream closed
+  // So do writers waiting for their turn or for a connection.
+  if (!write_turns_.empty()) write_turns_.notify_all();
+  if (!output_room_.empty()) output_room_.notify_all();
   on_close();
   fd_.reset();
   input_.clear();
@@ -227,34 +233,134 @@ std::string BaseStream::read_until_regex(std::string_view pattern) {
 }
 
 // --- Writing --------------------------------------------------------------------
+//
+// One write() at a time buffers output: the one holding the write turn. Later
+// writers wait for it in FIFO order, so the bytes of one write() stay
+// contiguous in the stream. The holder buffers only while fewer than
+// write_high_water() bytes are pending, and waits for the peer to drain before
+// it buffers more: neither many writers nor writes interrupted half way (each
+// leaving what it buffered behind) can take the buffer past the mark. A write
+// that finds the turn free and nothing pending goes straight to the kernel.
+
+// The right to buffer output, held by one write() at a time and handed to the
+// longest-waiting writer when released. Tracks the stream's destruction: a
+// writer that was waiting must then leave without touching it.
+class BaseStream::WriteTurn {
+ public:
+  WriteTurn(BaseStream& stream, const char* operation)
+      : stream_(stream), lifetime_(stream.watcher_) {
+    if (!stream.write_turn_taken_) {
+      stream.write_turn_taken_ = true;
+      return;
+    }
+    // Set by the writer that hands the turn over; close() wakes us without it.
+    bool handed = false;
+    ErrorKind kind = stream.kind_;
+    stream.write_turns_.wait(std::nullopt, &handed);
+    if (lifetime_.owner_destroyed()) raise_destroyed(kind, operation);
+    if (!handed) stream.raise_closed(operation);
+  }
+
+  ~WriteTurn() {
+    if (stream_destroyed()) return;
+    evergreen::internal::WaitQueue& waiting = stream_.write_turns_;
+    if (evergreen::internal::WaitQueue::Waiter* next = waiting.front()) {
+      *static_cast<bool*>(next->data) = true;  // it owns the turn now
+      waiting.notify(next);
+    } else {
+      stream_.write_turn_taken_ = false;
+    }
+  }
+
+  WriteTurn(const WriteTurn&) = delete;
+  WriteTurn& operator=(const WriteTurn&) = delete;
+
+  bool stream_destroyed() const { return lifetime_.owner_destroyed(); }
+
+ private:
+  BaseStream& stream_;
+  internal::IoWatcher::Operation lifetime_;
+};
 
 bool BaseStream::write(std::string_view data) {
+  size_t accepted = 0;
+  return write(data, accepted);
+}
+
+bool BaseStream::write(std::string_view data, size_t& accepted) {
+  accepted = 0;
   check_not_closed("write");
   if (write_shut_) raise(EPIPE, "write after shutdown() on a " + stream_name(kind_));
-  if (!fd_.valid()) {  // not connected yet: sent once it is
-    output_.append(data);
-    return data.empty();
+  if (data.empty()) return !fd_.valid() || pending_output() == 0;
+  if (!write_turn_taken_ && fd_.valid() && pending_output() == 0) {
+    // Nobody is writing and nothing is queued: hand the data to the kernel
+    // directly, no copy.
+    send_directly(data, accepted);
+    if (accepted == data.size()) return true;
   }
-  if (pending_output() == 0) {
-    // Nothing queued: hand the data to the kernel directly, no copy.
-    while (!data.empty() && watcher_.writable()) {
-      ssize_t count = internal::write_some(fd_.get(), data.data(), data.size(), traits_.socket);
-      if (count >= 0) {
-        data.remove_prefix(static_cast<size_t>(count));
-        // A partial write means the kernel buffer is full: wait for an edge
-        // (descriptors that cannot be polled never fill, so they go on).
-        if (!data.empty()) watcher_.clear_writable();
-        continue;
-      }
-      if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) fail(errno, "write");
-      watcher_.clear_writable();
+  return write_in_turn(data, accepted);
+}
+
+void BaseStream::send_directly(std::string_view data, size_t& accepted) {
+  while (accepted < data.size() && watcher_.writable()) {
+    ssize_t count = internal::write_some(fd_.get(), data.data() + accepted, data.size() - accepted,
+                                         traits_.socket);
+    if (count >= 0) {
+      accepted += static_cast<size_t>(count);
+      // A partial write means the kernel buffer is full: wait for an edge
+      // (descriptors that cannot be polled never fill, so they go on).
+      if (accepted < data.size()) watcher_.clear_writable();
+      continue;
     }
-    if (data.empty()) return true;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) fail(errno, "write");
+    watcher_.clear_writable();
   }
-  output_.append(data);
-  if (pending_output() > write_high_water_) wait_output_below(write_high_water_, "write");
-  return false;
+}
+
+bool BaseStream::write_in_turn(std::string_view data, size_t& accepted) {
+  WriteTurn turn(*this, "write");
+  bool buffered = false;
+  for (;;) {
+    // Waiting may have let another task close or shut down the stream.
+    if (closed_) raise_closed("write");
+    if (write_shut_) raise(EPIPE, "write after shutdown() on a " + stream_name(kind_));
+    if (fd_.valid() && pending_output() == 0) send_directly(data, accepted);
+    if (accepted == data.size()) return !buffered;
+    size_t pending = pending_output();
+    if (pending < write_high_water_) {
+      size_t piece = std::min(write_high_water_ - pending, data.size() - accepted);
+      output_.append(data.substr(accepted, piece));
+      accepted += piece;
+      buffered = true;
+      continue;
+    }
+    wait_for_output_room(turn);
+  }
+}
+
+void BaseStream::wait_for_output_room(const WriteTurn& turn) {
+  ErrorKind kind = kind_;
+  if (!fd_.valid()) {
+    // Not connected yet: room comes with the connection (open_fd()), a
+    // higher mark, or close().
+    output_room_.wait();
+    if (turn.stream_destroyed()) raise_destroyed(kind, "write");
+    return;
+  }
+  if (watcher_.writable()) {
+    if (int error = drain_output()) fail(error, "write");
+    if (pending_output() < write_high_water_) return;
+  }
+  // Woken after the loop drained the buffer into the kernel (on_writable()).
+  if (watcher_.wait_writable() == WaitResult::kDestroyed) raise_destroyed(kind, "write");
+}
+
+void BaseStream::set_write_high_water(size_t bytes) {
+  write_high_water_ = bytes;
+  // A writer waiting for room may have some now.
+  watcher_.notify_writers();
+  if (!output_room_.empty()) output_room_.notify_all();
 }
 
 int BaseStream::drain_output() {
@@ -442,14 +548,49 @@ void StreamServer::run_handler(std::shared_ptr<StreamConnection> connection) {
   if (server == nullptr) return;  // closed before this task began
   try {
     server->handle_connection(connection);
-    // A reply written just before returning may still be buffered: deliver
-    // it before the connection is released (and closed).
-    if (!connection->closed() && connection->pending_output() > 0) connection->flush();
+    // The server is gone from the connection if it closed meanwhile (and may
+    // be destroyed): only a connection still served lingers.
+    if (StreamServer* owner = connection->server()) {
+      // Another holder keeps the connection open and sends what is left.
+      if (connection.use_count() == 1) finish_connection(*connection, owner->linger_);
+    }
   } catch (const StreamError&) {
     // The client went away or the server closed: that ends the connection,
     // and is no failure of the handler.
     if (!connection->closed()) throw;
   }
+}
+
+void StreamServer::finish_connection(StreamConnection& connection,
+                                     std::optional<Duration> linger_time) {
+  // A reply written just before the handler returned may still be buffered:
+  // deliver it before the connection is released (and closed), but only for
+  // so long, or a client that never reads would keep the buffer forever.
+  if (connection.closed() || connection.pending_output() == 0) return;
+  if (!linger_time || *linger_time > Duration::zero()) {
+    Timeout deadline(linger_time);
+    try {
+      connection.flush();
+      return;
+    } catch (const Timeout& fired) {
+      if (!fired.is(deadline)) throw;
+    }
+  }
+  // Reset rather than close gracefully: a graceful close would leave the
+  // unsent bytes queued in the kernel for a client that does not read them.
+  struct linger reset {
+    .l_onoff = 1, .l_linger = 0
+  };
+  ::setsockopt(connection.fileno(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  connection.close();
+}
+
+void StreamServer::set_linger(std::optional<Duration> linger) {
+  if (linger && *linger < Duration::zero()) {
+    throw std::invalid_argument("evergreen: set_linger() on the " + describe() +
+                                ": the linger time must not be negative");
+  }
+  linger_ = linger;
 }
 
 void StreamServer::handle_connection(std::shared_ptr<StreamConnection> connection) {

@@ -21,9 +21,14 @@
 //   that is an error, not unbounded memory.
 // - write() never loses data: what the kernel does not take at once is kept
 //   and sent by the loop as the peer drains it, whether or not a task waits.
-//   flush() waits for it. Past write_high_water() buffered bytes write()
-//   blocks until the peer catches up, so a reader that never reads cannot
-//   grow memory without bound.
+//   flush() waits for it.
+// - Write back-pressure is a bound: write() buffers only while fewer than
+//   write_high_water() bytes are pending, and otherwise blocks until the peer
+//   catches up, so pending_output() never exceeds the mark (however many
+//   tasks write, however often a write is interrupted, connected or not), and
+//   a reader that never reads cannot grow memory.
+// - Writers take turns in the order they called write(): the bytes of one
+//   write() reach the stream whole, never interleaved with another task's.
 // - An I/O error (a reset, a broken pipe) closes the stream; the operation
 //   that met it throws, and every later one throws the same error.
 // - Operations on a closed stream throw the stream's error type (TCPError,
@@ -41,8 +46,10 @@
 #ifndef EVERGREEN_IO_STREAM_H_
 #define EVERGREEN_IO_STREAM_H_
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +61,8 @@
 #include "evergreen/io/internal/raise.h"
 #include "evergreen/io/internal/read_buffer.h"
 #include "evergreen/io/internal/unique_fd.h"
+#include "evergreen/loop/event_loop.h"
+#include "evergreen/loop/internal/wait_queue.h"
 
 namespace evergreen::io {
 
@@ -108,13 +117,37 @@ class BaseStream : private internal::IoWatcher::WriteDrain {
   // BaseStream::write()
   //
   // Sends `data`. Returns true when the kernel took all of it at once, false
-  // when some is buffered to be sent as the peer drains it (or, on a client not
-  // yet connected, once it connects). Blocks only while more than
-  // write_high_water() bytes are buffered; the data was accepted even if a
-  // kill or Timeout interrupts that wait. Throws the stream's error when the
-  // stream is closed, after shutdown() (EPIPE), or when the write fails (which
-  // closes the stream).
+  // when some is buffered to be sent as the peer drains it (or, on a stream
+  // not yet connected or opened, once it is). Blocks while another task's
+  // write() is in progress on the stream (writers are served in the order they
+  // came), and while write_high_water() bytes are buffered: a write larger
+  // than the room left is taken piece by piece as the peer drains. Before
+  // connect() the same bound holds; what does not fit waits for the
+  // connection. A kill or Timeout interrupts the wait: what was taken by then
+  // is sent, the rest is not (the overload below says how much was taken).
+  // Throws the stream's error when the stream is closed (also while waiting),
+  // after shutdown() (EPIPE), or when the write fails (which closes the
+  // stream).
   bool write(std::string_view data);
+
+  // BaseStream::write(data, accepted)
+  //
+  // The same, and `accepted` counts the bytes of `data` the stream has taken
+  // (handed to the kernel or buffered to be sent). It is kept current while
+  // the write proceeds, so after a kill or Timeout it tells exactly which
+  // prefix of `data` the peer will get, and a retry can send the rest:
+  //
+  //   size_t taken = 0;
+  //   try {
+  //     Timeout deadline(100ms);
+  //     stream.write(data, taken);
+  //   } catch (const Timeout&) {
+  //     data.remove_prefix(taken);  // what is left to send later
+  //   }
+  //
+  // After a stream error the stream is closed and buffered output dropped,
+  // so what was taken may not arrive.
+  bool write(std::string_view data, size_t& accepted);
 
   // BaseStream::flush()
   //
@@ -141,10 +174,13 @@ class BaseStream : private internal::IoWatcher::WriteDrain {
   // The most unread input kept; reads past it fail with ENOBUFS.
   size_t max_buffer_size() const { return max_buffer_size_; }
   void set_max_buffer_size(size_t bytes) { max_buffer_size_ = bytes == 0 ? 1 : bytes; }
-  // How much unsent output write() accepts before it blocks.
+  // The most unsent output write() buffers; a write that finds this much
+  // pending blocks until the peer drains some. 0: every write waits until the
+  // kernel has taken all of it. Raising it wakes a writer waiting for room.
   size_t write_high_water() const { return write_high_water_; }
-  void set_write_high_water(size_t bytes) { write_high_water_ = bytes; }
-  // Bytes buffered by write() and not yet handed to the kernel.
+  void set_write_high_water(size_t bytes);
+  // Bytes buffered by write() and not yet handed to the kernel; at most
+  // write_high_water() unless the mark was lowered since they were buffered.
   size_t pending_output() const { return output_.size() - output_sent_; }
 
  protected:
@@ -171,12 +207,22 @@ class BaseStream : private internal::IoWatcher::WriteDrain {
 
  private:
   struct RegexCache;
+  class WriteTurn;
 
   void check_open(const char* operation) const;
   [[noreturn]] void raise_closed(const char* operation) const;
   // Reads once into the buffer (offering it at least `room` bytes), blocking
   // until data or end of stream; returns the bytes read (0 at end of stream).
   size_t fill(const char* operation, size_t room = kMinReadRoom);
+  // Hands data[accepted...] to the kernel until EAGAIN, counting in
+  // `accepted` what it took. Throws (closing the stream) when the write fails.
+  void send_directly(std::string_view data, size_t& accepted);
+  // write() when the data cannot go straight to the kernel: takes the write
+  // turn, then buffers up to the high-water mark, waiting for room.
+  bool write_in_turn(std::string_view data, size_t& accepted);
+  // Blocks the writer holding the turn until the buffer may have room (the
+  // peer drained some, the stream connected, or the mark rose).
+  void wait_for_output_room(const WriteTurn& turn);
   // Sends buffered output until EAGAIN; returns 0 or the errno of a failure.
   int drain_output();
   void on_writable() override;
@@ -193,6 +239,11 @@ class BaseStream : private internal::IoWatcher::WriteDrain {
   internal::ReadBuffer input_;
   std::string output_;
   size_t output_sent_ = 0;
+  // Whether a write() holds the turn; others wait in write_turns_, in order.
+  bool write_turn_taken_ = false;
+  evergreen::internal::WaitQueue write_turns_;
+  // Where the turn's holder waits for room before the stream has a descriptor.
+  evergreen::internal::WaitQueue output_room_;
   std::unique_ptr<RegexCache> regex_;
   size_t max_buffer_size_ = kDefaultMaxBufferSize;
   size_t write_high_water_ = kDefaultWriteHighWater;
@@ -265,13 +316,27 @@ class StreamServer {
   // StreamServer::handle_connection()
   //
   // Serves one connection; runs in its own task, so it may block. When it
-  // returns, output still buffered is flushed and the connection is closed,
-  // unless a reference to it is kept elsewhere. A
-  // StreamError from a connection that is closed by then (the client went
-  // away, or the server closed) ends the task quietly; other exceptions are
-  // reported with the task's name. The default calls the handler given to the
-  // constructor, or closes the connection when there is none.
+  // returns, output still buffered is delivered for at most linger(), then
+  // the connection is closed and its buffer freed; unless a reference to it is
+  // kept elsewhere, which leaves the connection (and its output) to that
+  // owner. A StreamError from a connection that is closed by then (the client
+  // went away, or the server closed) ends the task quietly; other exceptions
+  // are reported with the task's name. The default calls the handler given to
+  // the constructor, or closes the connection when there is none.
   virtual void handle_connection(std::shared_ptr<StreamConnection> connection);
+
+  // StreamServer::set_linger()
+  //
+  // How long a connection whose handler returned may take to deliver the
+  // output it still buffers. A client that has not read it all by then loses
+  // the connection: it is reset (the client reads ECONNRESET) and its buffer
+  // freed, so clients that never read cannot pin server memory. Zero drops
+  // such output at once; std::nullopt waits for as long as the client takes.
+  // Applies to handlers that return from then on. Throws
+  // std::invalid_argument, naming the server, for a negative duration.
+  void set_linger(std::optional<Duration> linger);
+  std::optional<Duration> linger() const { return linger_; }
+  static constexpr Duration kDefaultLinger = std::chrono::seconds(5);
 
   // The connections accepted and not yet closed or released, oldest first.
   std::vector<std::shared_ptr<StreamConnection>> connections() const;
@@ -303,6 +368,9 @@ class StreamServer {
   friend class StreamConnection;
   void start_connection(internal::UniqueFd fd);
   static void run_handler(std::shared_ptr<StreamConnection> connection);
+  // After the handler: flushes for at most `linger`, then resets the
+  // connection if output is still left.
+  static void finish_connection(StreamConnection& connection, std::optional<Duration> linger_time);
 
   internal::ErrorKind kind_;
   ConnectionHandler handler_;
@@ -311,6 +379,7 @@ class StreamServer {
   std::string remove_on_close_;
   bool closed_ = false;
   bool serving_ = false;
+  std::optional<Duration> linger_ = kDefaultLinger;
   StreamConnection* first_connection_ = nullptr;
   StreamConnection* last_connection_ = nullptr;
   size_t connection_count_ = 0;

@@ -57,6 +57,37 @@ TEST_F(PipeTest, Read) {
   EXPECT_NE(::stat(path.c_str(), &info), 0) << "close() removes the socket file";
 }
 
+TEST_F(PipeTest, AConnectionWhoseClientNeverReadsIsClosedAfterTheLingerTime) {
+  std::string path = socket_path("linger");
+  constexpr size_t kReply = 4 << 20;
+  bool returned = false;
+  PipeServer server([&](std::shared_ptr<StreamConnection> connection) {
+    connection->set_write_high_water(kReply);  // so that the write returns
+    connection->write(std::string(kReply, 'p'));
+    returned = true;
+  });
+  server.set_linger(50ms);
+  server.bind(path);
+  auto serving = spawn([&] { server.serve(); });
+  bounded([&] {
+    PipeClient client;
+    client.connect(path);
+    while (!returned) sleep(1ms);
+    while (server.connection_count() > 0) sleep(1ms);
+    // What had reached the client's socket, then end of stream or an error.
+    size_t received = 0;
+    try {
+      for (std::string piece; !(piece = client.read_bytes(1 << 16)).empty();) {
+        received += piece.size();
+      }
+    } catch (const PipeError&) {
+    }
+    EXPECT_LT(received, kReply);
+    server.close();
+    serving->join();
+  });
+}
+
 TEST_F(PipeTest, ReadError) {
   std::string path = socket_path("read-error");
   EchoPipeServer server;

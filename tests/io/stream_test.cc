@@ -7,8 +7,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "evergreen/io/pipe.h"
 #include "evergreen/loop/task.h"
@@ -198,6 +201,310 @@ TEST_F(StreamTest, WriteBlocksPastTheHighWaterMark) {
     EXPECT_GT(written, stuck_at);
     writer->kill();
     writer->join();
+  });
+}
+
+// `size` bytes in which every position has its own value (modulo a prime), so
+// a byte lost, duplicated or moved shows in a comparison.
+std::string numbered_bytes(size_t size, size_t start = 0) {
+  std::string data(size, '\0');
+  for (size_t i = 0; i < size; ++i) data[i] = static_cast<char>((start + i) % 251);
+  return data;
+}
+
+// Reads until `stream` reaches end of stream.
+std::string read_to_end(BaseStream& stream) {
+  std::string received;
+  for (;;) {
+    std::string piece = stream.read_bytes(1 << 16);
+    if (piece.empty()) return received;
+    received += piece;
+  }
+}
+
+TEST_F(StreamTest, InterruptedWritesCannotGrowTheBufferPastTheBound) {
+  // The report: a retried `{ Timeout t(2ms); write(chunk); }` against
+  // a peer that never reads used to leave every chunk buffered.
+  StreamPair pair;
+  constexpr size_t kHighWater = 64 * 1024;
+  pair.left.set_write_high_water(kHighWater);
+  std::string chunk(kHighWater, 'r');
+  int interrupted = 0;
+  bounded([&] {
+    for (int i = 0; i < 50; ++i) {
+      try {
+        Timeout deadline(2ms);
+        pair.left.write(chunk);
+      } catch (const Timeout&) {
+        ++interrupted;
+      }
+      ASSERT_LE(pair.left.pending_output(), 2 * kHighWater) << "after write " << i;
+    }
+  });
+  EXPECT_GT(interrupted, 40);  // the peer never read: nearly every write waited
+}
+
+TEST_F(StreamTest, ManyWritersStayWithinTheBoundAndEachWriteArrivesWhole) {
+  StreamPair pair;
+  constexpr size_t kHighWater = 16 * 1024;
+  constexpr int kWriters = 200;
+  pair.left.set_write_high_water(kHighWater);
+  // Writer i sends one record of kHighWater bytes: its number, then its letter.
+  auto record_of = [](int i) {
+    std::string record(kHighWater, static_cast<char>('A' + i % 26));
+    std::string number = std::to_string(i) + ":";
+    record.replace(0, number.size(), number);
+    return record;
+  };
+  size_t most_pending = 0;
+  int finished = 0;
+  std::vector<std::shared_ptr<Task>> writers;
+  for (int i = 0; i < kWriters; ++i) {
+    writers.push_back(spawn([&, i] {
+      pair.left.write(record_of(i));
+      most_pending = std::max(most_pending, pair.left.pending_output());
+      ++finished;
+    }));
+  }
+  bounded([&] {
+    sleep(20ms);  // every writer ran; nobody reads yet
+    most_pending = std::max(most_pending, pair.left.pending_output());
+    EXPECT_LT(finished, kWriters);
+    std::string received;
+    auto reader = spawn([&] { received = read_to_end(pair.right); });
+    for (auto& writer : writers) writer->join();
+    pair.left.shutdown();
+    reader->join();
+    ASSERT_EQ(received.size(), kWriters * kHighWater);
+    // Records arrive whole and in the order the writers called write().
+    for (int i = 0; i < kWriters; ++i) {
+      ASSERT_EQ(received.compare(i * kHighWater, kHighWater, record_of(i)), 0)
+          << "record " << i << " begins " << received.substr(i * kHighWater, 8);
+    }
+  });
+  EXPECT_EQ(finished, kWriters);
+  EXPECT_LE(most_pending, 2 * kHighWater);
+}
+
+TEST_F(StreamTest, AnInterruptedWriteSaysHowMuchItTookAndThePeerGetsExactlyThat) {
+  StreamPair pair;
+  constexpr size_t kHighWater = 32 * 1024;
+  pair.left.set_write_high_water(kHighWater);
+  const std::string payload = numbered_bytes(2 << 20);
+  std::string received;
+  bounded([&] {
+    // Nobody reads: the write stops once the socket and the buffer are full.
+    size_t taken = 0;
+    bool timed_out = false;
+    try {
+      Timeout deadline(20ms);
+      pair.left.write(payload, taken);
+    } catch (const Timeout&) {
+      timed_out = true;
+    }
+    ASSERT_TRUE(timed_out);
+    EXPECT_GT(taken, 0u);
+    EXPECT_LT(taken, payload.size());
+    EXPECT_LE(pair.left.pending_output(), kHighWater);
+    // A slow reader now; the writer retries the rest under short timeouts.
+    auto reader = spawn([&] {
+      for (;;) {
+        std::string piece = pair.right.read_bytes(16 * 1024);
+        if (piece.empty()) return;
+        received += piece;
+        sleep(100us);
+      }
+    });
+    std::string_view rest(payload);
+    rest.remove_prefix(taken);
+    int retries = 0;
+    while (!rest.empty()) {
+      size_t accepted = 0;
+      try {
+        Timeout deadline(1ms);
+        pair.left.write(rest, accepted);
+        EXPECT_EQ(accepted, rest.size());
+      } catch (const Timeout&) {
+        ++retries;
+      }
+      ASSERT_LE(accepted, rest.size());
+      rest.remove_prefix(accepted);
+    }
+    pair.left.shutdown();
+    reader->join();
+    EXPECT_GT(retries, 0);
+  });
+  // Nothing lost, nothing sent twice.
+  ASSERT_EQ(received.size(), payload.size());
+  EXPECT_TRUE(received == payload);
+}
+
+TEST_F(StreamTest, AWriteKilledWhileWaitingForItsTurnTakesNothing) {
+  StreamPair pair;
+  constexpr size_t kHighWater = 8 * 1024;
+  pair.left.set_write_high_water(kHighWater);
+  const std::string first(256 * 1024, 'a');  // blocks: more than the socket holds
+  size_t killed_took = 12345;
+  auto holder = spawn([&] { pair.left.write(first); });
+  auto queued = spawn([&] { pair.left.write(std::string(1000, 'k'), killed_took); });
+  auto last = spawn([&] { pair.left.write("z"); });
+  bounded([&] {
+    sleep(10ms);
+    EXPECT_TRUE(holder->is_alive());
+    EXPECT_TRUE(queued->is_alive());
+    queued->kill();
+    EXPECT_TRUE(queued->join(1s));
+    EXPECT_EQ(killed_took, 0u);
+    std::string received;
+    auto reader = spawn([&] { received = read_to_end(pair.right); });
+    holder->join();
+    last->join();
+    pair.left.shutdown();
+    reader->join();
+    EXPECT_TRUE(received == first + "z") << received.size() << " bytes";
+  });
+}
+
+TEST_F(StreamTest, AKilledWriterHandsTheTurnOnAndKeepsWhatItTook) {
+  StreamPair pair;
+  constexpr size_t kHighWater = 8 * 1024;
+  pair.left.set_write_high_water(kHighWater);
+  const std::string big = numbered_bytes(512 * 1024);
+  size_t took = 0;
+  auto holder = spawn([&] { pair.left.write(big, took); });
+  auto next = spawn([&] { pair.left.write("after"); });
+  bounded([&] {
+    sleep(10ms);
+    holder->kill();
+    EXPECT_TRUE(holder->join(1s));
+    EXPECT_GT(took, 0u);
+    EXPECT_LT(took, big.size());
+    std::string received;
+    auto reader = spawn([&] { received = read_to_end(pair.right); });
+    next->join();
+    pair.left.shutdown();
+    reader->join();
+    EXPECT_TRUE(received == big.substr(0, took) + "after") << received.size() << " bytes";
+  });
+}
+
+TEST_F(StreamTest, CloseWakesWritersWaitingForTheirTurnAndForRoom) {
+  StreamPair pair;
+  pair.left.set_write_high_water(4096);
+  int errors = 0;
+  auto writer = [&] {
+    try {
+      pair.left.write(std::string(512 * 1024, 'c'));
+    } catch (const PipeError& error) {
+      EXPECT_EQ(error.code().value(), EBADF) << error.what();
+      ++errors;
+    }
+  };
+  auto first = spawn(writer);
+  auto second = spawn(writer);
+  bounded([&] {
+    sleep(5ms);
+    EXPECT_EQ(errors, 0);
+    pair.left.close();
+    first->join();
+    second->join();
+  });
+  EXPECT_EQ(errors, 2);
+}
+
+TEST_F(StreamTest, DestroyingAStreamWakesQueuedWritersWithAnError) {
+  auto stream = std::make_unique<StreamPair>();
+  stream->left.set_write_high_water(4096);
+  int destroyed_errors = 0;
+  auto writer = [&, &left = stream->left] {
+    try {
+      left.write(std::string(512 * 1024, 'd'));
+    } catch (const PipeError& error) {
+      EXPECT_NE(std::string(error.what()).find("destroyed"), std::string::npos) << error.what();
+      ++destroyed_errors;
+    }
+  };
+  auto first = spawn(writer);
+  auto second = spawn(writer);
+  bounded([&] {
+    sleep(5ms);
+    stream.reset();
+    first->join();
+    second->join();
+  });
+  EXPECT_EQ(destroyed_errors, 2);
+}
+
+TEST_F(StreamTest, WritesBeforeOpenAreBoundedAndSentOnOpen) {
+  PipeStream stream;
+  constexpr size_t kHighWater = 16 * 1024;
+  stream.set_write_high_water(kHighWater);
+  const std::string payload = numbered_bytes(256 * 1024);
+  size_t taken = 0;
+  bool timed_out = false;
+  bounded([&] {
+    try {
+      Timeout deadline(10ms);
+      stream.write(payload, taken);
+    } catch (const Timeout&) {
+      timed_out = true;
+    }
+  });
+  EXPECT_TRUE(timed_out);
+  EXPECT_EQ(taken, kHighWater);
+  EXPECT_EQ(stream.pending_output(), kHighWater);
+  // A writer blocked before open() goes on once the stream is opened.
+  size_t rest_taken = 0;
+  auto writer = spawn([&] { stream.write(std::string_view(payload).substr(taken), rest_taken); });
+  int fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+  PipeStream peer;
+  peer.open(fds[1]);
+  bounded([&] {
+    sleep(5ms);
+    EXPECT_TRUE(writer->is_alive());
+    EXPECT_LE(stream.pending_output(), kHighWater);
+    stream.open(fds[0]);
+    std::string received;
+    auto reader = spawn([&] { received = read_to_end(peer); });
+    writer->join();
+    EXPECT_EQ(rest_taken, payload.size() - taken);
+    stream.shutdown();
+    reader->join();
+    EXPECT_TRUE(received == payload) << received.size() << " bytes";
+  });
+}
+
+TEST_F(StreamTest, AZeroHighWaterMarkMakesEveryWriteWaitForTheKernel) {
+  StreamPair pair;
+  pair.left.set_write_high_water(0);
+  const std::string big = numbered_bytes(1 << 20);
+  std::string received;
+  auto reader = spawn([&] { received = read_to_end(pair.right); });
+  bounded([&] {
+    EXPECT_TRUE(pair.left.write(big));  // nothing was ever buffered
+    EXPECT_EQ(pair.left.pending_output(), 0u);
+    pair.left.shutdown();
+    reader->join();
+  });
+  EXPECT_TRUE(received == big);
+}
+
+TEST_F(StreamTest, RaisingTheHighWaterMarkReleasesAWaitingWriter) {
+  StreamPair pair;
+  pair.left.set_write_high_water(4096);
+  bool done = false;
+  auto writer = spawn([&] {
+    pair.left.write(std::string(1 << 20, 'h'));
+    done = true;
+  });
+  bounded([&] {
+    sleep(5ms);
+    EXPECT_FALSE(done);
+    pair.left.set_write_high_water(2 << 20);
+    writer->join();
+    EXPECT_TRUE(done);
+    EXPECT_GT(pair.left.pending_output(), 0u);
   });
 }
 

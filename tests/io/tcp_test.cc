@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -349,6 +351,209 @@ TEST_F(TcpTest, ServerCloseClosesEveryConnectionAndWakesItsHandler) {
     for (auto& client : clients) EXPECT_EQ(client->read_bytes(10), "");
   });
   EXPECT_EQ(handler_errors, 5);
+}
+
+// A server whose handlers read everything a client sends, until it shuts
+// down its side, and keep it.
+struct RunningSink {
+  RunningSink()
+      : server([this](std::shared_ptr<StreamConnection> connection) {
+          std::string all;
+          for (;;) {
+            std::string piece = connection->read_bytes(1 << 16);
+            if (piece.empty()) break;
+            all += piece;
+          }
+          received.push_back(std::move(all));
+        }) {
+    server.bind({"127.0.0.1", 0});
+    serving = spawn([this] { server.serve(); });
+  }
+  ~RunningSink() {
+    server.close();
+    serving->join(5s);
+  }
+  TCPServer server;
+  std::shared_ptr<Task> serving;
+  std::vector<std::string> received;
+};
+
+// `size` bytes in which every position has its own value (modulo a prime).
+std::string numbered_bytes(size_t size) {
+  std::string data(size, '\0');
+  for (size_t i = 0; i < size; ++i) data[i] = static_cast<char>(i % 251);
+  return data;
+}
+
+// Reads until end of stream or an error; returns how many bytes came.
+size_t read_until_end_or_error(BaseStream& stream, int* error = nullptr) {
+  size_t received = 0;
+  try {
+    for (;;) {
+      std::string piece = stream.read_bytes(1 << 16);
+      if (piece.empty()) return received;
+      received += piece.size();
+    }
+  } catch (const StreamError& failure) {
+    if (error != nullptr) *error = failure.code().value();
+  }
+  return received;
+}
+
+TEST_F(TcpTest, RetriedTimedOutWritesToAPeerThatNeverReadsStayWithinTheBound) {
+  // The report: `{ Timeout t(2ms); c.write(1 MiB); }` in a loop against
+  // a server that never reads left hundreds of MiB buffered.
+  bool stop = false;
+  TCPServer server([&](std::shared_ptr<StreamConnection>) {
+    while (!stop) sleep(1ms);
+  });
+  server.bind({"127.0.0.1", 0});
+  auto serving = spawn([&] { server.serve(); });
+  const std::string chunk(1 << 20, 'm');
+  bounded(
+      [&] {
+        TCPClient client;
+        client.connect(server.sockname());
+        size_t limit = 2 * client.write_high_water();
+        for (int i = 0; i < 40; ++i) {
+          try {
+            Timeout deadline(2ms);
+            client.write(chunk);
+          } catch (const Timeout&) {
+          }
+          ASSERT_LE(client.pending_output(), limit) << "after write " << i;
+        }
+        client.close();
+      },
+      30s);
+  stop = true;
+  server.close();
+  bounded([&] { serving->join(); });
+}
+
+TEST_F(TcpTest, WritesBeforeConnectAreBoundedAndWaitForTheConnection) {
+  RunningSink sink;
+  constexpr size_t kHighWater = 16 * 1024;
+  const std::string payload = numbered_bytes(256 * 1024);
+  TCPClient client;
+  client.set_write_high_water(kHighWater);
+  size_t taken = 0;
+  auto writer = spawn([&] { client.write(payload, taken); });
+  bounded([&] {
+    sleep(5ms);
+    // Unconnected, the client buffers up to the mark and the writer waits.
+    EXPECT_TRUE(writer->is_alive());
+    EXPECT_EQ(taken, kHighWater);
+    EXPECT_EQ(client.pending_output(), kHighWater);
+    client.connect(sink.server.sockname());
+    writer->join();
+    EXPECT_EQ(taken, payload.size());
+    client.shutdown();
+    while (sink.received.empty()) sleep(1ms);
+    EXPECT_TRUE(sink.received[0] == payload) << sink.received[0].size() << " bytes";
+  });
+}
+
+TEST_F(TcpTest, AHandlerThatReturnsGetsOnlyTheLingerTimeToDeliverItsOutput) {
+  // A handler writes more than the client reads and returns; the client never
+  // reads. The connection (and its buffer) must not outlive the linger time.
+  constexpr size_t kReply = 4 << 20;
+  bool returned = false;
+  TimePoint returned_at;
+  TCPServer server([&](std::shared_ptr<StreamConnection> connection) {
+    int small = 64 * 1024;
+    setsockopt(connection->fileno(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    connection->set_write_high_water(kReply);  // so that the write returns
+    connection->write(std::string(kReply, 'L'));
+    EXPECT_GT(connection->pending_output(), 0u);
+    returned_at = EventLoop::current().time();
+    returned = true;
+  });
+  server.set_linger(100ms);
+  EXPECT_EQ(server.linger(), std::optional<Duration>(100ms));
+  server.bind({"127.0.0.1", 0});
+  auto serving = spawn([&] { server.serve(); });
+  bounded([&] {
+    TCPClient client;
+    client.connect(server.sockname());
+    int small = 64 * 1024;
+    setsockopt(client.fileno(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    while (!returned) sleep(1ms);
+    while (server.connection_count() > 0) sleep(1ms);
+    EXPECT_GE(EventLoop::current().time() - returned_at, 100ms);
+    // The client gets what had reached it, then the reset.
+    int error = 0;
+    EXPECT_LT(read_until_end_or_error(client, &error), kReply);
+    EXPECT_EQ(error, ECONNRESET);
+    server.close();
+    serving->join();
+  });
+}
+
+TEST_F(TcpTest, AClientThatReadsWithinTheLingerTimeGetsTheWholeReply) {
+  constexpr size_t kReply = 2 << 20;
+  TCPServer server([&](std::shared_ptr<StreamConnection> connection) {
+    connection->set_write_high_water(kReply);
+    connection->write(numbered_bytes(kReply));
+  });
+  server.bind({"127.0.0.1", 0});
+  auto serving = spawn([&] { server.serve(); });
+  bounded([&] {
+    TCPClient client;
+    client.connect(server.sockname());
+    sleep(20ms);  // well within the default linger time
+    std::string received;
+    for (;;) {
+      std::string piece = client.read_bytes(1 << 16);
+      if (piece.empty()) break;
+      received += piece;
+    }
+    EXPECT_TRUE(received == numbered_bytes(kReply)) << received.size() << " bytes";
+    server.close();
+    serving->join();
+  });
+}
+
+TEST_F(TcpTest, AConnectionKeptByItsHandlerOutlivesTheLingerTime) {
+  std::shared_ptr<StreamConnection> kept;
+  TCPServer server([&](std::shared_ptr<StreamConnection> connection) {
+    connection->set_write_high_water(4 << 20);
+    connection->write(std::string(4 << 20, 'k'));
+    kept = connection;
+  });
+  server.set_linger(10ms);
+  server.bind({"127.0.0.1", 0});
+  auto serving = spawn([&] { server.serve(); });
+  bounded([&] {
+    TCPClient client;
+    client.connect(server.sockname());
+    while (!kept) sleep(1ms);
+    sleep(100ms);
+    EXPECT_FALSE(kept->closed());
+    EXPECT_EQ(server.connection_count(), 1u);
+    // Its owner decides: it still delivers everything, then closes.
+    auto owner = spawn([&] {
+      kept->flush();
+      kept->close();
+    });
+    EXPECT_EQ(read_until_end_or_error(client), size_t{4 << 20});
+    owner->join();
+    server.close();
+    serving->join();
+  });
+}
+
+TEST_F(TcpTest, ANegativeLingerTimeIsRejected) {
+  TCPServer server;
+  EXPECT_EQ(server.linger(), std::optional<Duration>(StreamServer::kDefaultLinger));
+  try {
+    server.set_linger(-1ms);
+    ADD_FAILURE() << "expected std::invalid_argument";
+  } catch (const std::invalid_argument& error) {
+    EXPECT_NE(std::string(error.what()).find("TCP server"), std::string::npos) << error.what();
+  }
+  server.set_linger(std::nullopt);  // wait for as long as the client takes
+  EXPECT_EQ(server.linger(), std::nullopt);
 }
 
 TEST_F(TcpTest, AThousandConcurrentClients) {
