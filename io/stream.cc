@@ -51,6 +51,7 @@ BaseStream::BaseStream(ErrorKind kind) : kind_(kind) {}
 BaseStream::~BaseStream() {
   // Tasks still blocked here must not come back to this object once woken.
   watcher_.orphan_waiters();
+  affinity_.bind_to_this_thread();  // a destructor must not throw: unchecked
   close();
 }
 
@@ -76,6 +77,7 @@ void BaseStream::open_fd(internal::UniqueFd fd, const internal::FdTraits& traits
 
 void BaseStream::close() {
   if (closed_) return;
+  affinity_.check_dynamic(this, "close");
   closed_ = true;
   watcher_.detach();  // wakes blocked tasks: they find the stream closed
   on_close();
@@ -101,10 +103,12 @@ void BaseStream::raise_closed(const char* operation) const {
 }
 
 void BaseStream::check_not_closed(const char* operation) const {
+  affinity_.check_dynamic(this, operation);
   if (closed_) raise_closed(operation);
 }
 
 void BaseStream::check_open(const char* operation) const {
+  affinity_.check_dynamic(this, operation);
   if (closed_) raise_closed(operation);
   if (write_only_) {
     raise(EBADF,
@@ -351,6 +355,7 @@ StreamServer::StreamServer(ErrorKind kind, ConnectionHandler handler)
 StreamServer::~StreamServer() {
   // serve() still blocked must return without touching this object.
   watcher_.orphan_waiters();
+  affinity_.bind_to_this_thread();  // a destructor must not throw: unchecked
   close();
 }
 
@@ -359,6 +364,7 @@ void StreamServer::raise(int errno_value, const std::string& what) const {
 }
 
 void StreamServer::set_listener(internal::UniqueFd fd) {
+  check_thread("bind");
   if (closed_) raise(EBADF, "bind on a closed " + describe());
   if (listener_.valid()) raise(EINVAL, "bind: the " + describe() + " is already bound");
   // Listen at once, so clients may connect as soon as bind() returns (they
@@ -375,6 +381,7 @@ void StreamServer::set_listener(internal::UniqueFd fd) {
 }
 
 void StreamServer::serve(int backlog) {
+  check_thread("serve");
   if (closed_) raise(EBADF, "serve on a closed " + describe());
   if (!listener_.valid()) raise(EDESTADDRREQ, "serve() called before bind()");
   if (serving_) raise(EALREADY, "serve() is already running on the " + describe());
@@ -462,6 +469,7 @@ void StreamServer::handle_connection(std::shared_ptr<StreamConnection> connectio
 
 void StreamServer::close() {
   if (closed_) return;
+  check_thread("close");
   closed_ = true;
   watcher_.detach();  // serve() wakes and returns
   listener_.reset();
@@ -473,6 +481,7 @@ void StreamServer::close() {
 }
 
 std::vector<std::shared_ptr<StreamConnection>> StreamServer::connections() const {
+  check_thread("connections");
   std::vector<std::shared_ptr<StreamConnection>> result;
   result.reserve(connection_count_);
   for (StreamConnection* connection = first_connection_; connection != nullptr;

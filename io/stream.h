@@ -36,8 +36,10 @@
 // - Destroying a stream wakes the tasks blocked on it with the stream's error
 //   (EBADF), even those woken by a close() just before that have not run yet:
 //   none of them touches the destroyed object.
-// Streams belong to the loop of the thread that opened them and are not
-// thread-safe.
+// - Streams and servers are single-loop objects: each belongs to the thread
+//   that first uses it (normally the one that opens it), and a member called
+//   from another thread throws std::logic_error naming the object and both
+//   threads (builds without NDEBUG). They are not thread-safe.
 #ifndef EVERGREEN_IO_STREAM_H_
 #define EVERGREEN_IO_STREAM_H_
 
@@ -54,6 +56,7 @@
 #include "evergreen/io/internal/raise.h"
 #include "evergreen/io/internal/read_buffer.h"
 #include "evergreen/io/internal/unique_fd.h"
+#include "evergreen/loop/internal/thread_affinity.h"
 
 namespace evergreen::io {
 
@@ -201,6 +204,7 @@ class BaseStream : private internal::IoWatcher::WriteDrain {
   bool write_shut_ = false;
   int error_ = 0;  // the errno that closed the stream, if one did
   const char* error_operation_ = nullptr;
+  evergreen::internal::ThreadAffinity affinity_;
 };
 
 // StreamConnection
@@ -314,6 +318,14 @@ class StreamServer {
   StreamConnection* first_connection_ = nullptr;
   StreamConnection* last_connection_ = nullptr;
   size_t connection_count_ = 0;
+
+ protected:
+  // Throws std::logic_error off the server's thread (see ThreadAffinity):
+  // every public member calls it first.
+  void check_thread(const char* member) const { affinity_.check_dynamic(this, member); }
+
+ private:
+  evergreen::internal::ThreadAffinity affinity_;
 };
 
 }  // namespace evergreen::io

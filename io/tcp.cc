@@ -75,6 +75,7 @@ void TCPServer::bind(const Address& address) {
 }
 
 Address TCPServer::sockname() const {
+  check_thread("sockname");
   if (closed()) raise(EBADF, "sockname of a closed TCP server");
   return socket_address_of(fileno(), false, "sockname");
 }

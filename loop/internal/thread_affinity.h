@@ -33,7 +33,7 @@
 #define EVERGREEN_LOOP_INTERNAL_THREAD_AFFINITY_H_
 
 #include <atomic>
-#include <string>
+#include <typeinfo>
 
 namespace evergreen::internal {
 
@@ -71,6 +71,21 @@ class ThreadAffinity {
 #endif
   }
 
+  // ThreadAffinity::check_dynamic()
+  //
+  // check() for a class hierarchy (streams, servers): the message names the
+  // object's dynamic type, which is looked up only when the check fails.
+  template <class T>
+  void check_dynamic(const T* object, const char* member) const {
+#ifndef NDEBUG
+    const int self = this_thread_id();
+    if (owner_.load(std::memory_order_relaxed) == self) [[likely]] {
+      return;
+    }
+    bind_or_throw(self, object, typeid(*object), member);
+#endif
+  }
+
   // Binds to the calling thread now, whatever happened before. For objects
   // tied to a loop from birth (executors).
   void bind_to_this_thread() { owner_.store(this_thread_id(), std::memory_order_relaxed); }
@@ -81,14 +96,13 @@ class ThreadAffinity {
  private:
   // The slow path: first use, or a call from the wrong thread.
   void bind_or_throw(int self, const void* object, const char* type, const char* member) const;
+  void bind_or_throw(int self, const void* object, const std::type_info& type,
+                     const char* member) const;
+  // Binds an unbound object to `self`; returns whether `self` owns it now.
+  bool try_bind(int self) const;
 
   mutable std::atomic<int> owner_{0};
 };
-
-// The message ThreadAffinity throws, for objects that detect a foreign thread
-// their own way: "evergreen: <type>::<member>() called from thread ...".
-std::string wrong_thread_message(const void* object, const char* type, const char* member,
-                                 int owner, int caller);
 
 }  // namespace evergreen::internal
 
