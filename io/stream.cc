@@ -378,10 +378,12 @@ void StreamServer::set_listener(internal::UniqueFd fd) {
     raise(error.code().value(), "cannot watch the listening socket");
   }
   listener_ = std::move(fd);
+  was_bound_ = true;
 }
 
 void StreamServer::serve(int backlog) {
   check_thread("serve");
+  if (closed_ && was_bound_) return;  // closed before this call got to run
   if (closed_) raise(EBADF, "serve on a closed " + describe());
   if (!listener_.valid()) raise(EDESTADDRREQ, "serve() called before bind()");
   if (serving_) raise(EALREADY, "serve() is already running on the " + describe());

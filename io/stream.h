@@ -253,8 +253,11 @@ class StreamServer {
   // Accepts connections until close(), each running handle_connection() in a
   // new task; `backlog` bounds the connections waiting to be accepted (the
   // server listens from bind() on, with the default). Blocks the caller until
-  // close() (then returns normally). Throws the server's error before bind(),
-  // after close(), or if listening fails (EADDRINUSE).
+  // close() (then returns normally). A serve() that starts after close() of
+  // a bound server returns at once: a close() that runs before the task
+  // calling serve() got to run is a normal shutdown, not an error. Throws the
+  // server's error before bind() (closed or not), or if listening fails
+  // (EADDRINUSE).
   void serve(int backlog = kDefaultBacklog);
 
   // StreamServer::close()
@@ -315,6 +318,7 @@ class StreamServer {
   std::string remove_on_close_;
   bool closed_ = false;
   bool serving_ = false;
+  bool was_bound_ = false;  // close() keeps it: serve() after close() is quiet
   StreamConnection* first_connection_ = nullptr;
   StreamConnection* last_connection_ = nullptr;
   size_t connection_count_ = 0;
