@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <stdexcept>
 
+#include "evergreen/io/errno.h"
+#include "evergreen/loop/internal/report.h"
 #include "evergreen/loop/task.h"
 
 namespace evergreen::io {
@@ -20,6 +22,8 @@ namespace {
 // The most room read_bytes() asks for: a large n reads in big chunks, but
 // never allocates n bytes up front.
 constexpr size_t kMaxReadRoom = 64 * 1024;
+// How long serve() waits before accepting again when out of descriptors.
+constexpr std::chrono::milliseconds kAcceptBackoff(20);
 // Output capacity kept after a burst has been sent; beyond it is released.
 constexpr size_t kKeptOutputCapacity = 64 * 1024;
 
@@ -404,6 +408,7 @@ void StreamServer::serve(int backlog) {
     while (watcher_.readable()) {
       int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd >= 0) {
+        starvation_reported_ = false;
         start_connection(internal::UniqueFd(fd));
         continue;
       }
@@ -413,7 +418,8 @@ void StreamServer::serve(int backlog) {
       } else if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
         // Out of descriptors or memory: accepting again at once would spin.
         // Pending connections wait in the backlog until some close.
-        backoff = std::chrono::milliseconds(20);
+        backoff = kAcceptBackoff;
+        if (!starvation_reported_) report_accept_starvation(error);
         break;
       } else if (error != EINTR && error != ECONNABORTED && error != EPROTO && error != EPERM) {
         raise(error, "accept failed on " + describe());
@@ -425,6 +431,15 @@ void StreamServer::serve(int backlog) {
     }
     if (closed_) return;
   }
+}
+
+void StreamServer::report_accept_starvation(int error) {
+  starvation_reported_ = true;
+  evergreen::internal::report_message(
+      describe() + ": accept failed with " + errno_name(error) + " (" + io::strerror(error) +
+      "); connections wait in the backlog and accept is retried every " +
+      std::to_string(kAcceptBackoff.count()) +
+      " ms (reported once until an accept succeeds again)");
 }
 
 void StreamServer::start_connection(internal::UniqueFd fd) {

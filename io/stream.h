@@ -309,6 +309,7 @@ class StreamServer {
  private:
   friend class StreamConnection;
   void start_connection(internal::UniqueFd fd);
+  void report_accept_starvation(int error);
   static void run_handler(std::shared_ptr<StreamConnection> connection);
 
   internal::ErrorKind kind_;
@@ -319,6 +320,9 @@ class StreamServer {
   bool closed_ = false;
   bool serving_ = false;
   bool was_bound_ = false;  // close() keeps it: serve() after close() is quiet
+  // Out of descriptors or memory in accept, and said so: reported once until
+  // an accept succeeds again, not on every retry.
+  bool starvation_reported_ = false;
   StreamConnection* first_connection_ = nullptr;
   StreamConnection* last_connection_ = nullptr;
   size_t connection_count_ = 0;
