@@ -173,6 +173,9 @@ class FutureState : public FutureStateBase {
 
 // What a TaskExit interrupting a call leaves in its future.
 std::exception_ptr killed_worker_error();
+// What a call that threw TaskExit on a thread without tasks (a
+// ThreadPoolExecutor thread) leaves in its future.
+std::exception_ptr call_raised_task_exit_error();
 
 }  // namespace evergreen::futures::internal
 
