@@ -60,8 +60,11 @@ class Executor {
   // Schedules fn(args...) and returns the Future of its result. The callable
   // and the arguments are copied or moved in (move-only ones work; wrap a
   // reference in std::ref) and invoked once, as rvalues. Never blocks.
-  // Throws std::runtime_error after shutdown(), or when called off the
-  // executor's loop.
+  // Throws std::runtime_error after shutdown() or once the executor's loop
+  // was destroyed, and std::logic_error when called from a thread other than
+  // the loop's (builds without NDEBUG; the check is compiled out under
+  // NDEBUG, where that case throws std::runtime_error). shutdown() checks
+  // the thread the same way.
   template <class F, class... Args>
   Future<internal::submit_result_t<F, Args...>> submit(F&& fn, Args&&... args);
 

@@ -121,8 +121,9 @@ class FutureBase {
  protected:
   explicit FutureBase(std::shared_ptr<internal::FutureStateBase> state)
       : state_(std::move(state)) {}
-  // The shared state; throws std::runtime_error for a handle without one.
-  internal::FutureStateBase& state() const;
+  // The shared state, for a call of `member`; throws std::runtime_error for
+  // a handle without one and std::logic_error off the future's thread.
+  internal::FutureStateBase& state(const char* member) const;
 
   std::shared_ptr<internal::FutureStateBase> state_;
 
@@ -155,10 +156,8 @@ class Future : public FutureBase {
   // Blocks and throws exactly as FutureBase::get(), then returns a copy of
   // the value (the future keeps its own, so get() may be called again), the
   // reference the call returned, or nothing for void.
-  T get(std::optional<Duration> timeout = std::nullopt) const
-    requires internal::get_copies_v<T>
-  {
-    internal::FutureState<T>& state = typed_state();
+  T get(std::optional<Duration> timeout = std::nullopt) const requires internal::get_copies_v<T> {
+    internal::FutureState<T>& state = typed_state("get");
     state.wait_for_outcome(timeout);
     if constexpr (std::is_void_v<T>) {
       return;
@@ -175,9 +174,8 @@ class Future : public FutureBase {
   // (Declared decltype(auto), which is const T&, so that Future<void> does not
   // form a reference to void.)
   decltype(auto) get(std::optional<Duration> timeout = std::nullopt) const
-    requires(!internal::get_copies_v<T>)
-  {
-    internal::FutureState<T>& state = typed_state();
+      requires(!internal::get_copies_v<T>) {
+    internal::FutureState<T>& state = typed_state("get");
     state.wait_for_outcome(timeout);
     return std::as_const(held_value(state));
   }
@@ -188,10 +186,9 @@ class Future : public FutureBase {
   // shared state and returns it: for move-only results, or to avoid copying
   // a large one. Afterwards get() and take() on every handle to this future
   // throw std::runtime_error.
-  T take(std::optional<Duration> timeout = std::nullopt) const
-    requires internal::holds_object_v<T>
-  {
-    internal::FutureState<T>& state = typed_state();
+  T take(
+      std::optional<Duration> timeout = std::nullopt) const requires internal::holds_object_v<T> {
+    internal::FutureState<T>& state = typed_state("take");
     state.wait_for_outcome(timeout);
     T value = std::move(held_value(state));
     state.slot.value.reset();
@@ -202,8 +199,8 @@ class Future : public FutureBase {
   friend struct internal::FutureAccess;
   explicit Future(std::shared_ptr<internal::FutureState<T>> state) : FutureBase(std::move(state)) {}
 
-  internal::FutureState<T>& typed_state() const {
-    return static_cast<internal::FutureState<T>&>(state());
+  internal::FutureState<T>& typed_state(const char* member) const {
+    return static_cast<internal::FutureState<T>&>(state(member));
   }
   static auto& held_value(internal::FutureState<T>& state) {
     if (!state.slot.value) {

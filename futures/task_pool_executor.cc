@@ -18,9 +18,13 @@ TaskPoolExecutor::~TaskPoolExecutor() {
   if (pool_->can_wait_here()) internal::wait_in_destructor([this] { pool_->shutdown(true); });
 }
 
-void TaskPoolExecutor::shutdown(bool wait) { pool_->shutdown(wait); }
+void TaskPoolExecutor::shutdown(bool wait) {
+  pool_->check_thread(this, "TaskPoolExecutor", "shutdown");
+  pool_->shutdown(wait);
+}
 
 void TaskPoolExecutor::enqueue(std::shared_ptr<internal::FutureStateBase> job) {
+  pool_->check_thread(this, "TaskPoolExecutor", "submit");
   pool_->submit(std::move(job));
 }
 

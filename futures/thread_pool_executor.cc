@@ -20,9 +20,13 @@ ThreadPoolExecutor::~ThreadPoolExecutor() {
   // by the pool's destructor.
 }
 
-void ThreadPoolExecutor::shutdown(bool wait) { pool_->shutdown(wait); }
+void ThreadPoolExecutor::shutdown(bool wait) {
+  pool_->check_thread(this, "ThreadPoolExecutor", "shutdown");
+  pool_->shutdown(wait);
+}
 
 void ThreadPoolExecutor::enqueue(std::shared_ptr<internal::FutureStateBase> job) {
+  pool_->check_thread(this, "ThreadPoolExecutor", "submit");
   pool_->submit(std::move(job));
 }
 

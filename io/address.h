@@ -21,6 +21,8 @@ struct Address {
   // Address::to_string()
   //
   // "127.0.0.1:80", "[::1]:80" (IPv6 hosts in brackets), "example.com:80".
+  // A host already written in brackets ({"[::1]", 80}, which every call
+  // accepts as the IPv6 literal ::1) is not bracketed twice.
   std::string to_string() const;
 
   friend bool operator==(const Address&, const Address&) = default;

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <stdexcept>
 
+#include "evergreen/io/errno.h"
+#include "evergreen/loop/internal/report.h"
 #include "evergreen/loop/task.h"
 #include "evergreen/loop/timeout.h"
 
@@ -21,6 +23,8 @@ namespace {
 // The most room read_bytes() asks for: a large n reads in big chunks, but
 // never allocates n bytes up front.
 constexpr size_t kMaxReadRoom = 64 * 1024;
+// How long serve() waits before accepting again when out of descriptors.
+constexpr std::chrono::milliseconds kAcceptBackoff(20);
 // Output capacity kept after a burst has been sent; beyond it is released.
 constexpr size_t kKeptOutputCapacity = 64 * 1024;
 
@@ -52,6 +56,7 @@ BaseStream::BaseStream(ErrorKind kind) : kind_(kind) {}
 BaseStream::~BaseStream() {
   // Tasks still blocked here must not come back to this object once woken.
   watcher_.orphan_waiters();
+  affinity_.bind_to_this_thread();  // a destructor must not throw: unchecked
   close();
 }
 
@@ -79,6 +84,7 @@ void BaseStream::open_fd(internal::UniqueFd fd, const internal::FdTraits& traits
 
 void BaseStream::close() {
   if (closed_) return;
+  affinity_.check_dynamic(this, "close");
   closed_ = true;
   watcher_.detach();  // wakes blocked tasks: they find the stream closed
   // So do writers waiting for their turn or for a connection.
@@ -107,10 +113,12 @@ void BaseStream::raise_closed(const char* operation) const {
 }
 
 void BaseStream::check_not_closed(const char* operation) const {
+  affinity_.check_dynamic(this, operation);
   if (closed_) raise_closed(operation);
 }
 
 void BaseStream::check_open(const char* operation) const {
+  affinity_.check_dynamic(this, operation);
   if (closed_) raise_closed(operation);
   if (write_only_) {
     raise(EBADF,
@@ -457,6 +465,7 @@ StreamServer::StreamServer(ErrorKind kind, ConnectionHandler handler)
 StreamServer::~StreamServer() {
   // serve() still blocked must return without touching this object.
   watcher_.orphan_waiters();
+  affinity_.bind_to_this_thread();  // a destructor must not throw: unchecked
   close();
 }
 
@@ -465,6 +474,7 @@ void StreamServer::raise(int errno_value, const std::string& what) const {
 }
 
 void StreamServer::set_listener(internal::UniqueFd fd) {
+  check_thread("bind");
   if (closed_) raise(EBADF, "bind on a closed " + describe());
   if (listener_.valid()) raise(EINVAL, "bind: the " + describe() + " is already bound");
   // Listen at once, so clients may connect as soon as bind() returns (they
@@ -478,9 +488,12 @@ void StreamServer::set_listener(internal::UniqueFd fd) {
     raise(error.code().value(), "cannot watch the listening socket");
   }
   listener_ = std::move(fd);
+  was_bound_ = true;
 }
 
 void StreamServer::serve(int backlog) {
+  check_thread("serve");
+  if (closed_ && was_bound_) return;  // closed before this call got to run
   if (closed_) raise(EBADF, "serve on a closed " + describe());
   if (!listener_.valid()) raise(EDESTADDRREQ, "serve() called before bind()");
   if (serving_) raise(EALREADY, "serve() is already running on the " + describe());
@@ -501,6 +514,7 @@ void StreamServer::serve(int backlog) {
     while (watcher_.readable()) {
       int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd >= 0) {
+        starvation_reported_ = false;
         start_connection(internal::UniqueFd(fd));
         continue;
       }
@@ -510,7 +524,8 @@ void StreamServer::serve(int backlog) {
       } else if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
         // Out of descriptors or memory: accepting again at once would spin.
         // Pending connections wait in the backlog until some close.
-        backoff = std::chrono::milliseconds(20);
+        backoff = kAcceptBackoff;
+        if (!starvation_reported_) report_accept_starvation(error);
         break;
       } else if (error != EINTR && error != ECONNABORTED && error != EPROTO && error != EPERM) {
         raise(error, "accept failed on " + describe());
@@ -522,6 +537,15 @@ void StreamServer::serve(int backlog) {
     }
     if (closed_) return;
   }
+}
+
+void StreamServer::report_accept_starvation(int error) {
+  starvation_reported_ = true;
+  evergreen::internal::report_message(
+      describe() + ": accept failed with " + errno_name(error) + " (" + io::strerror(error) +
+      "); connections wait in the backlog and accept is retried every " +
+      std::to_string(kAcceptBackoff.count()) +
+      " ms (reported once until an accept succeeds again)");
 }
 
 void StreamServer::start_connection(internal::UniqueFd fd) {
@@ -603,6 +627,7 @@ void StreamServer::handle_connection(std::shared_ptr<StreamConnection> connectio
 
 void StreamServer::close() {
   if (closed_) return;
+  check_thread("close");
   closed_ = true;
   watcher_.detach();  // serve() wakes and returns
   listener_.reset();
@@ -614,6 +639,7 @@ void StreamServer::close() {
 }
 
 std::vector<std::shared_ptr<StreamConnection>> StreamServer::connections() const {
+  check_thread("connections");
   std::vector<std::shared_ptr<StreamConnection>> result;
   result.reserve(connection_count_);
   for (StreamConnection* connection = first_connection_; connection != nullptr;

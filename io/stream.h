@@ -41,8 +41,10 @@
 // - Destroying a stream wakes the tasks blocked on it with the stream's error
 //   (EBADF), even those woken by a close() just before that have not run yet:
 //   none of them touches the destroyed object.
-// Streams belong to the loop of the thread that opened them and are not
-// thread-safe.
+// - Streams and servers are single-loop objects: each belongs to the thread
+//   that first uses it (normally the one that opens it), and a member called
+//   from another thread throws std::logic_error naming the object and both
+//   threads (builds without NDEBUG). They are not thread-safe.
 #ifndef EVERGREEN_IO_STREAM_H_
 #define EVERGREEN_IO_STREAM_H_
 
@@ -63,6 +65,7 @@
 #include "evergreen/io/internal/unique_fd.h"
 #include "evergreen/loop/event_loop.h"
 #include "evergreen/loop/internal/wait_queue.h"
+#include "evergreen/loop/internal/thread_affinity.h"
 
 namespace evergreen::io {
 
@@ -252,6 +255,7 @@ class BaseStream : private internal::IoWatcher::WriteDrain {
   bool write_shut_ = false;
   int error_ = 0;  // the errno that closed the stream, if one did
   const char* error_operation_ = nullptr;
+  evergreen::internal::ThreadAffinity affinity_;
 };
 
 // StreamConnection
@@ -300,8 +304,11 @@ class StreamServer {
   // Accepts connections until close(), each running handle_connection() in a
   // new task; `backlog` bounds the connections waiting to be accepted (the
   // server listens from bind() on, with the default). Blocks the caller until
-  // close() (then returns normally). Throws the server's error before bind(),
-  // after close(), or if listening fails (EADDRINUSE).
+  // close() (then returns normally). A serve() that starts after close() of
+  // a bound server returns at once: a close() that runs before the task
+  // calling serve() got to run is a normal shutdown, not an error. Throws the
+  // server's error before bind() (closed or not), or if listening fails
+  // (EADDRINUSE).
   void serve(int backlog = kDefaultBacklog);
 
   // StreamServer::close()
@@ -367,6 +374,7 @@ class StreamServer {
  private:
   friend class StreamConnection;
   void start_connection(internal::UniqueFd fd);
+  void report_accept_starvation(int error);
   static void run_handler(std::shared_ptr<StreamConnection> connection);
   // After the handler: flushes for at most `linger`, then resets the
   // connection if output is still left.
@@ -380,9 +388,21 @@ class StreamServer {
   bool closed_ = false;
   bool serving_ = false;
   std::optional<Duration> linger_ = kDefaultLinger;
+  bool was_bound_ = false;  // close() keeps it: serve() after close() is quiet
+  // Out of descriptors or memory in accept, and said so: reported once until
+  // an accept succeeds again, not on every retry.
+  bool starvation_reported_ = false;
   StreamConnection* first_connection_ = nullptr;
   StreamConnection* last_connection_ = nullptr;
   size_t connection_count_ = 0;
+
+ protected:
+  // Throws std::logic_error off the server's thread (see ThreadAffinity):
+  // every public member calls it first.
+  void check_thread(const char* member) const { affinity_.check_dynamic(this, member); }
+
+ private:
+  evergreen::internal::ThreadAffinity affinity_;
 };
 
 }  // namespace evergreen::io

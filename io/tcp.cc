@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <stdexcept>
 
 #include "evergreen/io/internal/fd_ops.h"
 #include "evergreen/io/internal/resolve.h"
@@ -75,6 +76,7 @@ void TCPServer::bind(const Address& address) {
 }
 
 Address TCPServer::sockname() const {
+  check_thread("sockname");
   if (closed()) raise(EBADF, "sockname of a closed TCP server");
   return socket_address_of(fileno(), false, "sockname");
 }
@@ -96,6 +98,14 @@ TCPClient::TCPClient() : BaseStream(ErrorKind::kTCP) {}
 void TCPClient::connect(const Address& target, std::optional<Address> source) {
   std::string context = "cannot connect to " + target.to_string();
   check_not_closed("connect");
+  if (target.host.empty()) {
+    // The literal parser reads "" as 0.0.0.0 (right for bind), which Linux
+    // connects to as a local address: "Connection refused" from a host the
+    // caller never named.
+    throw std::invalid_argument("evergreen: " + context +
+                                ": the host is empty; name the server (a host name, or an IP "
+                                "address such as 127.0.0.1)");
+  }
   if (has_fd()) raise(EISCONN, context + ": the client is already connected");
   std::vector<SocketAddress> candidates;
   std::vector<SocketAddress> sources;

@@ -92,7 +92,9 @@ class TCPClient : public BaseStream {
   // written before connect() is sent once connected. Throws TCPError naming
   // the target: the last attempt's errno (ECONNREFUSED, ETIMEDOUT...), EINVAL
   // for a malformed address, the DNS status when the name does not resolve,
-  // EISCONN when already connected, EBADF after close().
+  // EISCONN when already connected, EBADF after close(). An empty host is
+  // bad input, not "any address" (that is for bind): std::invalid_argument
+  // naming the target. A bracketed IPv6 literal ("[::1]") is accepted.
   void connect(const Address& target, std::optional<Address> source = std::nullopt);
 
   bool connected() const { return has_fd(); }

@@ -34,6 +34,7 @@ UDPEndpoint::UDPEndpoint() = default;
 
 UDPEndpoint::~UDPEndpoint() {
   watcher_.orphan_waiters();
+  affinity_.bind_to_this_thread();  // a destructor must not throw: unchecked
   close();
 }
 
@@ -42,6 +43,7 @@ void UDPEndpoint::raise(int errno_value, const std::string& what) const {
 }
 
 void UDPEndpoint::check_open(const char* operation) const {
+  affinity_.check(this, "io::UDPEndpoint", operation);
   if (!closed_) return;
   if (error_ != 0) {
     raise(error_, std::string(operation) + ": the UDP endpoint was closed after a send failed");
@@ -51,6 +53,7 @@ void UDPEndpoint::check_open(const char* operation) const {
 
 void UDPEndpoint::close() {
   if (closed_) return;
+  affinity_.check(this, "io::UDPEndpoint", "close");
   closed_ = true;
   watcher_.detach();
   fd_.reset();

@@ -20,7 +20,9 @@
 //   queue. Past a high-water mark of queued bytes send() blocks.
 // - After close() every operation throws UDPError, and tasks blocked in
 //   receive() or flush() wake with it.
-// Belongs to the loop of the thread that opened it; not thread-safe.
+// A single-loop object: it belongs to the thread that first uses it, and a
+// member called from another thread throws std::logic_error naming both
+// threads (builds without NDEBUG). Not thread-safe.
 #ifndef EVERGREEN_IO_UDP_H_
 #define EVERGREEN_IO_UDP_H_
 
@@ -36,6 +38,7 @@
 #include "evergreen/io/internal/io_watcher.h"
 #include "evergreen/io/internal/socket_address.h"
 #include "evergreen/io/internal/unique_fd.h"
+#include "evergreen/loop/internal/thread_affinity.h"
 
 namespace evergreen::io {
 
@@ -137,6 +140,7 @@ class UDPEndpoint : private internal::IoWatcher::WriteDrain {
   std::unique_ptr<char[]> receive_buffer_;
   size_t receive_buffer_size_ = kMaxIPv6Datagram;
   bool closed_ = false;
+  evergreen::internal::ThreadAffinity affinity_;
   int error_ = 0;  // a queued send's failure, reported by the next operation
 };
 

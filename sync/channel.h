@@ -19,7 +19,10 @@
 // - close() (beyond the seed) wakes every blocked sender and receiver with
 //   ChannelClosed; later send()/receive() throw it too. Iterating a channel
 //   receives until it is closed. Destroying a channel closes it.
-// - Works with move-only T. Single-loop object: use it from one thread.
+// - Works with move-only T.
+// - Single-loop object: it belongs to the thread that first uses it; a member
+//   called from another thread throws std::logic_error naming both threads
+//   (builds without NDEBUG).
 #ifndef EVERGREEN_SYNC_CHANNEL_H_
 #define EVERGREEN_SYNC_CHANNEL_H_
 
@@ -30,6 +33,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "evergreen/loop/internal/thread_affinity.h"
 #include "evergreen/loop/internal/wait_queue.h"
 
 namespace evergreen {
@@ -49,7 +53,7 @@ class Channel {
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
   // Closes the channel: tasks still blocked on it get ChannelClosed.
-  ~Channel() { close(); }
+  ~Channel() { close_unchecked(); }
 
   // Channel::send()
   //
@@ -85,12 +89,14 @@ class Channel {
   // Closes the channel and wakes every blocked sender and receiver with
   // ChannelClosed. Closing again does nothing. Never blocks.
   void close() {
-    closed_ = true;
-    receivers_.notify_all();  // their slots stay empty: closed
-    senders_.notify_all();    // their values stay untaken: closed
+    affinity_.check(this, "Channel", "close");
+    close_unchecked();
   }
 
-  bool closed() const { return closed_; }
+  bool closed() const {
+    affinity_.check(this, "Channel", "closed");
+    return closed_;
+  }
 
   // Iteration: begin() receives the first value; the iterator equals end()
   // once the channel is closed. Dereferencing yields the received value as an
@@ -111,7 +117,16 @@ class Channel {
     bool taken = false;
   };
 
+  // The destructor's close(): a destructor must not throw, whichever thread
+  // runs it.
+  void close_unchecked() {
+    closed_ = true;
+    receivers_.notify_all();  // their slots stay empty: closed
+    senders_.notify_all();    // their values stay untaken: closed
+  }
+
   void send_message(Message message) {
+    affinity_.check(this, "Channel", "send");
     if (closed_) throw ChannelClosed();
     if (internal::WaitQueue::Waiter* receiver = receivers_.front()) {
       *static_cast<Message*>(receiver->data) = std::move(message);
@@ -125,6 +140,7 @@ class Channel {
 
   // Fills `out` from a sender; false once the channel is closed.
   bool receive_message(Message& out) {
+    affinity_.check(this, "Channel", "receive");
     if (internal::WaitQueue::Waiter* sender = senders_.front()) {
       auto* offer = static_cast<Offer*>(sender->data);
       out = std::move(*offer->message);
@@ -141,6 +157,7 @@ class Channel {
   bool closed_ = false;
   internal::WaitQueue senders_;    // waiter data: Offer*
   internal::WaitQueue receivers_;  // waiter data: Message* to fill
+  internal::ThreadAffinity affinity_;
 };
 
 template <class T>

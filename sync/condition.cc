@@ -12,11 +12,13 @@ Condition::Condition(Semaphore& lock) : semaphore_(&lock) {}
 Condition::Condition(RLock& lock) : rlock_(&lock) {}
 
 bool Condition::acquire(bool blocking, std::optional<Duration> timeout) {
+  affinity_.check(this, "Condition", "acquire");
   return rlock_ != nullptr ? rlock_->acquire(blocking, timeout)
                            : semaphore_->acquire(blocking, timeout);
 }
 
 void Condition::release() {
+  affinity_.check(this, "Condition", "release");
   if (rlock_ != nullptr) {
     rlock_->release();
   } else {
@@ -38,6 +40,7 @@ void Condition::require_held(const char* operation) const {
 }
 
 bool Condition::wait(std::optional<Duration> timeout) {
+  affinity_.check(this, "Condition", "wait");
   require_held("Condition::wait()");
   // Fail before releasing anything if this caller cannot block at all.
   internal::current_blocking_context();
@@ -68,12 +71,14 @@ void Condition::reacquire(int levels) {
 }
 
 void Condition::notify(int n) {
+  affinity_.check(this, "Condition", "notify");
   require_held("Condition::notify()");
   for (int i = 0; i < n && waiters_.notify_one(); ++i) {
   }
 }
 
 void Condition::notify_all() {
+  affinity_.check(this, "Condition", "notify_all");
   require_held("Condition::notify_all()");
   waiters_.notify_all();
 }

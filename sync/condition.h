@@ -21,7 +21,9 @@
 //   delivered while waiting for the notification propagates only after the
 //   lock is re-acquired, and one delivered while re-acquiring is raised at the
 //   task's next suspension point.
-// - Single-loop object: use it from one thread.
+// - Single-loop object: it belongs to the thread that first uses it; a member
+//   called from another thread throws std::logic_error naming both threads
+//   (builds without NDEBUG).
 #ifndef EVERGREEN_SYNC_CONDITION_H_
 #define EVERGREEN_SYNC_CONDITION_H_
 
@@ -29,6 +31,7 @@
 #include <optional>
 
 #include "evergreen/loop/event_loop.h"
+#include "evergreen/loop/internal/thread_affinity.h"
 #include "evergreen/loop/internal/wait_queue.h"
 #include "evergreen/sync/locks.h"
 
@@ -99,6 +102,7 @@ class Condition {
   RLock* rlock_ = nullptr;
   Semaphore* semaphore_ = nullptr;
   internal::WaitQueue waiters_;
+  internal::ThreadAffinity affinity_;
 };
 
 template <class Predicate>

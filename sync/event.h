@@ -14,13 +14,17 @@
 // - A kill or Timeout delivered while blocked in wait() makes the waiter leave
 //   the event's queue and propagates from wait().
 // - Single-loop object: use it from one thread (tasks, the main context, and
-//   for the non-blocking members also loop callbacks).
+//   for the non-blocking members also loop callbacks). It belongs to the
+//   thread that first uses it; any member called from another thread throws
+//   std::logic_error naming both threads (builds without NDEBUG). To set it
+//   from another thread, send the set() with EventLoop::call_from_thread.
 #ifndef EVERGREEN_SYNC_EVENT_H_
 #define EVERGREEN_SYNC_EVENT_H_
 
 #include <optional>
 
 #include "evergreen/loop/event_loop.h"
+#include "evergreen/loop/internal/thread_affinity.h"
 #include "evergreen/loop/internal/wait_queue.h"
 
 namespace evergreen {
@@ -34,7 +38,10 @@ class Event {
   // Event::is_set()
   //
   // Whether the flag is set.
-  bool is_set() const { return flag_; }
+  bool is_set() const {
+    affinity_.check(this, "Event", "is_set");
+    return flag_;
+  }
 
   // Event::set()
   //
@@ -45,7 +52,10 @@ class Event {
   // Event::clear()
   //
   // Resets the flag: later wait() calls block until the next set().
-  void clear() { flag_ = false; }
+  void clear() {
+    affinity_.check(this, "Event", "clear");
+    flag_ = false;
+  }
 
   // Event::wait()
   //
@@ -59,6 +69,7 @@ class Event {
  private:
   bool flag_ = false;
   internal::WaitQueue waiters_;
+  internal::ThreadAffinity affinity_;
 };
 
 }  // namespace evergreen

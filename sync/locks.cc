@@ -34,7 +34,17 @@ Semaphore::Semaphore(int value, Bound bound) : value_(value), initial_value_(val
   }
 }
 
+void Semaphore::check_thread(const char* member) const {
+  // Lock and BoundedSemaphore are told apart by their bound, so the message
+  // names the type the user wrote.
+  const char* type = bound_ == Bound::kUnlocked  ? "Lock"
+                     : bound_ == Bound::kInvalid ? "BoundedSemaphore"
+                                                 : "Semaphore";
+  affinity_.check(this, type, member);
+}
+
 bool Semaphore::acquire(bool blocking, std::optional<Duration> timeout) {
+  check_thread("acquire");
   // Free permits and waiters never coexist: release() hands a permit to a
   // waiter instead of counting it, so taking a counted one barges past no one.
   if (value_ > 0) {
@@ -47,6 +57,7 @@ bool Semaphore::acquire(bool blocking, std::optional<Duration> timeout) {
 }
 
 void Semaphore::acquire_uninterruptibly() {
+  check_thread("acquire");
   if (value_ > 0) {
     --value_;
     return;
@@ -55,6 +66,7 @@ void Semaphore::acquire_uninterruptibly() {
 }
 
 void Semaphore::release() {
+  check_thread("release");
   if (waiters_.notify_one()) return;  // the permit goes straight to the waiter
   if (bound_ != Bound::kUnbounded && value_ >= initial_value_) throw_over_release();
   ++value_;
@@ -73,6 +85,7 @@ void Semaphore::throw_over_release() const {
 // --- RLock -------------------------------------------------------------------------
 
 bool RLock::acquire(bool blocking, std::optional<Duration> timeout) {
+  affinity_.check(this, "RLock", "acquire");
   internal::BlockingContext& self = calling_context("RLock::acquire()");
   if (owner_ == &self) {
     ++levels_;
@@ -89,6 +102,7 @@ bool RLock::acquire(bool blocking, std::optional<Duration> timeout) {
 }
 
 void RLock::release() {
+  affinity_.check(this, "RLock", "release");
   if (owner_ == nullptr) {
     throw std::runtime_error("evergreen: RLock::release(): the lock is not acquired");
   }
@@ -112,16 +126,19 @@ void RLock::hand_off() {
 }
 
 bool RLock::owned_by_caller() const {
+  affinity_.check(this, "RLock", "owned_by_caller");
   return owner_ != nullptr && owner_ == internal::current_context_or_null();
 }
 
 int RLock::release_all() {
+  affinity_.check(this, "RLock", "release");
   int levels = levels_;
   hand_off();
   return levels;
 }
 
 void RLock::acquire_restore(int levels) {
+  affinity_.check(this, "RLock", "acquire");
   internal::BlockingContext& self = calling_context("RLock::acquire()");
   if (owner_ == nullptr) {
     owner_ = &self;

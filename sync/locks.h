@@ -24,7 +24,9 @@
 //   suspension point.
 // - An acquire() that can succeed at once never suspends, so it works inside
 //   loop callbacks too; one that would block there throws std::runtime_error.
-// - Single-loop objects: use them from one thread.
+// - Single-loop objects: each belongs to the thread that first uses it; a
+//   member called from another thread throws std::logic_error naming both
+//   threads (builds without NDEBUG).
 //
 // Taking several locks at once: std::scoped_lock(a, b) (std::lock) works, but
 // its deadlock avoidance is "block on one, try_lock the others, back off and
@@ -40,6 +42,7 @@
 
 #include "evergreen/loop/event_loop.h"
 #include "evergreen/loop/internal/blocking_context.h"
+#include "evergreen/loop/internal/thread_affinity.h"
 #include "evergreen/loop/internal/wait_queue.h"
 
 namespace evergreen {
@@ -79,7 +82,10 @@ class Semaphore {
   bool try_lock() { return acquire(false); }
 
   // Permits free now (0 while any task waits).
-  int value() const { return value_; }
+  int value() const {
+    check_thread("value");
+    return value_;
+  }
 
  protected:
   // What release() does when the counter would pass its initial value.
@@ -96,11 +102,14 @@ class Semaphore {
   // Timeout meanwhile stays pending instead of interrupting.
   void acquire_uninterruptibly();
   [[noreturn]] void throw_over_release() const;
+  // Throws std::logic_error off the owning thread (see ThreadAffinity).
+  void check_thread(const char* member) const;
 
   int value_;
   const int initial_value_;
   const Bound bound_;
   internal::WaitQueue waiters_;
+  internal::ThreadAffinity affinity_;
 };
 
 // BoundedSemaphore
@@ -163,7 +172,10 @@ class RLock {
   bool try_lock() { return acquire(false); }
 
   // Whether any task owns the lock.
-  bool locked() const { return owner_ != nullptr; }
+  bool locked() const {
+    affinity_.check(this, "RLock", "locked");
+    return owner_ != nullptr;
+  }
 
  private:
   friend class Condition;
@@ -179,6 +191,7 @@ class RLock {
   internal::BlockingContext* owner_ = nullptr;
   int levels_ = 0;
   internal::WaitQueue waiters_;
+  internal::ThreadAffinity affinity_;
 };
 
 }  // namespace evergreen

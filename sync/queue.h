@@ -27,9 +27,12 @@
 //   killed while blocked leaves the queue having taken or given nothing; one
 //   that was served in the same loop turn completes (the exception is raised
 //   at the task's next suspension point).
-// - Items may be move-only. Single-loop objects: use them from one thread.
-//   Non-blocking calls (put_nowait, get_nowait, task_done, ...) also work in
-//   loop callbacks.
+// - Items may be move-only. Non-blocking calls (put_nowait, get_nowait,
+//   task_done, ...) also work in loop callbacks.
+// - Single-loop objects: a queue belongs to the thread that first uses it; a
+//   member called from another thread throws std::logic_error naming both
+//   threads (builds without NDEBUG). Hand items over between threads with
+//   EventLoop::call_from_thread.
 #ifndef EVERGREEN_SYNC_QUEUE_H_
 #define EVERGREEN_SYNC_QUEUE_H_
 
@@ -41,6 +44,7 @@
 #include <utility>
 
 #include "evergreen/loop/event_loop.h"
+#include "evergreen/loop/internal/thread_affinity.h"
 #include "evergreen/loop/internal/wait_queue.h"
 #include "evergreen/sync/internal/queue_storage.h"
 
@@ -70,13 +74,25 @@ class BasicQueue {
   BasicQueue& operator=(const BasicQueue&) = delete;
 
   // Items in the queue now (not counting those of blocked producers).
-  size_t qsize() const { return items_.size(); }
-  bool empty() const { return items_.size() == 0; }
+  size_t qsize() const {
+    check_thread("qsize");
+    return items_.size();
+  }
+  bool empty() const {
+    check_thread("empty");
+    return items_.size() == 0;
+  }
   // Whether a put() would block now.
-  bool full() const { return maxsize_ > 0 && items_.size() >= maxsize_; }
+  bool full() const {
+    check_thread("full");
+    return is_full();
+  }
   size_t maxsize() const { return maxsize_; }
   // Items put and not yet marked done with task_done().
-  size_t unfinished_tasks() const { return unfinished_; }
+  size_t unfinished_tasks() const {
+    check_thread("unfinished_tasks");
+    return unfinished_;
+  }
 
   // BasicQueue::put()
   //
@@ -86,13 +102,14 @@ class BasicQueue {
   // passes. Raises a kill or Timeout delivered while blocked (the item is then
   // not added). Throws std::runtime_error if it would block in a loop callback.
   void put(T item, bool block = true, std::optional<Duration> timeout = std::nullopt) {
+    check_thread(block ? "put" : "put_nowait");
     if (internal::WaitQueue::Waiter* consumer = getters_.front()) {  // the queue is empty
       static_cast<std::optional<T>*>(consumer->data)->emplace(std::move(item));
       ++unfinished_;
       getters_.notify(consumer);
       return;
     }
-    if (!full()) {
+    if (!is_full()) {
       items_.push(std::move(item));
       ++unfinished_;
       return;
@@ -113,6 +130,7 @@ class BasicQueue {
   // kill or Timeout delivered while blocked (no item is taken). Throws
   // std::runtime_error if it would block in a loop callback.
   T get(bool block = true, std::optional<Duration> timeout = std::nullopt) {
+    check_thread(block ? "get" : "get_nowait");
     if (items_.size() > 0) {
       T item = items_.pop();
       if (internal::WaitQueue::Waiter* producer = putters_.front()) {  // was full
@@ -138,6 +156,7 @@ class BasicQueue {
   // been, wakes the tasks blocked in join(). Throws std::invalid_argument if
   // called more times than items were put. Never blocks.
   void task_done() {
+    check_thread("task_done");
     if (unfinished_ == 0) {
       throw std::invalid_argument(
           "evergreen: Queue::task_done() called more times than there were items put");
@@ -152,6 +171,7 @@ class BasicQueue {
   // or Timeout delivered while blocked. Throws std::runtime_error if it would
   // block in a loop callback.
   bool join(std::optional<Duration> timeout = std::nullopt) {
+    check_thread("join");
     std::optional<TimePoint> deadline;
     if (timeout) deadline = std::chrono::steady_clock::now() + *timeout;
     // Woken when the count reached zero; put() may have raised it again
@@ -165,12 +185,19 @@ class BasicQueue {
   }
 
  private:
+  bool is_full() const { return maxsize_ > 0 && items_.size() >= maxsize_; }
+  // Throws std::logic_error off the owning thread (see ThreadAffinity).
+  void check_thread(const char* member) const {
+    affinity_.check(this, Storage::kQueueName, member);
+  }
+
   Storage items_;
   const size_t maxsize_;
   size_t unfinished_ = 0;
   internal::WaitQueue getters_;  // waiter data: std::optional<T>* to fill
   internal::WaitQueue putters_;  // waiter data: T* to move into the queue
   internal::WaitQueue joiners_;
+  internal::ThreadAffinity affinity_;
 };
 
 // Queue: first in, first out.

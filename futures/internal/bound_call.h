@@ -45,8 +45,15 @@ class BoundCall final : public FutureState<R> {
             *call_);
       });
     } catch (const TaskExit&) {
-      kill = std::current_exception();
-      this->set_exception(killed_worker_error());
+      if (Task::current() == nullptr) {
+        // An OS thread (ThreadPoolExecutor) runs no task, so nothing can
+        // kill it: the call threw TaskExit itself. Say so, and re-raise
+        // nothing: there is no task to end.
+        this->set_exception(call_raised_task_exit_error());
+      } else {
+        kill = std::current_exception();
+        this->set_exception(killed_worker_error());
+      }
     } catch (...) {
       this->set_exception(std::current_exception());
     }

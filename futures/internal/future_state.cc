@@ -33,6 +33,12 @@ std::exception_ptr killed_worker_error() {
       "evergreen: the executor's worker task was killed while running the call"));
 }
 
+std::exception_ptr call_raised_task_exit_error() {
+  return std::make_exception_ptr(std::runtime_error(
+      "evergreen: the call raised TaskExit on a ThreadPoolExecutor thread, where no task runs "
+      "and none can be killed; to end a call early, return or throw an ordinary exception"));
+}
+
 FutureStateBase::~FutureStateBase() {
   while (links_ != nullptr) unwatch(*links_);
 }

@@ -26,6 +26,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "evergreen/loop/event_loop.h"
+#include "evergreen/loop/internal/thread_affinity.h"
 #include "evergreen/loop/internal/wait_queue.h"
 
 namespace evergreen::futures {
@@ -61,10 +62,16 @@ class FutureStateBase {
  public:
   using DoneCallback = absl::AnyInvocable<void(FutureBase&)>;
 
-  FutureStateBase() = default;
+  // The future belongs to the calling thread's loop (Executor::submit runs
+  // there).
+  FutureStateBase() { affinity_.bind_to_this_thread(); }
   virtual ~FutureStateBase();
   FutureStateBase(const FutureStateBase&) = delete;
   FutureStateBase& operator=(const FutureStateBase&) = delete;
+
+  // Throws std::logic_error unless called on the thread the future belongs
+  // to (builds without NDEBUG): every Future member calls it first.
+  void check_thread(const char* member) const { affinity_.check(this, "Future", member); }
 
   bool done() const { return status_ == Status::kFinished || status_ == Status::kCancelled; }
   bool cancelled() const { return status_ == Status::kCancelled; }
@@ -126,6 +133,7 @@ class FutureStateBase {
   evergreen::internal::WaitQueue getters_;
   CompletionLink* links_ = nullptr;
   std::vector<DoneCallback> callbacks_;
+  evergreen::internal::ThreadAffinity affinity_;
 };
 
 // Where a call's value lives: a value, the address a reference refers to, or
@@ -165,6 +173,9 @@ class FutureState : public FutureStateBase {
 
 // What a TaskExit interrupting a call leaves in its future.
 std::exception_ptr killed_worker_error();
+// What a call that threw TaskExit on a thread without tasks (a
+// ThreadPoolExecutor thread) leaves in its future.
+std::exception_ptr call_raised_task_exit_error();
 
 }  // namespace evergreen::futures::internal
 

@@ -10,7 +10,9 @@ namespace evergreen::futures::internal {
 using evergreen::internal::LoopCore;
 
 LoopBinding::LoopBinding()
-    : core_(&EventLoop::current().core()), queue_(core_->cross_thread_queue()) {}
+    : core_(&EventLoop::current().core()), queue_(core_->cross_thread_queue()) {
+  thread_.bind_to_this_thread();
+}
 
 bool LoopBinding::is_current() const {
   LoopCore* current = LoopCore::for_this_thread();

@@ -9,6 +9,7 @@
 
 #include "evergreen/loop/internal/cross_thread_queue.h"
 #include "evergreen/loop/internal/loop_core.h"
+#include "evergreen/loop/internal/thread_affinity.h"
 
 namespace evergreen::futures::internal {
 
@@ -20,7 +21,15 @@ class LoopBinding {
 
   // Whether the calling thread runs the bound loop, and it was not destroyed.
   bool is_current() const;
-  // Throws std::runtime_error unless is_current(); `what` names the caller.
+  // Throws std::logic_error when called from a thread other than the bound
+  // loop's (builds without NDEBUG; see ThreadAffinity). `object`, `type` and
+  // `member` name the executor and the call for the message.
+  void check_thread(const void* object, const char* type, const char* member) const {
+    thread_.check(object, type, member);
+  }
+  // Throws std::runtime_error unless is_current() (the bound loop was
+  // destroyed, or, in NDEBUG builds, another thread calls); `what` names the
+  // caller.
   void require_current(const char* what) const;
   // Whether the caller could block on the bound loop now: it is current and
   // the caller is a task or the main context (not a loop callback).
@@ -34,6 +43,7 @@ class LoopBinding {
  private:
   evergreen::internal::LoopCore* core_;
   std::shared_ptr<evergreen::internal::CrossThreadQueue> queue_;
+  evergreen::internal::ThreadAffinity thread_;  // bound at construction
 };
 
 }  // namespace evergreen::futures::internal

@@ -31,6 +31,11 @@ class TaskPool : public std::enable_shared_from_this<TaskPool> {
   TaskPool(const TaskPool&) = delete;
   TaskPool& operator=(const TaskPool&) = delete;
 
+  // Throws std::logic_error off the loop's thread (builds without NDEBUG);
+  // the executor calls it first in each public member, naming itself.
+  void check_thread(const void* executor, const char* type, const char* member) const {
+    loop_.check_thread(executor, type, member);
+  }
   // Queues `job`. Throws std::runtime_error after shutdown or off the loop.
   void submit(std::shared_ptr<FutureStateBase> job);
   // See Executor::shutdown().

@@ -39,6 +39,11 @@ class ThreadPool {
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
+  // Throws std::logic_error off the loop's thread (builds without NDEBUG);
+  // the executor calls it first in each public member, naming itself.
+  void check_thread(const void* executor, const char* type, const char* member) const {
+    loop_.check_thread(executor, type, member);
+  }
   // Queues `job`. Throws std::runtime_error after shutdown or off the loop.
   void submit(std::shared_ptr<FutureStateBase> job);
   // See Executor::shutdown().

@@ -25,7 +25,11 @@ std::string describe_current_exception() {
 }
 
 void report_current_exception(std::string_view subject) {
-  std::string line = "evergreen: " + std::string(subject) + ": " + describe_current_exception() + "\n";
+  report_message(std::string(subject) + ": " + describe_current_exception());
+}
+
+void report_message(std::string_view message) {
+  std::string line = "evergreen: " + std::string(message) + "\n";
   std::fputs(line.c_str(), stderr);
   std::fflush(stderr);
 }

@@ -14,6 +14,11 @@ std::string describe_current_exception();
 // Writes "evergreen: <subject> <verb>: <description>" to stderr.
 void report_current_exception(std::string_view subject);
 
+// Writes "evergreen: <message>" to stderr: for conditions the library
+// recovers from on its own but an operator must hear about (a server out of
+// file descriptors), reported through the same path as failures.
+void report_message(std::string_view message);
+
 template <class F>
 void report_exceptions(std::string_view subject, F&& f) {
   try {

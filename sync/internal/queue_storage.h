@@ -1,6 +1,7 @@
 // The orders a queue can keep its items in: FIFO (Queue), LIFO (LifoQueue)
 // and lowest-first (PriorityQueue). Each stores move-only items and moves
-// them out on pop(); pop() requires a non-empty store.
+// them out on pop(); pop() requires a non-empty store. kQueueName is the
+// public type that uses it, for error messages.
 #ifndef EVERGREEN_SYNC_INTERNAL_QUEUE_STORAGE_H_
 #define EVERGREEN_SYNC_INTERNAL_QUEUE_STORAGE_H_
 
@@ -15,6 +16,7 @@ namespace evergreen::internal {
 template <class T>
 class FifoStorage {
  public:
+  static constexpr const char* kQueueName = "Queue";
   size_t size() const { return items_.size(); }
   void push(T&& item) { items_.push_back(std::move(item)); }
   T pop() {
@@ -30,6 +32,7 @@ class FifoStorage {
 template <class T>
 class LifoStorage {
  public:
+  static constexpr const char* kQueueName = "LifoQueue";
   size_t size() const { return items_.size(); }
   void push(T&& item) { items_.push_back(std::move(item)); }
   T pop() {
@@ -47,6 +50,7 @@ class LifoStorage {
 template <class T, class Compare>
 class HeapStorage {
  public:
+  static constexpr const char* kQueueName = "PriorityQueue";
   explicit HeapStorage(Compare compare = Compare()) : less_(std::move(compare)) {}
 
   size_t size() const { return items_.size(); }

@@ -260,3 +260,23 @@ TEST_F(ThreadPoolExecutorTest, DestroyedAfterItsLoopJoinsTheThreads) {
 
 }  // namespace
 }  // namespace evergreen::futures
+
+namespace evergreen::futures {
+namespace {
+
+TEST_F(ThreadPoolExecutorTest, ACallThatThrowsTaskExitIsReportedAsSuch) {
+  ThreadPoolExecutor executor(1);
+  Future<int> future = executor.submit([]() -> int { throw TaskExit(); });
+  try {
+    future.get(5s);
+    FAIL() << "get() returned";
+  } catch (const std::runtime_error& error) {
+    std::string message = error.what();
+    EXPECT_NE(message.find("raised TaskExit"), std::string::npos) << message;
+    EXPECT_EQ(message.find("worker task was killed"), std::string::npos) << message;
+  }
+  EXPECT_EQ(executor.submit([] { return 1; }).get(5s), 1) << "the pool goes on";
+}
+
+}  // namespace
+}  // namespace evergreen::futures

@@ -1,0 +1,85 @@
+// Address::to_string() and how TCPClient::connect() reads the host it is
+// given: bracketed IPv6 literals and the empty host.
+#include "evergreen/io/address.h"
+
+#include <stdexcept>
+#include <string>
+
+#include "evergreen/io/tcp.h"
+#include "evergreen/loop/task.h"
+#include "gtest/gtest.h"
+#include "tests/io/io_fixture.h"
+
+namespace evergreen::io {
+namespace {
+
+using evergreen::testing::bounded;
+using AddressTest = evergreen::testing::IoTest;
+
+TEST(AddressToString, BracketsIPv6HostsOnce) {
+  EXPECT_EQ((Address{"127.0.0.1", 80}).to_string(), "127.0.0.1:80");
+  EXPECT_EQ((Address{"::1", 80}).to_string(), "[::1]:80");
+  EXPECT_EQ((Address{"[::1]", 80}).to_string(), "[::1]:80");
+  EXPECT_EQ((Address{"example.com", 443}).to_string(), "example.com:443");
+}
+
+// A free loopback port: bound, read, and closed again.
+uint16_t unused_port() {
+  TCPServer server;
+  server.bind({"127.0.0.1", 0});
+  uint16_t port = server.sockname().port;
+  server.close();
+  return port;
+}
+
+TEST_F(AddressTest, ConnectNamesABracketedTargetWithSingleBrackets) {
+  uint16_t port = unused_port();
+  bounded([&] {
+    TCPClient client;
+    try {
+      client.connect({"[::1]", port});
+      FAIL() << "connected to a port nobody listens on";
+    } catch (const TCPError& error) {
+      // ECONNREFUSED where the machine has IPv6 loopback, EADDRNOTAVAIL or
+      // ENETUNREACH where it has not; the name is right either way.
+      std::string message = error.what();
+      EXPECT_NE(message.find("[::1]:" + std::to_string(port)), std::string::npos) << message;
+      EXPECT_EQ(message.find("[["), std::string::npos) << message;
+    }
+  });
+}
+
+TEST_F(AddressTest, ConnectAcceptsABracketedIPv6Literal) {
+  TCPServer server([](std::shared_ptr<StreamConnection> connection) { connection->write("hi\n"); });
+  try {
+    server.bind({"::1", 0});
+  } catch (const TCPError& error) {
+    GTEST_SKIP() << "no IPv6 loopback here: " << error.what();
+  }
+  auto serving = spawn([&] { server.serve(); });
+  bounded([&] {
+    TCPClient client;
+    client.connect({"[::1]", server.sockname().port});
+    EXPECT_EQ(client.read_until("\n"), "hi\n");
+    EXPECT_EQ(client.peername().host, "::1");
+  });
+  server.close();
+  EXPECT_TRUE(serving->join(5s));
+}
+
+TEST_F(AddressTest, ConnectToAnEmptyHostIsInvalidArgument) {
+  bounded([&] {
+    TCPClient client;
+    try {
+      client.connect({"", 80});
+      FAIL() << "connect({\"\", 80}) did not throw";
+    } catch (const std::invalid_argument& error) {
+      std::string message = error.what();
+      EXPECT_NE(message.find("empty"), std::string::npos) << message;
+      EXPECT_NE(message.find(":80"), std::string::npos) << "names the target: " << message;
+    }
+  });
+}
+
+}  // namespace
+}  // namespace evergreen::io
