@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <chrono>
 #include <stdexcept>
+#include <string>
 
 #include "evergreen/io/internal/ares_driver.h"
+#include "evergreen/io/internal/resolver_defaults.h"
 #include "evergreen/io/internal/socket_address.h"
 #include "evergreen/loop/internal/loop_core.h"
 #include "evergreen/loop/internal/wait_queue.h"
@@ -53,17 +55,25 @@ void on_addrinfo(void* data, int status, int /*timeouts*/, ares_addrinfo* result
 std::unique_ptr<internal::AresDriver> make_driver(const ResolverOptions& options) {
   ares_options ares{};
   int mask = 0;
-  if (options.timeout) {
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*options.timeout).count();
-    if (ms <= 0) throw std::invalid_argument("evergreen: the DNS timeout must be positive");
+  std::optional<Duration> timeout = options.timeout;
+  if (!timeout && !internal::system_sets_resolver_option("timeout")) timeout = kDefaultDnsTimeout;
+  std::optional<int> tries = options.tries;
+  if (!tries && !internal::system_sets_resolver_option("attempts")) tries = kDefaultDnsTries;
+  if (timeout) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*timeout).count();
+    if (ms <= 0) {
+      throw std::invalid_argument("evergreen: the DNS timeout must be positive, not " +
+                                  std::to_string(ms) + " ms");
+    }
     ares.timeout = static_cast<int>(std::min<long long>(ms, 1 << 30));
     mask |= ARES_OPT_TIMEOUTMS;
   }
-  if (options.tries) {
-    if (*options.tries <= 0) {
-      throw std::invalid_argument("evergreen: the number of DNS tries must be positive");
+  if (tries) {
+    if (*tries <= 0) {
+      throw std::invalid_argument("evergreen: the number of DNS tries must be positive, not " +
+                                  std::to_string(*tries));
     }
-    ares.tries = *options.tries;
+    ares.tries = *tries;
     mask |= ARES_OPT_TRIES;
   }
   return std::make_unique<internal::AresDriver>(ares, mask, options.servers);

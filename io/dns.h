@@ -18,6 +18,7 @@
 #ifndef EVERGREEN_IO_DNS_H_
 #define EVERGREEN_IO_DNS_H_
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -40,11 +41,18 @@ struct ResolverOptions {
   // empty: those of /etc/resolv.conf.
   std::string servers;
   // How long to wait for one server's answer before trying the next, and how
-  // many rounds over the servers; unset: /etc/resolv.conf's or c-ares'
-  // defaults (5 s, 4 rounds).
+  // many rounds over the servers (c-ares doubles the wait each round). Unset:
+  // /etc/resolv.conf's "options timeout:/attempts:" (or RES_OPTIONS') when
+  // the system names them, else kDefaultDnsTimeout and kDefaultDnsTries.
   std::optional<Duration> timeout;
   std::optional<int> tries;
 };
+
+// evergreen's defaults, chosen for servers: with one silent name server a
+// lookup fails after about 6 s (2 s, then 4 s), where c-ares' own defaults
+// (5 s, 4 rounds) keep a request waiting 75 s.
+inline constexpr Duration kDefaultDnsTimeout = std::chrono::seconds(2);
+inline constexpr int kDefaultDnsTries = 2;
 
 class Resolver {
  public:

@@ -1,8 +1,12 @@
 #include "evergreen/io/pipe.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
+#include <string>
 
 #include "evergreen/io/internal/fd_ops.h"
 #include "evergreen/io/internal/socket_address.h"
@@ -21,6 +25,25 @@ constexpr FdTraits kUnixStreamTraits{.socket = true, .stream_socket = true};
 // full (a Unix socket says EAGAIN then, and offers nothing to poll for).
 constexpr auto kBacklogRetry = std::chrono::milliseconds(1);
 
+// Why the file at `path` (where bind() said EADDRINUSE) may not be replaced,
+// or "" when it is a socket nobody listens on. A non-blocking connect tells
+// without waiting: ECONNREFUSED means no listener; success or EAGAIN (a full
+// backlog) mean a live server.
+std::string why_not_stale(const std::string& path, const SocketAddress& address) {
+  struct stat status;
+  if (::lstat(path.c_str(), &status) != 0) return "";  // gone meanwhile: bind again
+  if (!S_ISSOCK(status.st_mode)) return "the file there is not a socket, so it is not removed";
+  UniqueFd probe;
+  if (int error = internal::open_socket(AF_UNIX, SOCK_STREAM, &probe)) {
+    return std::string("cannot probe the socket there: ") + strerror(error);
+  }
+  if (::connect(probe.get(), address.get(), address.length) == 0 || errno == EAGAIN) {
+    return "a server is listening there";
+  }
+  if (errno == ECONNREFUSED) return "";
+  return std::string("cannot probe the socket there: ") + strerror(errno);
+}
+
 }  // namespace
 
 // --- PipeConnection --------------------------------------------------------------
@@ -36,7 +59,7 @@ PipeServer::PipeServer() : PipeServer(nullptr) {}
 PipeServer::PipeServer(ConnectionHandler handler)
     : StreamServer(ErrorKind::kPipe, std::move(handler)) {}
 
-void PipeServer::bind(std::string_view path) {
+void PipeServer::bind(std::string_view path, StaleSocket stale) {
   std::string context = "cannot bind a pipe server to '" + std::string(path) + "'";
   if (closed()) raise(EBADF, context + ": the server is closed");
   if (bound()) raise(EINVAL, context + ": the server is already bound");
@@ -44,9 +67,27 @@ void PipeServer::bind(std::string_view path) {
   if (!address) raise(path.empty() ? EINVAL : ENAMETOOLONG, context);
   UniqueFd fd;
   if (int error = internal::open_socket(AF_UNIX, SOCK_STREAM, &fd)) raise(error, context);
-  if (::bind(fd.get(), address->get(), address->length) != 0) raise(errno, context);
+  const std::string path_string(path);
+  if (::bind(fd.get(), address->get(), address->length) != 0) {
+    const int error = errno;
+    if (error != EADDRINUSE || stale == StaleSocket::kRefuse) {
+      raise(error, error == EADDRINUSE ? context +
+                                             ": the path exists (StaleSocket::kReplace replaces "
+                                             "a socket nobody listens on)"
+                                       : context);
+    }
+    if (std::string why = why_not_stale(path_string, *address); !why.empty()) {
+      raise(EADDRINUSE, context + ": " + why);
+    }
+    // Stale: remove it and bind once more. Should another process bind the
+    // path in between, this bind() fails with EADDRINUSE, as it should.
+    if (::unlink(path_string.c_str()) != 0 && errno != ENOENT) {
+      raise(errno, context + ": cannot remove the stale socket");
+    }
+    if (::bind(fd.get(), address->get(), address->length) != 0) raise(errno, context);
+  }
   set_listener(std::move(fd));
-  path_ = std::string(path);
+  path_ = path_string;
   remove_on_close(path_);
 }
 

@@ -31,6 +31,16 @@ class PipeConnection : public StreamConnection {
   explicit PipeConnection(internal::UniqueFd fd);
 };
 
+// What PipeServer::bind() does when a socket file is already at its path.
+enum class StaleSocket {
+  // Refuse with EADDRINUSE (the default: nothing is removed behind your back).
+  kRefuse,
+  // Remove it when it is a socket nobody listens on (left by a process that
+  // crashed before close()), then bind. A socket a live server listens on, or
+  // a file that is not a socket, is still refused with EADDRINUSE.
+  kReplace,
+};
+
 // PipeServer
 //
 // Listens on a Unix-domain socket path. Subclass it and override
@@ -43,11 +53,12 @@ class PipeServer : public StreamServer {
   // PipeServer::bind()
   //
   // Creates the socket file at `path` and starts listening (clients may
-  // connect at once and wait until serve() accepts them). Throws PipeError: EADDRINUSE when the
-  // path exists (a stale socket file is not removed for you), ENAMETOOLONG for
-  // a path the kernel cannot hold (107 bytes), or the errno bind() gives.
+  // connect at once and wait until serve() accepts them). Throws PipeError:
+  // EADDRINUSE when the path exists (with StaleSocket::kReplace, unless it is
+  // a socket nobody listens on, which is then replaced), ENAMETOOLONG for a
+  // path the kernel cannot hold (107 bytes), or the errno bind() gives.
   // close() removes the file again.
-  void bind(std::string_view path);
+  void bind(std::string_view path, StaleSocket stale = StaleSocket::kRefuse);
 
   // The path given to bind() ("" before).
   std::string pipename() const { return path_; }

@@ -12,8 +12,9 @@
 // (evergreen/patch/patch.h states the guarantees): inside a task a call that
 // would block parks only the task; outside a task it behaves as libc's. None
 // throws. A kill() or Timeout delivered while a task waits in one of them makes
-// the call fail (ECANCELED for the socket and select calls, EINTR for the
-// sleeps) and stays pending for the task's next evergreen suspension point.
+// the call fail - in the socket and select calls with ETIMEDOUT for a Timeout
+// and ECANCELED for a kill, in the sleeps with EINTR - and stays pending for
+// the task's next evergreen suspension point.
 #ifndef EVERGREEN_PATCH_LIB_H_
 #define EVERGREEN_PATCH_LIB_H_
 

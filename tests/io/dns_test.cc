@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "evergreen/io/internal/resolver_defaults.h"
 #include "evergreen/io/tcp.h"
 #include "evergreen/io/udp.h"
 #include "evergreen/loop/task.h"
@@ -161,6 +162,47 @@ TEST_F(DnsTest, AServerThatNeverAnswersTimesOut) {
   EXPECT_GE(took, 150ms);
   EXPECT_LT(took, 5s);
   EXPECT_GE(dns.queries, 2);
+}
+
+// With no timeout given and none in the system's configuration, a silent
+// server fails a lookup after evergreen's default (2 s, then 4 s), not after
+// c-ares' 75 s. Bounded at 30 s: far above 6 s on any machine, far below 75.
+TEST_F(DnsTest, ASilentServerFailsALookupWithinTheServerDefault) {
+  if (internal::system_sets_resolver_option("timeout") ||
+      internal::system_sets_resolver_option("attempts")) {
+    GTEST_SKIP() << "this system's resolv.conf or RES_OPTIONS sets the timeout itself";
+  }
+  FakeDns dns(/*silent=*/true);
+  ResolverOptions options;
+  options.servers = dns.servers();
+  Resolver resolver(options);
+  bounded(
+      [&] {
+        try {
+          resolver.resolve("slow.evergreen.test", 80);
+          ADD_FAILURE() << "expected a timeout";
+        } catch (const DNSError& error) {
+          EXPECT_EQ(error.code().value(), ARES_ETIMEOUT) << error.what();
+        }
+      },
+      30s);
+  // One query per round for each of A and AAAA: both rounds ran.
+  EXPECT_GE(dns.queries, 2 * kDefaultDnsTries);
+}
+
+TEST(ResolverDefaultsTest, OptionsNamedByTheSystemAreFound) {
+  using internal::names_resolver_option;
+  EXPECT_FALSE(names_resolver_option("nameserver 10.0.0.1\n", "", "timeout"));
+  EXPECT_TRUE(names_resolver_option("nameserver 10.0.0.1\noptions timeout:1\n", "", "timeout"));
+  EXPECT_TRUE(names_resolver_option("options\tndots:2 attempts:3", "", "attempts"));
+  EXPECT_FALSE(names_resolver_option("options attempts:3", "", "timeout"));
+  EXPECT_FALSE(names_resolver_option("# options timeout:1\n; options timeout:1", "", "timeout"));
+  EXPECT_FALSE(names_resolver_option("options timeouts:1", "", "timeout"));
+  EXPECT_FALSE(names_resolver_option("optionstimeout:1", "", "timeout"));
+  EXPECT_TRUE(names_resolver_option("options rotate # timeout:1\noptions timeout:2\r\n", "",
+                                    "timeout"));
+  EXPECT_TRUE(names_resolver_option("", "ndots:1 timeout:3", "timeout"));
+  EXPECT_FALSE(names_resolver_option("", "ndots:1", "timeout"));
 }
 
 TEST_F(DnsTest, ALookupHonoursTimeoutAndOthersCarryOn) {

@@ -3,7 +3,9 @@
 #include "evergreen/io/pipe.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <memory>
@@ -116,6 +118,88 @@ TEST_F(PipeTest, BindingAPathInUseFails) {
     EXPECT_EQ(error.code().value(), EADDRINUSE);
     EXPECT_NE(std::string(error.what()).find(path), std::string::npos) << error.what();
   }
+}
+
+// A socket file as a crashed server leaves it: bound, never unlinked, and
+// nobody listening any more.
+void leave_stale_socket(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  path.copy(address.sun_path, sizeof(address.sun_path) - 1);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  ::close(fd);
+}
+
+// bind() that must fail with EADDRINUSE, its message naming the path and
+// containing `reason`.
+void expect_bind_refused(const std::string& path, StaleSocket stale, const std::string& reason) {
+  PipeServer server;
+  try {
+    server.bind(path, stale);
+    ADD_FAILURE() << "expected EADDRINUSE binding " << path;
+  } catch (const PipeError& error) {
+    EXPECT_EQ(error.code().value(), EADDRINUSE);
+    EXPECT_NE(std::string(error.what()).find(path), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find(reason), std::string::npos) << error.what();
+  }
+}
+
+TEST_F(PipeTest, AStaleSocketIsRefusedByDefault) {
+  std::string path = socket_path("stale-default");
+  leave_stale_socket(path);
+  expect_bind_refused(path, StaleSocket::kRefuse, "StaleSocket::kReplace");
+  struct stat info;
+  EXPECT_EQ(::lstat(path.c_str(), &info), 0) << "the default removes nothing";
+  ::unlink(path.c_str());
+}
+
+TEST_F(PipeTest, AStaleSocketIsReplacedWhenAsked) {
+  std::string path = socket_path("stale-replace");
+  leave_stale_socket(path);
+  EchoPipeServer server;
+  server.bind(path, StaleSocket::kReplace);
+  auto serving = spawn([&] { server.serve(); });
+  bounded([&] {
+    PipeClient client;
+    client.connect(path);
+    client.write("PING\n");
+    EXPECT_EQ(client.read_until("\n"), "PING\n");
+    client.close();
+    server.close();
+    serving->join();
+  });
+}
+
+TEST_F(PipeTest, ReplacingNeverTakesTheSocketOfALiveServer) {
+  std::string path = socket_path("stale-live");
+  EchoPipeServer live;
+  live.bind(path);
+  expect_bind_refused(path, StaleSocket::kReplace, "a server is listening there");
+  auto serving = spawn([&] { live.serve(); });
+  bounded([&] {
+    PipeClient client;
+    client.connect(path);  // still the live server's
+    client.write("PING\n");
+    EXPECT_EQ(client.read_until("\n"), "PING\n");
+    client.close();
+    live.close();
+    serving->join();
+  });
+}
+
+TEST_F(PipeTest, ReplacingNeverRemovesAFileThatIsNotASocket) {
+  std::string path = socket_path("stale-regular");
+  int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  expect_bind_refused(path, StaleSocket::kReplace, "not a socket");
+  struct stat info;
+  ASSERT_EQ(::lstat(path.c_str(), &info), 0);
+  EXPECT_TRUE(S_ISREG(info.st_mode));
+  ::unlink(path.c_str());
 }
 
 TEST_F(PipeTest, ConnectingWhereNobodyListensFails) {
