@@ -67,19 +67,26 @@ function(evergreen_add_header header include_path)
   endif()
 endfunction()
 
-# Warnings as in .bazelrc, and frame pointers (profilers and the stack-overflow
-# report walk them). PRIVATE: they apply to evergreen's own code, not to its
-# consumers.
-set(EVERGREEN_COPTS -Wall -Wextra -Wno-unused-parameter -fno-omit-frame-pointer)
+# Warnings as in .bazelrc, frame pointers (profilers and the stack-overflow
+# report walk them) and stack-clash probing (a frame larger than a task's stack
+# touches its guard first; fiber/internal/stack_pool.h). PRIVATE: they apply to
+# evergreen's own code, not to its consumers (the README tells them why they
+# want the last one too).
+set(EVERGREEN_COPTS -Wall -Wextra -Wno-unused-parameter -fno-omit-frame-pointer -fstack-clash-protection)
 
 # evergreen_add_component(NAME [TARGET t] [OUTPUT_NAME o] [EXPORT_NAME e]
-#                         [PUBLIC deps...] [PRIVATE deps...])
+#                         [SOURCES_MATCHING regex] [SOURCES_NOT_MATCHING regex]
+#                         [NO_HEADERS] [PUBLIC deps...] [PRIVATE deps...])
 # A static library built from every .cc under NAME/, with every .h under NAME/
 # included as "evergreen/NAME/...", as the Bazel target //NAME does
 # (include_prefix = "evergreen/NAME"). Internal headers are installed too:
-# public headers include them.
+# public headers include them. A directory with two Bazel targets (patch:
+# :cooperative and the interposers) is two calls that split its sources with
+# the two regexes (matched against the path relative to NAME/); NO_HEADERS on
+# one of them, so the headers are added once.
 function(evergreen_add_component name)
-  cmake_parse_arguments(arg "" "TARGET;OUTPUT_NAME;EXPORT_NAME" "PUBLIC;PRIVATE" ${ARGN})
+  cmake_parse_arguments(arg "NO_HEADERS" "TARGET;OUTPUT_NAME;EXPORT_NAME;SOURCES_MATCHING;SOURCES_NOT_MATCHING"
+                        "PUBLIC;PRIVATE" ${ARGN})
   if(NOT arg_TARGET)
     set(arg_TARGET evergreen_${name})
   endif()
@@ -94,10 +101,19 @@ function(evergreen_add_component name)
   file(GLOB_RECURSE headers CONFIGURE_DEPENDS RELATIVE "${dir}" "${dir}/*.h")
   list(SORT sources)
   list(SORT headers)
-  if(NOT sources)
-    message(FATAL_ERROR "${dir}: no sources")
-  endif()
   evergreen_check_bazel_lists("${dir}" ${sources} ${headers})
+  if(arg_SOURCES_MATCHING)
+    list(FILTER sources INCLUDE REGEX "${arg_SOURCES_MATCHING}")
+  endif()
+  if(arg_SOURCES_NOT_MATCHING)
+    list(FILTER sources EXCLUDE REGEX "${arg_SOURCES_NOT_MATCHING}")
+  endif()
+  if(arg_NO_HEADERS)
+    set(headers "")
+  endif()
+  if(NOT sources)
+    message(FATAL_ERROR "${dir}: no sources for ${arg_TARGET}")
+  endif()
 
   set(absolute_sources "")
   foreach(file IN LISTS sources headers)
