@@ -10,7 +10,7 @@
 //   for (;;) {
 //     ssize_t got = original::recv(fd, buffer, length, flags);
 //     if (got >= 0 || !would_block(errno)) return got;
-//     if (!call.wait()) return -1;   // errno: EAGAIN, ECANCELED, EBADF...
+//     if (!call.wait()) return -1;   // errno: EAGAIN, ETIMEDOUT, ECANCELED, EBADF...
 //   }
 #ifndef EVERGREEN_PATCH_INTERNAL_BLOCKING_CALL_H_
 #define EVERGREEN_PATCH_INTERNAL_BLOCKING_CALL_H_
@@ -70,8 +70,8 @@ class BlockingCall {
   // After an attempt failed with EAGAIN: waits until the fd is ready and
   // returns true (try again), or returns false with errno set as the blocking
   // call would fail - `timeout_errno` (EAGAIN; EINPROGRESS for connect) when
-  // the socket timeout passes, ECANCELED when a kill or Timeout was delivered
-  // to the task, EBADF when the fd was closed meanwhile, EINTR when a signal
+  // the socket timeout passes, ETIMEDOUT when a Timeout and ECANCELED when a
+  // kill was delivered to the task, EBADF when the fd was closed meanwhile, EINTR when a signal
   // interrupted poll(2) outside a task.
   bool wait(int timeout_errno = EAGAIN);
 
