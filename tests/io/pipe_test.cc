@@ -40,11 +40,9 @@ class EchoPipeServer : public PipeServer {
   }
 };
 
-TEST_F(PipeTest, Read) {
-  std::string path = socket_path("echo");
-  EchoPipeServer server;
-  server.bind(path);
-  EXPECT_EQ(server.pipename(), path);
+// Serves `server` (bound to `path`) in a task, checks that a client gets its
+// line echoed, then closes both and joins the serving task.
+void expect_echo_then_close(const std::string& path, PipeServer& server) {
   auto serving = spawn([&] { server.serve(); });
   bounded([&] {
     PipeClient client;
@@ -55,6 +53,14 @@ TEST_F(PipeTest, Read) {
     server.close();
     serving->join();
   });
+}
+
+TEST_F(PipeTest, Read) {
+  std::string path = socket_path("echo");
+  EchoPipeServer server;
+  server.bind(path);
+  EXPECT_EQ(server.pipename(), path);
+  expect_echo_then_close(path, server);
   struct stat info;
   EXPECT_NE(::stat(path.c_str(), &info), 0) << "close() removes the socket file";
 }
@@ -161,16 +167,7 @@ TEST_F(PipeTest, AStaleSocketIsReplacedWhenAsked) {
   leave_stale_socket(path);
   EchoPipeServer server;
   server.bind(path, StaleSocket::kReplace);
-  auto serving = spawn([&] { server.serve(); });
-  bounded([&] {
-    PipeClient client;
-    client.connect(path);
-    client.write("PING\n");
-    EXPECT_EQ(client.read_until("\n"), "PING\n");
-    client.close();
-    server.close();
-    serving->join();
-  });
+  expect_echo_then_close(path, server);
 }
 
 TEST_F(PipeTest, ReplacingNeverTakesTheSocketOfALiveServer) {
@@ -178,16 +175,7 @@ TEST_F(PipeTest, ReplacingNeverTakesTheSocketOfALiveServer) {
   EchoPipeServer live;
   live.bind(path);
   expect_bind_refused(path, StaleSocket::kReplace, "a server is listening there");
-  auto serving = spawn([&] { live.serve(); });
-  bounded([&] {
-    PipeClient client;
-    client.connect(path);  // still the live server's
-    client.write("PING\n");
-    EXPECT_EQ(client.read_until("\n"), "PING\n");
-    client.close();
-    live.close();
-    serving->join();
-  });
+  expect_echo_then_close(path, live);  // still the live server's socket
 }
 
 TEST_F(PipeTest, ReplacingNeverRemovesAFileThatIsNotASocket) {

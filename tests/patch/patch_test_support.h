@@ -14,6 +14,8 @@
 #include <thread>
 
 #include "evergreen/loop/event_loop.h"
+#include "evergreen/loop/task.h"
+#include "evergreen/loop/timeout.h"
 #include "evergreen/patch/patch.h"
 #include "gtest/gtest.h"
 #include "tests/fresh_loop.h"
@@ -63,6 +65,18 @@ inline constexpr double kTimingSlack = 4.0;
 #else
 inline constexpr double kTimingSlack = 1.0;
 #endif
+
+// Whether a Timeout kept pending by an interrupted C call is raised at the
+// task's next suspension point: sleeps up to 10 s and reports whether a
+// Timeout ended the sleep.
+inline bool timeout_raised_at_next_suspension() {
+  try {
+    sleep(std::chrono::seconds(10));
+    return false;
+  } catch (const Timeout&) {
+    return true;
+  }
+}
 
 class Stopwatch {
  public:
