@@ -36,11 +36,15 @@ TEST_F(LoopTest, CallSoonFromCallbackRunsAfterAlreadyQueued) {
 }
 
 TEST_F(LoopTest, TimersFireInDeadlineOrderAndCancelledNever) {
+  // Deadlines from one base time: with call_later() each delay counts from
+  // its own call, and a thread descheduled between two calls (ASan on a
+  // loaded 2-core machine) would reorder the deadlines themselves.
   std::vector<int> order;
-  loop().call_later(30ms, [&] { order.push_back(30); });
-  loop().call_later(10ms, [&] { order.push_back(10); });
-  Handler cancelled = loop().call_later(20ms, [&] { order.push_back(20); });
-  loop().call_later(5ms, [&] { order.push_back(5); });
+  const TimePoint base = loop().time();
+  loop().call_at(base + 30ms, [&] { order.push_back(30); });
+  loop().call_at(base + 10ms, [&] { order.push_back(10); });
+  Handler cancelled = loop().call_at(base + 20ms, [&] { order.push_back(20); });
+  loop().call_at(base + 5ms, [&] { order.push_back(5); });
   cancelled.cancel();
   EXPECT_TRUE(cancelled.cancelled());
   loop().run();
