@@ -156,7 +156,9 @@ class Future : public FutureBase {
   // Blocks and throws exactly as FutureBase::get(), then returns a copy of
   // the value (the future keeps its own, so get() may be called again), the
   // reference the call returned, or nothing for void.
-  T get(std::optional<Duration> timeout = std::nullopt) const requires internal::get_copies_v<T> {
+  T get(std::optional<Duration> timeout = std::nullopt) const
+    requires internal::get_copies_v<T>
+  {
     internal::FutureState<T>& state = typed_state("get");
     state.wait_for_outcome(timeout);
     if constexpr (std::is_void_v<T>) {
@@ -174,7 +176,8 @@ class Future : public FutureBase {
   // (Declared decltype(auto), which is const T&, so that Future<void> does not
   // form a reference to void.)
   decltype(auto) get(std::optional<Duration> timeout = std::nullopt) const
-      requires(!internal::get_copies_v<T>) {
+    requires(!internal::get_copies_v<T>)
+  {
     internal::FutureState<T>& state = typed_state("get");
     state.wait_for_outcome(timeout);
     return std::as_const(held_value(state));
@@ -186,8 +189,9 @@ class Future : public FutureBase {
   // shared state and returns it: for move-only results, or to avoid copying
   // a large one. Afterwards get() and take() on every handle to this future
   // throw std::runtime_error.
-  T take(
-      std::optional<Duration> timeout = std::nullopt) const requires internal::holds_object_v<T> {
+  T take(std::optional<Duration> timeout = std::nullopt) const
+    requires internal::holds_object_v<T>
+  {
     internal::FutureState<T>& state = typed_state("take");
     state.wait_for_outcome(timeout);
     T value = std::move(held_value(state));
