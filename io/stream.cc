@@ -297,8 +297,7 @@ bool BaseStream::write(std::string_view data) {
 
 bool BaseStream::write(std::string_view data, size_t& accepted) {
   accepted = 0;
-  check_not_closed("write");
-  if (write_shut_) raise(EPIPE, "write after shutdown() on a " + stream_name(kind_));
+  check_writable();
   if (data.empty()) return !fd_.valid() || pending_output() == 0;
   if (!write_turn_taken_ && fd_.valid() && pending_output() == 0) {
     // Nobody is writing and nothing is queued: hand the data to the kernel
@@ -307,6 +306,11 @@ bool BaseStream::write(std::string_view data, size_t& accepted) {
     if (accepted == data.size()) return true;
   }
   return write_in_turn(data, accepted);
+}
+
+void BaseStream::check_writable() const {
+  check_not_closed("write");
+  if (write_shut_) raise(EPIPE, "write after shutdown() on a " + stream_name(kind_));
 }
 
 void BaseStream::send_directly(std::string_view data, size_t& accepted) {
@@ -330,9 +334,7 @@ bool BaseStream::write_in_turn(std::string_view data, size_t& accepted) {
   WriteTurn turn(*this, "write");
   bool buffered = false;
   for (;;) {
-    // Waiting may have let another task close or shut down the stream.
-    if (closed_) raise_closed("write");
-    if (write_shut_) raise(EPIPE, "write after shutdown() on a " + stream_name(kind_));
+    check_writable();  // waiting may have let another task close or shut it down
     if (fd_.valid() && pending_output() == 0) send_directly(data, accepted);
     if (accepted == data.size()) return !buffered;
     size_t pending = pending_output();

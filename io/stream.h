@@ -217,6 +217,8 @@ class BaseStream : private internal::IoWatcher::WriteDrain {
   // Reads once into the buffer (offering it at least `room` bytes), blocking
   // until data or end of stream; returns the bytes read (0 at end of stream).
   size_t fill(const char* operation, size_t room = kMinReadRoom);
+  // Throws unless write() may proceed: the stream is open and not shut down.
+  void check_writable() const;
   // Hands data[accepted...] to the kernel until EAGAIN, counting in
   // `accepted` what it took. Throws (closing the stream) when the write fails.
   void send_directly(std::string_view data, size_t& accepted);
