@@ -18,13 +18,43 @@ counter=${4:-warm_wall_ms}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-value() { grep -o "$counter=[0-9.]*" "$1" | head -1 | cut -d= -f2; }
+# value RUN: the counter's value in one run, from the binary's JSON output
+# (exact) or, if it wrote none, from its console output, where Google
+# Benchmark prints 1295.31 as 1.29531k (k M G T: powers of 1000, Ki Mi Gi:
+# powers of 1024, m u n: thousandths down to billionths) and rate counters
+# end in /s, or s for inverted ones.
+value() {
+  if [[ -s "$1.json" ]]; then
+    python3 -c '
+import json, sys
+for run in json.load(open(sys.argv[1]))["benchmarks"]:
+    if sys.argv[2] in run:
+        print(repr(float(run[sys.argv[2]])))
+        break' "$1.json" "$counter"
+    return
+  fi
+  grep -oE "(^|[[:space:]])$counter=[0-9.e+-]+(Ki|Mi|Gi|Ti|[kMGTmun])?" "$1" | head -1 |
+    awk -F= '{
+      v = $2; scale = 1
+      if (match(v, /(Ki|Mi|Gi|Ti)$/)) {
+        scale = 1024 ^ (index("KMGT", substr(v, RSTART, 1))); v = substr(v, 1, RSTART - 1)
+      } else if (match(v, /[kMGT]$/)) {
+        scale = 1000 ^ index("kMGT", substr(v, RSTART, 1)); v = substr(v, 1, RSTART - 1)
+      } else if (match(v, /[mun]$/)) {
+        scale = 1000 ^ -index("mun", substr(v, RSTART, 1)); v = substr(v, 1, RSTART - 1)
+      }
+      printf "%.10g\n", v * scale
+    }'
+}
 
 for ((i = 1; i <= pairs; i++)); do
   if ((i % 2)); then old_cpu=0 new_cpu=1; else old_cpu=1 new_cpu=0; fi
-  taskset -c "$old_cpu" "$old" >"$out/old" 2>&1 &
+  rm -f "$out/old.json" "$out/new.json"
+  taskset -c "$old_cpu" "$old" --benchmark_out="$out/old.json" --benchmark_out_format=json \
+    >"$out/old" 2>&1 &
   old_pid=$!
-  taskset -c "$new_cpu" "$new" >"$out/new" 2>&1 &
+  taskset -c "$new_cpu" "$new" --benchmark_out="$out/new.json" --benchmark_out_format=json \
+    >"$out/new" 2>&1 &
   new_pid=$!
   wait "$old_pid" "$new_pid"
   echo "$(value "$out/old") $(value "$out/new")"

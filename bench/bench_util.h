@@ -29,8 +29,12 @@ inline int64_t current_rss_bytes() {
   return static_cast<int64_t>(resident) * sysconf(_SC_PAGESIZE);
 }
 
-// A counter shown as time per `count` items (e.g. ns per yield).
-inline benchmark::Counter time_per(double count) {
+// A counter holding seconds per item, over `count` items in the whole run
+// (e.g. seconds per yield): Google Benchmark's inverted rate, over the run's
+// CPU time (or its real or manual time where a benchmark asks for that). Name
+// it "seconds_per_...": the JSON holds seconds, the console prints it with an
+// SI prefix (27.1ns).
+inline benchmark::Counter seconds_per(double count) {
   return benchmark::Counter(count, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 

@@ -1,6 +1,6 @@
 // What an executor adds to running a call in a task: submit + get of trivial
 // calls through TaskPoolExecutor(100), beside spawn + join of the same calls
-// in plain tasks, 10,000 in flight at a time (100 rounds: 1M calls each).
+// in plain tasks, 10,000 in flight at a time (an iteration is one such round).
 // Also the round trip of one call at a time, and a ThreadPoolExecutor hand-off.
 #include <memory>
 #include <vector>
@@ -15,7 +15,6 @@ namespace evergreen {
 namespace {
 
 constexpr int kInFlight = 10000;
-constexpr int kRounds = 100;
 
 int64_t trivial(int64_t x) { return x + 1; }
 
@@ -35,12 +34,13 @@ void BM_SubmitGet(benchmark::State& state) {
     }
   }
   benchmark::DoNotOptimize(sum);
-  state.counters["per_call"] = bench::time_per(static_cast<double>(state.iterations()) * kInFlight);
+  state.counters["seconds_per_call"] =
+      bench::seconds_per(static_cast<double>(state.iterations()) * kInFlight);
   EventLoop::current().destroy();
 }
 BENCHMARK_TEMPLATE(BM_SubmitGet, futures::TaskPoolExecutor)
+    ->ArgName("max_workers")
     ->Arg(100)
-    ->Iterations(kRounds)
     ->Unit(benchmark::kMillisecond);
 
 void BM_SpawnJoin(benchmark::State& state) {
@@ -53,10 +53,11 @@ void BM_SpawnJoin(benchmark::State& state) {
     tasks.clear();
   }
   benchmark::DoNotOptimize(sum);
-  state.counters["per_call"] = bench::time_per(static_cast<double>(state.iterations()) * kInFlight);
+  state.counters["seconds_per_call"] =
+      bench::seconds_per(static_cast<double>(state.iterations()) * kInFlight);
   EventLoop::current().destroy();
 }
-BENCHMARK(BM_SpawnJoin)->Iterations(kRounds)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SpawnJoin)->Unit(benchmark::kMillisecond);
 
 // One call at a time: the latency of a submit, a worker wake-up and a get.
 void BM_TaskPoolRoundTrip(benchmark::State& state) {
@@ -68,15 +69,16 @@ void BM_TaskPoolRoundTrip(benchmark::State& state) {
     }
   }
   benchmark::DoNotOptimize(sum);
-  state.counters["per_call"] = bench::time_per(static_cast<double>(state.iterations()) * kInFlight);
+  state.counters["seconds_per_call"] =
+      bench::seconds_per(static_cast<double>(state.iterations()) * kInFlight);
   EventLoop::current().destroy();
 }
-BENCHMARK(BM_TaskPoolRoundTrip)->Iterations(kRounds)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_TaskPoolRoundTrip)->Unit(benchmark::kMillisecond);
 
 // Trivial calls through four OS threads and back via call_from_thread.
 BENCHMARK_TEMPLATE(BM_SubmitGet, futures::ThreadPoolExecutor)
+    ->ArgName("max_workers")
     ->Arg(4)
-    ->Iterations(10)
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

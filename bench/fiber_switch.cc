@@ -7,16 +7,12 @@
 #include <memory>
 #include <optional>
 
+#include "bench/bench_util.h"
 #include "benchmark/benchmark.h"
 #include "evergreen/fiber/fiber.h"
 
 namespace evergreen {
 namespace {
-
-// Reported as time per item (e.g. ns per switch).
-benchmark::Counter time_per(double items) {
-  return benchmark::Counter(items, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
-}
 
 // Thrown into a fiber that loops forever, so that it ends before it is
 // destroyed.
@@ -39,7 +35,8 @@ void BM_FiberSwitchWithMain(benchmark::State& state) {
   for (auto _ : state) fiber.switch_to();
   stop(fiber);
   state.SetItemsProcessed(state.iterations() * 2);
-  state.counters["per_switch"] = time_per(static_cast<double>(state.iterations()) * 2);
+  state.counters["seconds_per_switch"] =
+      bench::seconds_per(static_cast<double>(state.iterations()) * 2);
 }
 BENCHMARK(BM_FiberSwitchWithMain);
 
@@ -57,7 +54,8 @@ void BM_FiberSwitchBetweenFibers(benchmark::State& state) {
   driver.switch_to();  // runs the whole benchmark loop, then ends back here
   stop(partner);
   state.SetItemsProcessed(state.iterations() * 2);
-  state.counters["per_switch"] = time_per(static_cast<double>(state.iterations()) * 2);
+  state.counters["seconds_per_switch"] =
+      bench::seconds_per(static_cast<double>(state.iterations()) * 2);
 }
 BENCHMARK(BM_FiberSwitchBetweenFibers);
 
@@ -92,10 +90,10 @@ void BM_FiberManyAlive(benchmark::State& state) {
     for (size_t i = 0; i < count; ++i) fibers[i].reset();
   }
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(count));
-  state.counters["per_fiber"] =
-      time_per(static_cast<double>(state.iterations()) * static_cast<double>(count));
+  state.counters["seconds_per_fiber"] =
+      bench::seconds_per(static_cast<double>(state.iterations()) * static_cast<double>(count));
 }
-BENCHMARK(BM_FiberManyAlive)->Arg(1000)->Arg(10000);
+BENCHMARK(BM_FiberManyAlive)->ArgName("fibers")->Arg(1000)->Arg(10000);
 
 }  // namespace
 }  // namespace evergreen

@@ -8,18 +8,16 @@
 #include <cstdint>
 #include <stdexcept>
 
+#include "bench/bench_util.h"
 #include "benchmark/benchmark.h"
 #include "boost/context/detail/fcontext.hpp"
 
 namespace {
 
 namespace ctx = boost::context::detail;
+using evergreen::bench::seconds_per;
 
 constexpr size_t kStackSize = 64 * 1024;
-
-benchmark::Counter time_per(double items) {
-  return benchmark::Counter(items, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
-}
 
 // A 64 KiB stack, mapped once per benchmark (as a pool would reuse it).
 class Stack {
@@ -50,7 +48,7 @@ void BM_BoostJumpFcontext(benchmark::State& state) {
   ctx::fcontext_t other = ctx::make_fcontext(stack.top(), kStackSize, echo);
   for (auto _ : state) other = ctx::jump_fcontext(other, nullptr).fctx;
   state.SetItemsProcessed(state.iterations() * 2);
-  state.counters["per_switch"] = time_per(static_cast<double>(state.iterations()) * 2);
+  state.counters["seconds_per_switch"] = seconds_per(static_cast<double>(state.iterations()) * 2);
 }
 BENCHMARK(BM_BoostJumpFcontext);
 

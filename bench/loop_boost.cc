@@ -11,7 +11,7 @@
 namespace {
 
 using evergreen::bench::peak_rss_bytes;
-using evergreen::bench::time_per;
+using evergreen::bench::seconds_per;
 
 void BM_BoostFiberYield(benchmark::State& state) {
   bool done = false;
@@ -21,7 +21,7 @@ void BM_BoostFiberYield(benchmark::State& state) {
   for (auto _ : state) boost::this_fiber::yield();
   done = true;
   partner.join();
-  state.counters["per_yield"] = time_per(2.0 * static_cast<double>(state.iterations()));
+  state.counters["seconds_per_yield"] = seconds_per(2.0 * static_cast<double>(state.iterations()));
 }
 BENCHMARK(BM_BoostFiberYield);
 
@@ -39,9 +39,10 @@ void BM_BoostFiberSpawnJoin(benchmark::State& state) {
     fibers.clear();
   }
   benchmark::DoNotOptimize(counter);
-  state.counters["per_task"] = time_per(static_cast<double>(state.iterations()) * kAliveAtOnce);
+  state.counters["seconds_per_task"] =
+      seconds_per(static_cast<double>(state.iterations()) * kAliveAtOnce);
 }
-BENCHMARK(BM_BoostFiberSpawnJoin)->Iterations(100);
+BENCHMARK(BM_BoostFiberSpawnJoin);
 
 void BM_BoostFiberTimers(benchmark::State& state) {
   const int count = static_cast<int>(state.range(0));
@@ -57,16 +58,17 @@ void BM_BoostFiberTimers(benchmark::State& state) {
     std::vector<boost::fibers::fiber> fibers;
     fibers.reserve(count);
     for (auto delay : delays) {
-      fibers.emplace_back(std::allocator_arg, stacks, [delay] { boost::this_fiber::sleep_for(delay); });
+      fibers.emplace_back(std::allocator_arg, stacks,
+                          [delay] { boost::this_fiber::sleep_for(delay); });
     }
     for (auto& fiber : fibers) fiber.join();
-    wall_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                   .count();
+    wall_ms +=
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   }
   state.counters["wall_ms"] = wall_ms / static_cast<double>(state.iterations());
-  state.counters["peak_rss_MB"] = static_cast<double>(peak_rss_bytes()) / (1 << 20);
+  state.counters["peak_rss_MiB"] = static_cast<double>(peak_rss_bytes()) / (1 << 20);
 }
-BENCHMARK(BM_BoostFiberTimers)->Arg(100'000)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_BoostFiberTimers)->ArgName("tasks")->Arg(100'000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -24,7 +24,7 @@
 namespace {
 
 using evergreen::bench::peak_rss_bytes;
-using evergreen::bench::time_per;
+using evergreen::bench::seconds_per;
 
 using evergreen::bench::current_rss_bytes;
 
@@ -50,13 +50,13 @@ void BM_BoostUnbufferedChannelPingPong(benchmark::State& state) {
     pinger.join();
     ponger.join();
   }
-  state.counters["per_round_trip"] =
-      time_per(static_cast<double>(state.iterations()) * round_trips);
+  state.counters["seconds_per_round_trip"] =
+      seconds_per(static_cast<double>(state.iterations()) * round_trips);
   state.counters["round_trips"] = round_trips;
 }
 BENCHMARK(BM_BoostUnbufferedChannelPingPong)
+    ->ArgName("round_trips")
     ->Arg(1'000'000)
-    ->Iterations(3)
     ->Unit(benchmark::kMillisecond);
 
 void BM_BoostIdleFibers(benchmark::State& state) {
@@ -100,15 +100,15 @@ void BM_BoostIdleFibers(benchmark::State& state) {
     for (auto& fiber : fibers) fiber.join();
   }
   const double runs = static_cast<double>(state.iterations());
-  state.counters["create_per_task"] = create_seconds / runs / static_cast<double>(count);
-  state.counters["rss_per_task"] = rss_per_fiber / runs;
-  state.counters["peak_rss_per_task"] = peak_per_fiber / runs;
+  state.counters["create_ns_per_task"] = create_seconds * 1e9 / runs / static_cast<double>(count);
+  state.counters["rss_bytes_per_task"] = rss_per_fiber / runs;
+  state.counters["peak_rss_bytes_per_task"] = peak_per_fiber / runs;
   state.counters["tasks"] = static_cast<double>(count);
 }
 BENCHMARK(BM_BoostIdleFibers)
+    ->ArgName("tasks")
     ->Arg(100'000)
     ->Arg(1'000'000)
-    ->Iterations(1)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
 

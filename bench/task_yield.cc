@@ -20,7 +20,8 @@ void BM_TaskYield(benchmark::State& state) {
   });
   measured->join();
   partner->join();
-  state.counters["per_yield"] = bench::time_per(2.0 * static_cast<double>(state.iterations()));
+  state.counters["seconds_per_yield"] =
+      bench::seconds_per(2.0 * static_cast<double>(state.iterations()));
   EventLoop::current().destroy();
 }
 BENCHMARK(BM_TaskYield);
