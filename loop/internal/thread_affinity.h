@@ -32,6 +32,11 @@
 #ifndef EVERGREEN_LOOP_INTERNAL_THREAD_AFFINITY_H_
 #define EVERGREEN_LOOP_INTERNAL_THREAD_AFFINITY_H_
 
+// A target of its own that does not include event_loop.h: it says it too.
+#if __cplusplus < 202002L
+#error "evergreen needs C++20: compile with -std=c++20 (Bazel: --cxxopt=-std=c++20 in .bazelrc)"
+#endif
+
 #include <atomic>
 #include <typeinfo>
 
