@@ -38,8 +38,9 @@ struct LoopUnwind {};
 
 // --- File descriptor callbacks (level-triggered) -----------------------------
 
-struct LoopCore::FdWatch final : PollHandler {
-  void on_poll_events(uint32_t events) override {
+struct LoopCore::FdCallbacks final : FdListener {
+  FdCallbacks(LoopCore& loop, int fd) : loop(loop), fd(fd) { level_triggered = true; }
+  void on_fd_events(uint32_t events) override {
     // Copies keep the callbacks alive if they remove or replace themselves.
     std::shared_ptr<EventLoop::Callback> on_read = reader, on_write = writer;
     if (on_read && (events & (kPollIn | kPollHangUp | kPollError))) {
@@ -49,10 +50,18 @@ struct LoopCore::FdWatch final : PollHandler {
       report_exceptions("a writer callback", [&] { (*on_write)(); });
     }
   }
-  uint32_t interest() const { return (reader ? kPollIn : 0) | (writer ? kPollOut : 0); }
+  // The fd was closed through the patched close(): its callbacks go with it
+  // (freed after this iteration: they may be running).
+  void on_fd_forgotten() override {
+    auto found = loop.fd_callbacks_.find(fd);
+    if (found == loop.fd_callbacks_.end() || found->second.get() != this) return;
+    loop.retired_fd_callbacks_.push_back(std::move(found->second));
+    loop.fd_callbacks_.erase(found);
+  }
+  void update_interest() { interest = (reader ? kPollIn : 0) | (writer ? kPollOut : 0); }
 
-  int fd = -1;
-  Poller::Token token = 0;
+  LoopCore& loop;
+  const int fd;
   std::shared_ptr<EventLoop::Callback> reader;
   std::shared_ptr<EventLoop::Callback> writer;
 };
@@ -66,14 +75,14 @@ class LoopCore::SignalPipe final : public PollHandler {
     if (pipe2(fds_, O_CLOEXEC | O_NONBLOCK) != 0) {
       throw std::system_error(errno, std::generic_category(), "evergreen: signal pipe");
     }
-    token_ = loop_.poller().add(fds_[0], kPollIn, this);
+    token_ = loop_.poller_.add(fds_[0], kPollIn, this);
   }
   ~SignalPipe() override {
     for (auto& [signum, records] : handlers_) {
       remove_signal_route(signum, fds_[1]);
       for (auto& record : records) record->loop = nullptr;
     }
-    loop_.poller().remove(token_, fds_[0]);
+    loop_.poller_.remove(token_, fds_[0]);
     close(fds_[0]);
     close(fds_[1]);
   }
@@ -146,6 +155,7 @@ LoopCore::LoopCore(EventLoop* owner)
 }
 
 LoopCore::~LoopCore() {
+  fds_.clear();  // before the listeners it links (fd_callbacks_) are freed
   if (this_thread_core == this) this_thread_core = nullptr;
 }
 
@@ -312,24 +322,11 @@ void LoopCore::finish_task(Task& task) {
 // --- Destroy listeners ----------------------------------------------------------
 
 void LoopCore::add_destroy_listener(DestroyListener* listener) {
-  listener->prev_listener = nullptr;
-  listener->next_listener = first_destroy_listener_;
-  if (first_destroy_listener_ != nullptr) first_destroy_listener_->prev_listener = listener;
-  first_destroy_listener_ = listener;
+  destroy_listeners_.push_back(listener);
 }
 
 void LoopCore::remove_destroy_listener(DestroyListener* listener) {
-  if (listener->prev_listener != nullptr) {
-    listener->prev_listener->next_listener = listener->next_listener;
-  } else if (first_destroy_listener_ == listener) {
-    first_destroy_listener_ = listener->next_listener;
-  } else {
-    return;  // not added
-  }
-  if (listener->next_listener != nullptr) {
-    listener->next_listener->prev_listener = listener->prev_listener;
-  }
-  listener->prev_listener = listener->next_listener = nullptr;
+  if (listener->is_linked()) destroy_listeners_.remove(listener);
 }
 
 // --- Public operations -------------------------------------------------------------
@@ -362,37 +359,49 @@ Handler LoopCore::call_from_thread(CrossThreadQueue& queue, EventLoop::Callback 
 }
 
 void LoopCore::add_fd_callback(int fd, bool writer, EventLoop::Callback callback) {
-  auto found = fd_watches_.find(fd);
-  FdWatch* watch;
-  if (found == fd_watches_.end()) {
-    auto created = std::make_unique<FdWatch>();
-    created->fd = fd;
+  auto found = fd_callbacks_.find(fd);
+  if (found == fd_callbacks_.end()) {
+    auto created = std::make_unique<FdCallbacks>(*this, fd);
     (writer ? created->writer : created->reader) =
         std::make_shared<EventLoop::Callback>(std::move(callback));
-    created->token = poller_.add(fd, created->interest(), created.get());
-    fd_watches_.emplace(fd, std::move(created));
+    created->update_interest();
+    fds_.add(fd, *created);
+    fd_callbacks_.emplace(fd, std::move(created));
     return;
   }
-  watch = found->second.get();
-  (writer ? watch->writer : watch->reader) =
-      std::make_shared<EventLoop::Callback>(std::move(callback));
-  poller_.modify(watch->token, fd, watch->interest());
+  FdCallbacks& callbacks = *found->second;
+  auto& slot = writer ? callbacks.writer : callbacks.reader;
+  std::shared_ptr<EventLoop::Callback> previous = std::move(slot);
+  slot = std::make_shared<EventLoop::Callback>(std::move(callback));
+  callbacks.update_interest();
+  try {
+    fds_.update(callbacks);
+  } catch (...) {
+    slot = std::move(previous);
+    callbacks.update_interest();
+    throw;
+  }
 }
 
 bool LoopCore::remove_fd_callback(int fd, bool writer) {
-  auto found = fd_watches_.find(fd);
-  if (found == fd_watches_.end()) return false;
-  FdWatch* watch = found->second.get();
-  auto& slot = writer ? watch->writer : watch->reader;
+  auto found = fd_callbacks_.find(fd);
+  if (found == fd_callbacks_.end()) return false;
+  FdCallbacks& callbacks = *found->second;
+  auto& slot = writer ? callbacks.writer : callbacks.reader;
   if (!slot) return false;
   slot.reset();
-  if (watch->interest() == 0) {
-    poller_.remove(watch->token, fd);
-    // The watch may be dispatching right now: free it after this iteration.
-    retired_fd_watches_.push_back(std::move(found->second));
-    fd_watches_.erase(found);
+  callbacks.update_interest();
+  if (callbacks.interest == 0) {
+    fds_.remove(callbacks);
+    // The callbacks may be running right now: free them after this iteration.
+    retired_fd_callbacks_.push_back(std::move(found->second));
+    fd_callbacks_.erase(found);
   } else {
-    poller_.modify(watch->token, fd, watch->interest());
+    try {
+      fds_.update(callbacks);
+    } catch (const std::system_error&) {
+      // Only narrowing, on an fd the kernel already dropped: nothing to do.
+    }
   }
   return true;
 }
@@ -461,12 +470,13 @@ void LoopCore::loop_body() {
 }
 
 bool LoopCore::has_work() const {
-  return !ready_.empty() || !timers_.empty() || !fd_watches_.empty() || keep_alive_ > 0 ||
+  return !ready_.empty() || !timers_.empty() || !fd_callbacks_.empty() || keep_alive_ > 0 ||
          thread_queue_->has_pending();
 }
 
 void LoopCore::run_once() {
-  retired_fd_watches_.clear();
+  retired_fd_callbacks_.clear();
+  fds_.collect_retired();
   fire_due_timers();
   take_cross_thread_callbacks();
 
@@ -502,7 +512,7 @@ int LoopCore::poll_timeout_ms() const {
     auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
     return ms > 1'000'000 ? 1'000'000 : static_cast<int>(ms);
   }
-  if (run_forever_ || !fd_watches_.empty() || keep_alive_ > 0) return -1;
+  if (run_forever_ || !fd_callbacks_.empty() || keep_alive_ > 0) return -1;
   return 0;
 }
 
@@ -602,14 +612,13 @@ void LoopCore::destroy() {
   }
   drop_ready_queue();
   kill_tasks_for_destroy();
-  while (DestroyListener* listener = first_destroy_listener_) {
-    remove_destroy_listener(listener);
+  while (DestroyListener* listener = destroy_listeners_.pop_front()) {
     listener->on_loop_destroyed();
   }
   timers_.clear([](TimerEntry* entry) { entry->detach(); });
-  for (auto& [fd, watch] : fd_watches_) poller_.remove(watch->token, fd);
-  fd_watches_.clear();
-  retired_fd_watches_.clear();
+  fds_.clear();
+  fd_callbacks_.clear();
+  retired_fd_callbacks_.clear();
   signals_.reset();
   std::vector<std::shared_ptr<CallbackRecord>> late;
   thread_queue_->drain(late);

@@ -24,6 +24,8 @@
 #include "evergreen/loop/internal/blocking_context.h"
 #include "evergreen/loop/internal/callback_record.h"
 #include "evergreen/loop/internal/cross_thread_queue.h"
+#include "evergreen/loop/internal/fd_registry.h"
+#include "evergreen/loop/internal/intrusive_list.h"
 #include "evergreen/loop/internal/live_tasks.h"
 #include "evergreen/loop/internal/poller.h"
 #include "evergreen/loop/internal/ready_queue.h"
@@ -49,6 +51,9 @@ class LoopCore {
   void schedule(ReadyNode* node) { ready_.push(node); }
   void add_timer(TimerEntry* entry, TimePoint deadline) { timers_.insert(entry, deadline); }
   void remove_timer(TimerEntry* entry) { timers_.remove(entry); }
+  // Every fd this loop watches, whoever watches it.
+  FdRegistry& fd_registry() { return fds_; }
+  // Transitional: io and patch register through the registry instead.
   Poller& poller() { return poller_; }
   // Work that keeps run() going although no watcher or timer shows it (an
   // I/O wait, a thread-pool job whose result will come back).
@@ -61,11 +66,9 @@ class LoopCore {
   // added, after every task has been killed. An I/O object may outlive its
   // loop (a stream owned by a test fixture), so it cannot just remove itself
   // in its destructor.
-  struct DestroyListener {
+  struct DestroyListener : IntrusiveListNode<DestroyListener> {
     virtual ~DestroyListener() = default;
     virtual void on_loop_destroyed() = 0;
-    DestroyListener* prev_listener = nullptr;
-    DestroyListener* next_listener = nullptr;
   };
   void add_destroy_listener(DestroyListener* listener);
   void remove_destroy_listener(DestroyListener* listener);
@@ -101,7 +104,7 @@ class LoopCore {
  private:
   enum class State { kIdle, kRunning, kFinished, kDestroyed };
 
-  struct FdWatch;
+  struct FdCallbacks;
   class SignalPipe;
 
   void loop_body();
@@ -139,16 +142,18 @@ class LoopCore {
   size_t ready_budget_ = 0;
   TimerHeap timers_;
   Poller poller_;
+  FdRegistry fds_{poller_};
   std::shared_ptr<CrossThreadQueue> thread_queue_;
   Poller::Token thread_queue_token_ = 0;
   std::vector<std::shared_ptr<CallbackRecord>> incoming_;
   int keep_alive_ = 0;
 
-  std::unordered_map<int, std::unique_ptr<FdWatch>> fd_watches_;
-  std::vector<std::unique_ptr<FdWatch>> retired_fd_watches_;
+  // add_reader()/add_writer() callbacks by fd; they keep run() going.
+  std::unordered_map<int, std::unique_ptr<FdCallbacks>> fd_callbacks_;
+  std::vector<std::unique_ptr<FdCallbacks>> retired_fd_callbacks_;
   std::unique_ptr<SignalPipe> signals_;
 
-  DestroyListener* first_destroy_listener_ = nullptr;
+  IntrusiveList<DestroyListener> destroy_listeners_;
 
   LiveTasks live_tasks_;
 };
