@@ -12,7 +12,7 @@
 #include "evergreen/io/internal/ares_driver.h"
 #include "evergreen/io/internal/resolver_defaults.h"
 #include "evergreen/io/internal/socket_address.h"
-#include "evergreen/loop/internal/loop_core.h"
+#include "evergreen/loop/internal/scheduler.h"
 #include "evergreen/loop/internal/wait_queue.h"
 
 namespace evergreen::io {
@@ -99,7 +99,7 @@ void Resolver::configure(ResolverOptions options) {
 
 Resolver& Resolver::current() {
   std::unique_ptr<Resolver>& resolver = default_resolver();
-  evergreen::internal::LoopCore* loop = &EventLoop::current().core();
+  evergreen::internal::Scheduler* loop = &evergreen::internal::Scheduler::current();
   if (!resolver || resolver->driver_->loop() != loop) {
     // The old one belonged to a destroyed loop (its driver let go then).
     resolver.reset();
@@ -118,7 +118,7 @@ std::vector<Address> Resolver::resolve(std::string_view host, uint16_t port) {
     throw DNSError(ARES_EBADNAME, "evergreen: cannot resolve '" + name + "'");
   }
   ares_channel channel = driver_->channel();
-  evergreen::internal::LoopCore* loop = driver_->loop();
+  evergreen::internal::Scheduler* loop = driver_->loop();
   if (channel == nullptr || loop == nullptr) {
     throw std::runtime_error("evergreen: cannot resolve '" + name +
                              "': the resolver's event loop was destroyed");

@@ -78,7 +78,7 @@ Handler EventLoop::call_at(TimePoint when, Callback callback) {
 }
 
 Handler EventLoop::call_from_thread(Callback callback) {
-  return internal::LoopCore::call_from_thread(*cross_thread_queue_, std::move(callback));
+  return internal::LoopCore::post_from_thread(*cross_thread_queue_, std::move(callback));
 }
 
 TimePoint EventLoop::time() const { return std::chrono::steady_clock::now(); }
@@ -142,3 +142,12 @@ void EventLoop::destroy() {
 }
 
 }  // namespace evergreen
+
+namespace evergreen::internal {
+
+Scheduler& Scheduler::current() {
+  if (Scheduler* loop = for_this_thread()) return *loop;
+  return *EventLoop::current().core_;
+}
+
+}  // namespace evergreen::internal

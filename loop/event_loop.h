@@ -37,6 +37,7 @@ using namespace std::chrono_literals;
 
 namespace internal {
 class LoopCore;
+class Scheduler;
 class CrossThreadQueue;
 struct CallbackRecord;
 struct BlockingContext;
@@ -176,10 +177,9 @@ class EventLoop {
   // called twice, or from another thread.
   void destroy();
 
-  // The implementation, for evergreen's own components.
-  internal::LoopCore& core() { return *core_; }
-
  private:
+  friend class internal::Scheduler;  // Scheduler::current()
+
   std::unique_ptr<internal::LoopCore> core_;
   // Shared with the core so call_from_thread() racing destroy() on another
   // thread finds a closed queue, never a freed one.

@@ -44,7 +44,7 @@ void Task::start(std::shared_ptr<Task> owner) {
   if (state_ != State::kNew) {
     throw std::runtime_error("evergreen: Task::start() called twice on task '" + name_ + "'");
   }
-  EventLoop::current().core().start_task(*this, std::move(owner));
+  internal::LoopCore::of(internal::Scheduler::current()).start_task(*this, std::move(owner));
 }
 
 void internal::start_owned_task(const std::shared_ptr<Task>& owner) { owner->start(owner); }
@@ -73,7 +73,7 @@ void Task::kill(std::exception_ptr error) {
     return;
   }
   if (!kill_handle_) kill_handle_ = std::make_shared<Task*>(this);
-  context_.loop->call_soon([handle = kill_handle_, error = std::move(error)]() mutable {
+  internal::LoopCore::of(*context_.loop).call_soon([handle = kill_handle_, error = std::move(error)]() mutable {
     Task* task = *handle;
     if (task == nullptr || task->state_ == State::kEnded) return;
     internal::deliver(task->context_, std::move(error));
@@ -118,13 +118,13 @@ void sleep(Duration duration) {
     bool fired = false;
   } timer;
   timer.wakes = &self;
-  internal::LoopCore& loop = *self.loop;
+  internal::Scheduler& loop = *self.loop;
   loop.add_timer(&timer, std::chrono::steady_clock::now() + duration);
   struct Disarm {
     ~Disarm() {
       if (timer.armed()) loop.remove_timer(&timer);
     }
-    internal::LoopCore& loop;
+    internal::Scheduler& loop;
     SleepTimer& timer;
   } disarm{loop, timer};
   while (!timer.fired) internal::suspend(self);

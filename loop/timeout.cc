@@ -3,7 +3,7 @@
 #include <stdexcept>
 
 #include "evergreen/loop/internal/blocking_context.h"
-#include "evergreen/loop/internal/loop_core.h"
+#include "evergreen/loop/internal/scheduler.h"
 
 namespace evergreen {
 
@@ -30,7 +30,7 @@ struct Timeout::State final : internal::TimerEntry {
     if (loop != nullptr) internal::withdraw(*wakes, this);
   }
 
-  internal::LoopCore* loop = nullptr;
+  internal::Scheduler* loop = nullptr;
   std::optional<Duration> duration;
   std::exception_ptr error;
   bool fired = false;

@@ -3,7 +3,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "evergreen/loop/internal/loop_core.h"
+#include "evergreen/loop/internal/scheduler.h"
 
 namespace evergreen {
 namespace {
@@ -11,7 +11,7 @@ namespace {
 // The task or main context calling; it identifies an RLock's owner.
 internal::BlockingContext& calling_context(const char* operation) {
   if (internal::BlockingContext* context = internal::current_context_or_null()) return *context;
-  if (internal::LoopCore::for_this_thread() != nullptr) {
+  if (internal::Scheduler::for_this_thread() != nullptr) {
     throw std::runtime_error(std::string("evergreen: ") + operation +
                              " inside an event loop callback: an RLock is owned by a task "
                              "or the main context, and a callback is neither");

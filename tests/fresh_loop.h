@@ -5,12 +5,12 @@
 #define EVERGREEN_TESTS_FRESH_LOOP_H_
 
 #include "evergreen/loop/event_loop.h"
-#include "evergreen/loop/internal/loop_core.h"
+#include "evergreen/loop/internal/scheduler.h"
 
 namespace evergreen::testing {
 
 inline void destroy_this_threads_loop() {
-  if (internal::LoopCore::for_this_thread() != nullptr) EventLoop::current().destroy();
+  if (internal::Scheduler::for_this_thread() != nullptr) EventLoop::current().destroy();
 }
 
 }  // namespace evergreen::testing

@@ -3,22 +3,22 @@
 #include <stdexcept>
 #include <string>
 
-#include "evergreen/loop/event_loop.h"
+#include "evergreen/loop/internal/blocking_context.h"
 
 namespace evergreen::futures::internal {
 
-using evergreen::internal::LoopCore;
+using evergreen::internal::Scheduler;
 
 LoopBinding::LoopBinding()
-    : core_(&EventLoop::current().core()), queue_(core_->cross_thread_queue()) {
+    : loop_(&Scheduler::current()), queue_(loop_->cross_thread_queue()) {
   thread_.bind_to_this_thread();
 }
 
 bool LoopBinding::is_current() const {
-  LoopCore* current = LoopCore::for_this_thread();
+  Scheduler* current = Scheduler::for_this_thread();
   // The pointer check is the fast path; the queue check rules out a new loop
   // allocated where the destroyed one was.
-  return current == core_ && current->cross_thread_queue() == queue_;
+  return current == loop_ && current->cross_thread_queue() == queue_;
 }
 
 void LoopBinding::require_current(const char* what) const {
@@ -29,6 +29,8 @@ void LoopBinding::require_current(const char* what) const {
   }
 }
 
-bool LoopBinding::can_block_here() const { return is_current() && core_->current() != nullptr; }
+bool LoopBinding::can_block_here() const {
+  return is_current() && evergreen::internal::current_context_or_null() != nullptr;
+}
 
 }  // namespace evergreen::futures::internal

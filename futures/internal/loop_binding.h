@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "evergreen/loop/internal/cross_thread_queue.h"
-#include "evergreen/loop/internal/loop_core.h"
+#include "evergreen/loop/internal/scheduler.h"
 #include "evergreen/loop/internal/thread_affinity.h"
 
 namespace evergreen::futures::internal {
@@ -36,12 +36,12 @@ class LoopBinding {
   bool can_block_here() const;
 
   // The bound loop. Only on its thread, while it is alive.
-  evergreen::internal::LoopCore& core() const { return *core_; }
+  evergreen::internal::Scheduler& loop() const { return *loop_; }
   // Any thread: where call_from_thread() sends callbacks.
   evergreen::internal::CrossThreadQueue& queue() const { return *queue_; }
 
  private:
-  evergreen::internal::LoopCore* core_;
+  evergreen::internal::Scheduler* loop_;
   std::shared_ptr<evergreen::internal::CrossThreadQueue> queue_;
   evergreen::internal::ThreadAffinity thread_;  // bound at construction
 };

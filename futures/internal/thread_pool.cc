@@ -3,15 +3,15 @@
 #include <stdexcept>
 #include <utility>
 
-#include "evergreen/loop/internal/loop_core.h"
+#include "evergreen/loop/internal/scheduler.h"
 
 namespace evergreen::futures::internal {
 
-using evergreen::internal::LoopCore;
+using evergreen::internal::Scheduler;
 
 ThreadPool::ThreadPool(size_t max_threads)
     : max_threads_(max_threads), handback_(std::make_shared<Handback>()) {
-  handback_->core = &loop_.core();
+  handback_->loop = &loop_.loop();
 }
 
 ThreadPool::~ThreadPool() {
@@ -32,7 +32,7 @@ void ThreadPool::submit(std::shared_ptr<FutureStateBase> job) {
   }
   work_ready_.notify_one();
   ++handback_->in_flight;
-  loop_.core().retain();
+  loop_.loop().retain();
   if (start_thread) threads_.emplace_back([this] { run_thread(); });
 }
 
@@ -59,12 +59,12 @@ void ThreadPool::run_thread() {
 
 void ThreadPool::hand_back(std::shared_ptr<FutureStateBase> job, bool ran) {
   auto on_loop = [job = std::move(job), handback = handback_, ran] {
-    handback->core->release();
+    handback->loop->release();
     if (--handback->in_flight == 0) handback->drained.notify_all();
     if (ran) FutureStateBase::finish(job);
   };
   try {
-    LoopCore::call_from_thread(loop_.queue(), std::move(on_loop));
+    Scheduler::call_from_thread(loop_.queue(), std::move(on_loop));
   } catch (const std::runtime_error&) {
     // The loop was destroyed: nobody is left to hand the outcome to.
   }

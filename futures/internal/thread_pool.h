@@ -8,7 +8,7 @@
 // the future's state and hands the state back with
 // EventLoop::call_from_thread; the future is completed (waiters woken,
 // callbacks run) in that callback, on the loop's thread. Every call in
-// flight holds a loop keep-alive (LoopCore::retain), so EventLoop::run() and
+// flight holds a loop keep-alive (Scheduler::retain), so EventLoop::run() and
 // a blocked main context keep waiting for it.
 //
 // Threads start lazily, one per submit while there are more calls queued or
@@ -55,7 +55,7 @@ class ThreadPool {
   // Loop-thread accounting, shared with the hand-back callbacks so that they
   // never touch the pool itself (which may be gone when they run).
   struct Handback {
-    evergreen::internal::LoopCore* core = nullptr;
+    evergreen::internal::Scheduler* loop = nullptr;
     size_t in_flight = 0;  // submitted and not yet handed back
     evergreen::internal::WaitQueue drained;
   };

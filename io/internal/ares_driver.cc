@@ -15,7 +15,7 @@ using evergreen::internal::kPollError;
 using evergreen::internal::kPollHangUp;
 using evergreen::internal::kPollIn;
 using evergreen::internal::kPollOut;
-using evergreen::internal::LoopCore;
+using evergreen::internal::Scheduler;
 using evergreen::internal::Poller;
 
 struct AresDriver::SocketWatch final : evergreen::internal::PollHandler {
@@ -42,7 +42,7 @@ AresDriver::AresDriver(ares_options options, int optmask, const std::string& ser
   static std::once_flag library_initialized;
   std::call_once(library_initialized, [] { ares_library_init(ARES_LIB_INIT_ALL); });
 
-  loop_ = &EventLoop::current().core();
+  loop_ = &evergreen::internal::Scheduler::current();
   deadline_ = std::make_unique<Deadline>();
   deadline_->driver = this;
   options.sock_state_cb = &AresDriver::on_socket_state;

@@ -18,13 +18,13 @@
 #include <unordered_map>
 #include <vector>
 
-#include "evergreen/loop/internal/loop_core.h"
+#include "evergreen/loop/internal/scheduler.h"
 #include "evergreen/loop/internal/poller.h"
 #include "evergreen/loop/internal/timer_heap.h"
 
 namespace evergreen::io::internal {
 
-class AresDriver final : public evergreen::internal::LoopCore::DestroyListener {
+class AresDriver final : public evergreen::internal::Scheduler::DestroyListener {
  public:
   // A channel on this thread's loop. `options`/`optmask` are passed to
   // ares_init_options() (the socket callback is added here); `servers`, when
@@ -38,7 +38,7 @@ class AresDriver final : public evergreen::internal::LoopCore::DestroyListener {
 
   // The channel, or null once the loop was destroyed.
   ares_channel channel() const { return channel_; }
-  evergreen::internal::LoopCore* loop() const { return loop_; }
+  evergreen::internal::Scheduler* loop() const { return loop_; }
 
   // Call after starting a query: arms the timer for c-ares' next deadline.
   void update_timer();
@@ -54,7 +54,7 @@ class AresDriver final : public evergreen::internal::LoopCore::DestroyListener {
   void on_loop_destroyed() override;
   void shut_down();
 
-  evergreen::internal::LoopCore* loop_ = nullptr;
+  evergreen::internal::Scheduler* loop_ = nullptr;
   ares_channel channel_ = nullptr;
   std::unordered_map<ares_socket_t, std::unique_ptr<SocketWatch>> watches_;
   // Watches c-ares dropped while their own event was being handled: freed

@@ -16,7 +16,7 @@ using evergreen::internal::kPollHangUp;
 using evergreen::internal::kPollIn;
 using evergreen::internal::kPollOut;
 using evergreen::internal::kPollPeerClosed;
-using evergreen::internal::LoopCore;
+using evergreen::internal::Scheduler;
 using evergreen::internal::WaitQueue;
 
 IoWatcher::~IoWatcher() {
@@ -50,7 +50,7 @@ IoWatcher::Operation::~Operation() {
 
 void IoWatcher::attach(int fd, WriteDrain* drain) {
   if (attached()) detach();
-  LoopCore& loop = EventLoop::current().core();
+  Scheduler& loop = evergreen::internal::Scheduler::current();
   fd_ = fd;
   drain_ = drain;
   readable_ = writable_ = true;
@@ -116,12 +116,12 @@ WaitResult IoWatcher::wait(WaitQueue& queue, std::optional<Duration> timeout) {
         "evergreen: I/O on a descriptor whose event loop was destroyed (each stream belongs "
         "to the loop it was opened on)");
   }
-  LoopCore& loop = *loop_;
+  Scheduler& loop = *loop_;
   Operation operation(*this);
   loop.retain();
   struct Release {
     ~Release() { loop.release(); }
-    LoopCore& loop;
+    Scheduler& loop;
   } release{loop};
   queue.wait(timeout);
   return operation.owner_destroyed() ? WaitResult::kDestroyed : WaitResult::kWoken;

@@ -27,7 +27,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "evergreen/loop/internal/loop_core.h"
+#include "evergreen/loop/internal/scheduler.h"
 #include "evergreen/loop/internal/poller.h"
 #include "evergreen/loop/internal/wait_queue.h"
 
@@ -39,7 +39,7 @@ enum class WaitResult {
 };
 
 class IoWatcher final : public evergreen::internal::PollHandler,
-                        public evergreen::internal::LoopCore::DestroyListener {
+                        public evergreen::internal::Scheduler::DestroyListener {
  public:
   // Called on the loop fiber each time the fd reports writable, so queued
   // output is sent even when no task waits for it.
@@ -141,7 +141,7 @@ class IoWatcher final : public evergreen::internal::PollHandler,
   WaitResult wait(evergreen::internal::WaitQueue& queue, std::optional<Duration> timeout);
   void wake_all();
 
-  evergreen::internal::LoopCore* loop_ = nullptr;
+  evergreen::internal::Scheduler* loop_ = nullptr;
   evergreen::internal::Poller::Token token_ = 0;
   int fd_ = -1;
   WriteDrain* drain_ = nullptr;

@@ -22,17 +22,16 @@ void prefetch_lines(const char* first, size_t bytes) {
 }
 }  // namespace
 
-void BlockingContext::run_ready() { loop->resume(*this); }
+void BlockingContext::run_ready() { LoopCore::of(*loop).resume(*this); }
 
 BlockingContext* current_context_or_null() {
   LoopCore* core = LoopCore::for_this_thread();
-  return core == nullptr ? nullptr : core->current();
+  return core == nullptr ? nullptr : core->running_context();
 }
 
 BlockingContext& current_blocking_context() {
-  LoopCore* core = LoopCore::for_this_thread();
-  if (core == nullptr) core = &EventLoop::current().core();  // main thread: on demand
-  BlockingContext* context = core->current();
+  // The main thread's loop is made on demand.
+  BlockingContext* context = LoopCore::of(Scheduler::current()).running_context();
   if (context == nullptr) {
     throw std::runtime_error(
         "evergreen: blocking call inside an event loop callback would stall the loop; "
@@ -41,7 +40,7 @@ BlockingContext& current_blocking_context() {
   return *context;
 }
 
-void park(BlockingContext& self) { self.loop->park(self); }
+void park(BlockingContext& self) { LoopCore::of(*self.loop).park(self); }
 
 void raise_pending(BlockingContext& self) {
   if (!self.pending) return;
@@ -59,7 +58,7 @@ void suspend(BlockingContext& self) {
 void wake(BlockingContext& context) {
   if (context.scheduled) return;
   context.scheduled = true;
-  context.loop->schedule(&context);
+  LoopCore::of(*context.loop).schedule(&context);
 }
 
 void prefetch_for_resume(const BlockingContext& context) {

@@ -22,13 +22,13 @@ class Task;
 
 namespace evergreen::internal {
 
-class LoopCore;
+class Scheduler;
 
 struct BlockingContext final : ReadyNode {
   BlockingContext() : ReadyNode(/*is_context=*/true) {}
   void run_ready() override;
 
-  LoopCore* loop = nullptr;
+  Scheduler* loop = nullptr;
   Fiber* fiber = nullptr;
   Task* task = nullptr;  // null for the thread's main context
   // An exception delivered by kill() or a Timeout, raised at the next

@@ -29,8 +29,6 @@ constexpr size_t kMinimumReadyBudget = 64;
 // before it gives up on a task that keeps blocking (a fatal error).
 constexpr int kDestroyKillAttempts = 64;
 
-thread_local LoopCore* this_thread_core = nullptr;
-
 // Thrown into a loop fiber suspended mid-iteration to unwind it in destroy().
 struct LoopUnwind {};
 
@@ -139,27 +137,18 @@ class LoopCore::SignalPipe final : public PollHandler {
 
 LoopCore::LoopCore(EventLoop* owner)
     : owner_(owner),
-      thread_(std::this_thread::get_id()),
-      loop_fiber_([this] { loop_body(); }, kLoopFiberStackSize),
-      thread_queue_(std::make_shared<CrossThreadQueue>()) {
-  if (this_thread_core != nullptr) {
-    throw std::runtime_error("evergreen: this thread already has an event loop");
-  }
+      loop_fiber_([this] { loop_body(); }, kLoopFiberStackSize) {
   loop_fiber_.set_name("event loop");
   main_context_.loop = this;
   main_context_.fiber = Fiber::current();
   current_ = &main_context_;
   scheduler_fiber_ = &loop_fiber_;
   thread_queue_token_ = poller_.add(thread_queue_->wake_fd(), kPollIn, thread_queue_.get());
-  this_thread_core = this;
 }
 
 LoopCore::~LoopCore() {
   fds_.clear();  // before the listeners it links (fd_callbacks_) are freed
-  if (this_thread_core == this) this_thread_core = nullptr;
 }
-
-LoopCore* LoopCore::for_this_thread() { return this_thread_core; }
 
 // --- Contexts --------------------------------------------------------------------
 
@@ -319,16 +308,6 @@ void LoopCore::finish_task(Task& task) {
   std::shared_ptr<Task> self = std::move(task.self_);
 }
 
-// --- Destroy listeners ----------------------------------------------------------
-
-void LoopCore::add_destroy_listener(DestroyListener* listener) {
-  destroy_listeners_.push_back(listener);
-}
-
-void LoopCore::remove_destroy_listener(DestroyListener* listener) {
-  if (listener->is_linked()) destroy_listeners_.remove(listener);
-}
-
 // --- Public operations -------------------------------------------------------------
 
 Handler LoopCore::call_soon(EventLoop::Callback callback) {
@@ -347,7 +326,7 @@ Handler LoopCore::call_at(TimePoint when, EventLoop::Callback callback) {
   return Handler(std::move(record));
 }
 
-Handler LoopCore::call_from_thread(CrossThreadQueue& queue, EventLoop::Callback callback) {
+Handler LoopCore::post_from_thread(CrossThreadQueue& queue, EventLoop::Callback callback) {
   // No loop pointer: the record is built off the loop's thread, and a
   // cross-thread callback needs none to be cancelled.
   auto record = std::make_shared<CallbackRecord>(CallbackRecord::Kind::kFromThread, nullptr,
@@ -625,7 +604,7 @@ void LoopCore::destroy() {
   for (auto& record : late) record->loop = nullptr;
   poller_.remove(thread_queue_token_, thread_queue_->wake_fd());
   state_ = State::kDestroyed;
-  if (this_thread_core == this) this_thread_core = nullptr;
+  leave_thread();
 }
 
 // --- Callback records ----------------------------------------------------------------

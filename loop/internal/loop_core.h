@@ -29,52 +29,29 @@
 #include "evergreen/loop/internal/live_tasks.h"
 #include "evergreen/loop/internal/poller.h"
 #include "evergreen/loop/internal/ready_queue.h"
+#include "evergreen/loop/internal/scheduler.h"
 #include "evergreen/loop/internal/timer_heap.h"
 
 namespace evergreen::internal {
 
-class LoopCore {
+class LoopCore final : public Scheduler {
  public:
   explicit LoopCore(EventLoop* owner);
   ~LoopCore();
   LoopCore(const LoopCore&) = delete;
   LoopCore& operator=(const LoopCore&) = delete;
 
-  // This thread's loop core, or null if the thread has no loop (and, on the
-  // main thread, none was created on demand yet).
-  static LoopCore* for_this_thread();
+  // This thread's loop core, or null if the thread has no loop.
+  static LoopCore* for_this_thread() { return static_cast<LoopCore*>(Scheduler::for_this_thread()); }
+  // The loop behind a Scheduler (every Scheduler is a LoopCore).
+  static LoopCore& of(Scheduler& scheduler) { return static_cast<LoopCore&>(scheduler); }
 
   EventLoop& owner() { return *owner_; }
-  bool on_loop_thread() const { return std::this_thread::get_id() == thread_; }
 
-  // --- Scheduling, for tasks and primitives --------------------------------
   void schedule(ReadyNode* node) { ready_.push(node); }
-  void add_timer(TimerEntry* entry, TimePoint deadline) { timers_.insert(entry, deadline); }
-  void remove_timer(TimerEntry* entry) { timers_.remove(entry); }
-  // Every fd this loop watches, whoever watches it.
-  FdRegistry& fd_registry() { return fds_; }
-  // Transitional: io and patch register through the registry instead.
-  Poller& poller() { return poller_; }
-  // Work that keeps run() going although no watcher or timer shows it (an
-  // I/O wait, a thread-pool job whose result will come back).
-  void retain() { ++keep_alive_; }
-  void release() { --keep_alive_; }
-
-  // Something outside the loop that holds loop resources (a poller
-  // registration, a resolver's timer) and must let go of them before the loop
-  // is freed: destroy() calls on_loop_destroyed() once on each listener still
-  // added, after every task has been killed. An I/O object may outlive its
-  // loop (a stream owned by a test fixture), so it cannot just remove itself
-  // in its destructor.
-  struct DestroyListener : IntrusiveListNode<DestroyListener> {
-    virtual ~DestroyListener() = default;
-    virtual void on_loop_destroyed() = 0;
-  };
-  void add_destroy_listener(DestroyListener* listener);
-  void remove_destroy_listener(DestroyListener* listener);
 
   // The running context: a task, the main context, or null on the loop fiber.
-  BlockingContext* current() const { return current_; }
+  BlockingContext* running_context() const { return current_; }
   void park(BlockingContext& self);
   void resume(BlockingContext& context);
 
@@ -88,7 +65,7 @@ class LoopCore {
   // --- EventLoop's public operations -----------------------------------------
   Handler call_soon(EventLoop::Callback callback);
   Handler call_at(TimePoint when, EventLoop::Callback callback);
-  static Handler call_from_thread(CrossThreadQueue& queue, EventLoop::Callback callback);
+  static Handler post_from_thread(CrossThreadQueue& queue, EventLoop::Callback callback);
   void add_fd_callback(int fd, bool writer, EventLoop::Callback callback);
   bool remove_fd_callback(int fd, bool writer);
   Handler add_signal_handler(int signum, EventLoop::Callback callback);
@@ -98,8 +75,6 @@ class LoopCore {
   void run(bool forever);
   void stop();
   void destroy();
-
-  std::shared_ptr<CrossThreadQueue> cross_thread_queue() const { return thread_queue_; }
 
  private:
   enum class State { kIdle, kRunning, kFinished, kDestroyed };
@@ -121,7 +96,6 @@ class LoopCore {
   void enter_loop_fiber();
 
   EventLoop* owner_;
-  std::thread::id thread_;
   State state_ = State::kIdle;
   bool stop_requested_ = false;
   bool run_forever_ = false;
@@ -134,26 +108,18 @@ class LoopCore {
   // the fiber that is killing the tasks.
   Fiber* scheduler_fiber_ = nullptr;
 
-  ReadyQueue ready_;
   // How many more ready entries the current iteration may run before the loop
   // polls again. While it is positive a parking context hands the thread
   // straight to the next ready context: one switch instead of two (via the
   // loop fiber) per hop, with the same FIFO order.
   size_t ready_budget_ = 0;
-  TimerHeap timers_;
-  Poller poller_;
-  FdRegistry fds_{poller_};
-  std::shared_ptr<CrossThreadQueue> thread_queue_;
   Poller::Token thread_queue_token_ = 0;
   std::vector<std::shared_ptr<CallbackRecord>> incoming_;
-  int keep_alive_ = 0;
 
   // add_reader()/add_writer() callbacks by fd; they keep run() going.
   std::unordered_map<int, std::unique_ptr<FdCallbacks>> fd_callbacks_;
   std::vector<std::unique_ptr<FdCallbacks>> retired_fd_callbacks_;
   std::unique_ptr<SignalPipe> signals_;
-
-  IntrusiveList<DestroyListener> destroy_listeners_;
 
   LiveTasks live_tasks_;
 };

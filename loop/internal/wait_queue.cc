@@ -61,7 +61,7 @@ bool WaitQueue::wait(std::optional<Duration> timeout, void* data) {
   waiter.data = data;
   link(&waiter);
 
-  LoopCore& loop = *self.loop;
+  Scheduler& loop = *self.loop;
   Deadline deadline;
   deadline.waiter = &waiter;
   deadline.wakes = &self;
@@ -72,7 +72,7 @@ bool WaitQueue::wait(std::optional<Duration> timeout, void* data) {
       if (deadline.armed()) loop.remove_timer(&deadline);
       if (waiter.queue != nullptr) waiter.queue->unlink(&waiter);
     }
-    LoopCore& loop;
+    Scheduler& loop;
     Deadline& deadline;
     Waiter& waiter;
   } cleanup{loop, deadline, waiter};

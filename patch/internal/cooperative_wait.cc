@@ -9,7 +9,7 @@
 #include <unordered_map>
 
 #include "evergreen/fiber/fiber.h"
-#include "evergreen/loop/internal/loop_core.h"
+#include "evergreen/loop/internal/scheduler.h"
 #include "evergreen/loop/internal/poller.h"
 #include "evergreen/loop/local.h"
 #include "evergreen/loop/timeout.h"
@@ -18,7 +18,7 @@
 namespace evergreen::patch_internal {
 
 using internal::BlockingContext;
-using internal::LoopCore;
+using internal::Scheduler;
 using internal::Poller;
 
 constexpr uint32_t kAlwaysReported = internal::kPollError | internal::kPollHangUp;
@@ -40,7 +40,7 @@ class FdWatch final : public internal::PollHandler {
 
   // The watch for `fd`, created (and registered) if needed. Null with errno
   // set if the fd cannot be registered.
-  static FdWatch* find_or_create(LoopCore& loop, int fd, uint32_t events);
+  static FdWatch* find_or_create(Scheduler& loop, int fd, uint32_t events);
   static FdWatch* find(int fd);
 
   // Adds a waiter; false with errno set if the registration cannot be widened.
@@ -55,7 +55,7 @@ class FdWatch final : public internal::PollHandler {
   ~FdWatch() override = default;
 
  private:
-  FdWatch(LoopCore& loop, int fd) : loop_(loop), fd_(fd) {}
+  FdWatch(Scheduler& loop, int fd) : loop_(loop), fd_(fd) {}
 
   void detach(Node* node);
   // Narrows (or drops) the registration to what the remaining waiters want.
@@ -63,7 +63,7 @@ class FdWatch final : public internal::PollHandler {
   // The registration failed: wake everyone to re-check, then go.
   void wake_all_and_release();
 
-  LoopCore& loop_;
+  Scheduler& loop_;
   int fd_;
   int watched_fd_ = -1;  // fd_, or a dup of it
   Poller::Token token_ = 0;
@@ -107,7 +107,7 @@ FdWatch* FdWatch::find(int fd) {
   return found == watches->end() ? nullptr : found->second;
 }
 
-FdWatch* FdWatch::find_or_create(LoopCore& loop, int fd, uint32_t events) {
+FdWatch* FdWatch::find_or_create(Scheduler& loop, int fd, uint32_t events) {
   if (FdWatch* existing = find(fd)) return existing;
   // The map slot and the object are allocated before the registration, so
   // that running out of memory (std::bad_alloc, for the caller to report)
@@ -313,7 +313,7 @@ WaitOutcome CooperativeWait::wait() {
   if (closed_) return WaitOutcome::kClosed;
   if (ready_) return WaitOutcome::kReady;
   if (interrupted()) return WaitOutcome::kInterrupted;
-  LoopCore& loop = *task_.loop;
+  Scheduler& loop = *task_.loop;
   if (deadline_) {
     if (*deadline_ <= std::chrono::steady_clock::now()) return WaitOutcome::kTimedOut;
     loop.add_timer(&timer_, *deadline_);
@@ -322,7 +322,7 @@ WaitOutcome CooperativeWait::wait() {
   loop.retain();
   struct Release {
     ~Release() { loop.release(); }
-    LoopCore& loop;
+    Scheduler& loop;
   } release{loop};
   for (;;) {
     internal::park(task_);

@@ -1,0 +1,129 @@
+// Scheduler: what evergreen's own components (sync, futures, io, patch) may
+// use of a loop. It is the base of the loop's implementation (LoopCore), so
+// each call is a plain inline member, but it shows only this narrow surface:
+//   - timers (TimerHeap entries armed for a deadline),
+//   - the loop's one fd registry (FdRegistry: every fd the loop watches),
+//   - keep-alive (work that keeps run() going although no watcher shows it),
+//   - a destroy hook (let go of loop resources before the loop is freed),
+//   - the cross-thread queue (results handed back from other threads).
+// Suspending and waking a context (park, wake, deliver) are the free
+// functions of blocking_context.h; waiting in FIFO order is WaitQueue.
+//
+// Single-threaded: everything runs on the loop's thread, except
+// call_from_thread(), which any thread may call.
+#ifndef EVERGREEN_LOOP_INTERNAL_SCHEDULER_H_
+#define EVERGREEN_LOOP_INTERNAL_SCHEDULER_H_
+
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include "absl/functional/any_invocable.h"
+#include "evergreen/loop/internal/cross_thread_queue.h"
+#include "evergreen/loop/internal/fd_registry.h"
+#include "evergreen/loop/internal/intrusive_list.h"
+#include "evergreen/loop/internal/poller.h"
+#include "evergreen/loop/internal/ready_queue.h"
+#include "evergreen/loop/internal/timer_heap.h"
+
+namespace evergreen::internal {
+
+class Scheduler {
+ public:
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Scheduler::for_this_thread()
+  //
+  // This thread's loop, or null if the thread has none (on the main thread:
+  // none was created on demand yet).
+  static Scheduler* for_this_thread();
+
+  // Scheduler::current()
+  //
+  // This thread's loop; the main thread's is created on demand. Throws
+  // std::runtime_error on another thread that has none.
+  static Scheduler& current();
+
+  bool on_loop_thread() const { return std::this_thread::get_id() == thread_; }
+
+  // Scheduler::add_timer() / remove_timer()
+  //
+  // Arms `entry` to fire() on the loop fiber at `deadline` (timers fire in
+  // deadline order, FIFO among equal deadlines) / disarms it. An armed entry
+  // keeps run() going.
+  void add_timer(TimerEntry* entry, TimePoint deadline) { timers_.insert(entry, deadline); }
+  void remove_timer(TimerEntry* entry) { timers_.remove(entry); }
+
+  // Scheduler::fds()
+  //
+  // Every fd this loop watches, whoever watches it: streams, the resolver,
+  // patched calls and add_reader()/add_writer() all register here.
+  FdRegistry& fds() { return fds_; }
+  // TRANSITIONAL, removed when io and patch sit on fds().
+  Poller& poller() { return poller_; }
+
+  // Scheduler::retain() / release(), Scheduler::KeepAlive
+  //
+  // Work that keeps run() going although no watcher or timer shows it (a
+  // task waiting for an fd, a thread-pool job whose result will come back).
+  // KeepAlive holds one for its lifetime.
+  void retain() { ++keep_alive_; }
+  void release() { --keep_alive_; }
+  class KeepAlive {
+   public:
+    explicit KeepAlive(Scheduler& loop) : loop_(loop) { loop_.retain(); }
+    ~KeepAlive() { loop_.release(); }
+    KeepAlive(const KeepAlive&) = delete;
+    KeepAlive& operator=(const KeepAlive&) = delete;
+
+   private:
+    Scheduler& loop_;
+  };
+
+  // Scheduler::DestroyListener
+  //
+  // Something outside the loop that holds loop resources (an fd listener, a
+  // resolver's timer) and must let go of them before the loop is freed:
+  // destroy() calls on_loop_destroyed() once on each listener still added,
+  // after every task has been killed. An I/O object may outlive its loop (a
+  // stream owned by a test fixture), so it cannot just remove itself in its
+  // destructor. Removing a listener that is not added does nothing.
+  struct DestroyListener : IntrusiveListNode<DestroyListener> {
+    virtual ~DestroyListener() = default;
+    virtual void on_loop_destroyed() = 0;
+  };
+  void add_destroy_listener(DestroyListener* listener) { destroy_listeners_.push_back(listener); }
+  void remove_destroy_listener(DestroyListener* listener) {
+    if (listener->is_linked()) destroy_listeners_.remove(listener);
+  }
+
+  // Scheduler::cross_thread_queue() / call_from_thread()
+  //
+  // The queue other threads hand callbacks to. It outlives the loop (closed
+  // by destroy()), so a thread holding it never touches a freed loop.
+  // call_from_thread() is thread-safe: it runs `callback` on the queue's loop
+  // thread and throws std::runtime_error once that loop was destroyed.
+  const std::shared_ptr<CrossThreadQueue>& cross_thread_queue() const { return thread_queue_; }
+  static void call_from_thread(CrossThreadQueue& queue, absl::AnyInvocable<void()> callback);
+
+ protected:
+  // Becomes this thread's loop; throws std::runtime_error if it has one.
+  Scheduler();
+  ~Scheduler();
+  // Stops being this thread's loop (destroy()): a new one may be made.
+  void leave_thread();
+
+  std::thread::id thread_;
+  ReadyQueue ready_;
+  TimerHeap timers_;
+  Poller poller_;
+  FdRegistry fds_{poller_};
+  std::shared_ptr<CrossThreadQueue> thread_queue_;
+  int keep_alive_ = 0;
+  IntrusiveList<DestroyListener> destroy_listeners_;
+};
+
+}  // namespace evergreen::internal
+
+#endif  // EVERGREEN_LOOP_INTERNAL_SCHEDULER_H_
