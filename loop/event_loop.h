@@ -110,7 +110,8 @@ class EventLoop {
 
   // EventLoop::time()
   //
-  // The loop's notion of now (steady clock), refreshed once per iteration.
+  // The loop's notion of now: the steady clock, read at each call (timers
+  // compare their deadlines against the same clock).
   TimePoint time() const;
 
   // EventLoop::add_reader() / add_writer()

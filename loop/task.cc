@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "absl/cleanup/cleanup.h"
 #include "evergreen/loop/internal/loop_core.h"
 #include "evergreen/loop/internal/report.h"
 
@@ -45,6 +46,33 @@ void Task::start(std::shared_ptr<Task> owner) {
     throw std::runtime_error("evergreen: Task::start() called twice on task '" + name_ + "'");
   }
   internal::LoopCore::of(internal::Scheduler::current()).start_task(*this, std::move(owner));
+}
+
+void Task::prepare_start(internal::Scheduler& loop, Fiber* parent, std::shared_ptr<Task> owner) {
+  fiber_.emplace([this] { body(); }, stack_size_, parent);
+  fiber_->use_name(name_);  // a Task's name never changes
+  self_ = std::move(owner);
+  context_.loop = &loop;
+  context_.fiber = &*fiber_;
+  context_.task = this;
+  state_ = State::kStarted;
+}
+
+void Task::finish() {
+  state_ = State::kEnded;
+  context_.pending = nullptr;
+  context_.pending_source = nullptr;
+  joiners_.notify_all();
+  // May destroy the task: nothing may touch it after this.
+  std::shared_ptr<Task> self = std::move(self_);
+}
+
+bool Task::unwind_for_destroy(Fiber* destroyer) {
+  context_.pending = std::make_exception_ptr(TaskExit{});
+  context_.pending_source = nullptr;
+  fiber_->set_parent(destroyer);
+  fiber_->switch_to();
+  return !fiber_->is_alive();
 }
 
 void internal::start_owned_task(const std::shared_ptr<Task>& owner) { owner->start(owner); }
@@ -120,13 +148,9 @@ void sleep(Duration duration) {
   timer.wakes = &self;
   internal::Scheduler& loop = *self.loop;
   loop.add_timer(&timer, std::chrono::steady_clock::now() + duration);
-  struct Disarm {
-    ~Disarm() {
-      if (timer.armed()) loop.remove_timer(&timer);
-    }
-    internal::Scheduler& loop;
-    SleepTimer& timer;
-  } disarm{loop, timer};
+  absl::Cleanup disarm = [&] {
+    if (timer.armed()) loop.remove_timer(&timer);
+  };
   while (!timer.fired) internal::suspend(self);
 }
 

@@ -109,6 +109,22 @@ class Task : public std::enable_shared_from_this<Task> {
   // until the task ends.
   void start(std::shared_ptr<Task> owner);
 
+  // The lifecycle, as the loop drives it (task.cc). The loop decides when;
+  // these say what each step does to the task.
+  // Gives the task its fiber (a child of `parent`, the loop fiber) and its
+  // context on `loop`; the task is started (not yet running) after it. May
+  // throw (a stack size out of range) before anything refers to the task.
+  void prepare_start(internal::Scheduler& loop, Fiber* parent, std::shared_ptr<Task> owner);
+  bool starting() const { return state_ == State::kStarted; }
+  bool running() const { return state_ == State::kRunning; }
+  void mark_running() { state_ = State::kRunning; }
+  // The task ended (or was killed before it began): wakes its joiners and
+  // lets go of its shared owner, which may destroy it.
+  void finish();
+  // destroy(): raises TaskExit in the task and runs it until it ends or
+  // blocks again, then returns to `destroyer`. Returns whether it ended.
+  bool unwind_for_destroy(Fiber* destroyer);
+
   // What the loop touches to wake and resume the task comes first, on as few
   // cache lines as possible: with many sleeping tasks each wake-up starts
   // with this object out of cache.

@@ -27,6 +27,7 @@ class Scheduler;
 struct BlockingContext final : ReadyNode {
   BlockingContext() : ReadyNode(/*is_context=*/true) {}
   void run_ready() override;
+  void drop_unrun() override { scheduled = false; }
 
   Scheduler* loop = nullptr;
   Fiber* fiber = nullptr;

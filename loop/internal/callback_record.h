@@ -23,6 +23,7 @@ struct CallbackRecord final : ReadyNode, TimerEntry {
 
   // ReadyNode: a call_soon / call_from_thread callback reached the front.
   void run_ready() override;
+  void drop_unrun() override { detach(); }
   // TimerEntry: a call_later / call_at deadline passed.
   void fire() override;
   void detach() override;

@@ -64,75 +64,6 @@ struct LoopCore::FdCallbacks final : FdListener {
   std::shared_ptr<EventLoop::Callback> writer;
 };
 
-// --- Signals -------------------------------------------------------------------
-
-// A self-pipe the process-wide signal handler writes signal numbers to.
-class LoopCore::SignalPipe final : public PollHandler {
- public:
-  explicit SignalPipe(LoopCore& loop) : loop_(loop) {
-    if (pipe2(fds_, O_CLOEXEC | O_NONBLOCK) != 0) {
-      throw std::system_error(errno, std::generic_category(), "evergreen: signal pipe");
-    }
-    token_ = loop_.poller_.add(fds_[0], kPollIn, this);
-  }
-  ~SignalPipe() override {
-    for (auto& [signum, records] : handlers_) {
-      remove_signal_route(signum, fds_[1]);
-      for (auto& record : records) record->loop = nullptr;
-    }
-    loop_.poller_.remove(token_, fds_[0]);
-    close(fds_[0]);
-    close(fds_[1]);
-  }
-
-  void add(int signum, std::shared_ptr<CallbackRecord> record) {
-    // Routed before the entry exists: a refused signal leaves no entry behind
-    // for remove_signal_handler() to find.
-    if (!handlers_.contains(signum)) add_signal_route(signum, fds_[1]);
-    handlers_[signum].push_back(std::move(record));
-  }
-  bool remove_all(int signum) {
-    auto found = handlers_.find(signum);
-    if (found == handlers_.end()) return false;
-    for (auto& record : found->second) record->loop = nullptr;
-    handlers_.erase(found);
-    remove_signal_route(signum, fds_[1]);
-    return true;
-  }
-  void remove(CallbackRecord* record) {
-    auto found = handlers_.find(record->signum);
-    if (found == handlers_.end()) return;
-    auto& records = found->second;
-    for (auto it = records.begin(); it != records.end(); ++it) {
-      if (it->get() == record) {
-        records.erase(it);
-        break;
-      }
-    }
-    if (records.empty()) remove_all(record->signum);
-  }
-
-  void on_poll_events(uint32_t) override {
-    unsigned char signums[64];
-    ssize_t count;
-    while ((count = read(fds_[0], signums, sizeof signums)) > 0) {
-      for (ssize_t i = 0; i < count; ++i) {
-        auto found = handlers_.find(signums[i]);
-        if (found == handlers_.end()) continue;
-        // A copy: a handler may add or cancel handlers.
-        std::vector<std::shared_ptr<CallbackRecord>> records = found->second;
-        for (auto& record : records) record->invoke();
-      }
-    }
-  }
-
- private:
-  LoopCore& loop_;
-  int fds_[2] = {-1, -1};
-  Poller::Token token_ = 0;
-  std::map<int, std::vector<std::shared_ptr<CallbackRecord>>> handlers_;
-};
-
 // --- Construction --------------------------------------------------------------
 
 LoopCore::LoopCore(EventLoop* owner)
@@ -161,15 +92,12 @@ BlockingContext* LoopCore::direct_successor(BlockingContext& self) {
   auto* next = static_cast<BlockingContext*>(front);
   if (next == &self) return next;
   if (next->task == nullptr) return main_waiting_ ? next : nullptr;
-  switch (next->task->state_) {
-    case Task::State::kRunning:
-      return next;
-    case Task::State::kStarted:
-      // Killed before it began: the loop fiber ends it without running it.
-      return next->pending ? nullptr : next;
-    default:
-      return nullptr;
+  if (next->task->running()) return next;
+  if (next->task->starting()) {
+    // Killed before it began: the loop fiber ends it without running it.
+    return next->pending ? nullptr : next;
   }
+  return nullptr;
 }
 
 // Inlined into park(): a frame less on every blocked task's stack, which with
@@ -182,8 +110,8 @@ __attribute__((always_inline)) inline bool LoopCore::hand_off(BlockingContext& s
   next->scheduled = false;
   if (next->task == nullptr) {
     next->resumed_by_loop = true;
-  } else if (next->task->state_ == Task::State::kStarted) {
-    next->task->state_ = Task::State::kRunning;
+  } else if (next->task->starting()) {
+    next->task->mark_running();
     // Tasks start in bursts (a loop spawning many), each Task written long
     // before it runs: start loading the next one's while this one starts.
     // Tasks that only trade the thread back and forth are left alone, their
@@ -262,14 +190,14 @@ void LoopCore::resume(BlockingContext& context) {
     return;
   }
   Task& task = *context.task;
-  if (task.state_ == Task::State::kStarted) {
+  if (task.starting()) {
     if (context.pending) {
       // Killed before its body began: it never runs.
       context.pending = nullptr;
       finish_task(task);
       return;
     }
-    task.state_ = Task::State::kRunning;
+    task.mark_running();
   }
   current_ = &context;
   context.fiber->switch_to();
@@ -282,30 +210,18 @@ void LoopCore::resume(BlockingContext& context) {
 
 void LoopCore::start_task(Task& task, std::shared_ptr<Task> owner) {
   if (state_ == State::kDestroyed) {
-    throw std::runtime_error("evergreen: cannot start task '" + task.name_ +
+    throw std::runtime_error("evergreen: cannot start task '" + task.name() +
                              "': its event loop was destroyed");
   }
-  // May throw (a stack size out of range): before anything refers to the task.
-  task.fiber_.emplace([&task] { task.body(); }, task.stack_size_, &loop_fiber_);
-  task.fiber_->use_name(task.name_);  // a Task's name never changes
-  task.self_ = std::move(owner);
-  task.context_.loop = this;
-  task.context_.fiber = &*task.fiber_;
-  task.context_.task = &task;
-  task.state_ = Task::State::kStarted;
+  task.prepare_start(*this, &loop_fiber_, std::move(owner));
   task.live_slot_ = live_tasks_.add(&task);
   task.context_.scheduled = true;
   ready_.push(&task.context_);
 }
 
 void LoopCore::finish_task(Task& task) {
-  task.state_ = Task::State::kEnded;
-  task.context_.pending = nullptr;
-  task.context_.pending_source = nullptr;
   live_tasks_.remove(task.live_slot_);
-  task.joiners_.notify_all();
-  // May destroy the task: nothing may touch it after this.
-  std::shared_ptr<Task> self = std::move(task.self_);
+  task.finish();  // may destroy the task
 }
 
 // --- Public operations -------------------------------------------------------------
@@ -389,7 +305,7 @@ Handler LoopCore::add_signal_handler(int signum, EventLoop::Callback callback) {
   auto record =
       std::make_shared<CallbackRecord>(CallbackRecord::Kind::kSignal, this, std::move(callback));
   record->signum = signum;
-  if (!signals_) signals_ = std::make_unique<SignalPipe>(*this);
+  if (!signals_) signals_ = std::make_unique<SignalPipe>(poller_);
   signals_->add(signum, record);
   return Handler(std::move(record));
 }
@@ -521,14 +437,7 @@ void LoopCore::take_cross_thread_callbacks() {
 // --- Teardown -----------------------------------------------------------------------
 
 void LoopCore::drop_ready_queue() {
-  while (ReadyNode* node = ready_.pop()) {
-    if (auto* context = dynamic_cast<BlockingContext*>(node)) {
-      context->scheduled = false;
-    } else if (auto* record = dynamic_cast<CallbackRecord*>(node)) {
-      record->loop = nullptr;
-      std::shared_ptr<CallbackRecord> drop = std::move(record->self);
-    }
-  }
+  while (ReadyNode* node = ready_.pop()) node->drop_unrun();
 }
 
 void LoopCore::kill_tasks_for_destroy() {
@@ -543,7 +452,7 @@ void LoopCore::kill_tasks_for_destroy() {
       std::fprintf(stderr,
                    "evergreen: fatal: task '%s' kept blocking while its event loop was "
                    "destroyed (it caught TaskExit)\n",
-                   stuck->name_.c_str());
+                   stuck->name().c_str());
       std::abort();
     }
     // Tasks spawned during a round are ended in that round too.
@@ -558,16 +467,13 @@ void LoopCore::kill_tasks_for_destroy() {
         Task* task = live_tasks_.find(entry);
         if (task == nullptr) continue;
         drop_ready_queue();
-        if (task->state_ == Task::State::kStarted) {
+        if (task->starting()) {
           finish_task(*task);  // never began: its body never runs
         } else {
-          task->context_.pending = std::make_exception_ptr(TaskExit{});
-          task->context_.pending_source = nullptr;
-          task->fiber_->set_parent(destroyer);
           current_ = &task->context_;
-          task->fiber_->switch_to();
+          bool ended = task->unwind_for_destroy(destroyer);
           current_ = &main_context_;
-          if (!task->fiber_->is_alive()) finish_task(*task);
+          if (ended) finish_task(*task);
         }
       }
     }
@@ -605,44 +511,6 @@ void LoopCore::destroy() {
   poller_.remove(thread_queue_token_, thread_queue_->wake_fd());
   state_ = State::kDestroyed;
   leave_thread();
-}
-
-// --- Callback records ----------------------------------------------------------------
-
-void CallbackRecord::run_ready() {
-  std::shared_ptr<CallbackRecord> keep = std::move(self);
-  invoke();
-}
-
-void CallbackRecord::fire() {
-  std::shared_ptr<CallbackRecord> keep = std::move(self);
-  invoke();
-}
-
-void CallbackRecord::detach() {
-  loop = nullptr;
-  std::shared_ptr<CallbackRecord> drop = std::move(self);
-}
-
-void CallbackRecord::invoke() {
-  if (cancelled.load(std::memory_order_relaxed) || finished) return;
-  if (kind != Kind::kSignal) finished = true;
-  report_exceptions("a loop callback", [this] { callback(); });
-}
-
-void CallbackRecord::cancel() {
-  if (cancelled.exchange(true)) {
-    return;
-  }
-  if (loop == nullptr) return;
-  if (kind == Kind::kTimer) {
-    if (loop->on_loop_thread() && armed()) {
-      loop->remove_timer(this);
-      std::shared_ptr<CallbackRecord> drop = std::move(self);
-    }
-  } else if (kind == Kind::kSignal) {
-    loop->remove_signal_record(this);
-  }
 }
 
 }  // namespace evergreen::internal

@@ -30,6 +30,7 @@
 #include "evergreen/loop/internal/poller.h"
 #include "evergreen/loop/internal/ready_queue.h"
 #include "evergreen/loop/internal/scheduler.h"
+#include "evergreen/loop/internal/signal_pipe.h"
 #include "evergreen/loop/internal/timer_heap.h"
 
 namespace evergreen::internal {
@@ -80,7 +81,6 @@ class LoopCore final : public Scheduler {
   enum class State { kIdle, kRunning, kFinished, kDestroyed };
 
   struct FdCallbacks;
-  class SignalPipe;
 
   void loop_body();
   BlockingContext* direct_successor(BlockingContext& self);

@@ -12,6 +12,8 @@ struct ReadyNode {
   virtual ~ReadyNode() = default;
   // Runs on the loop fiber when the node reaches the front of the queue.
   virtual void run_ready() = 0;
+  // The loop is being destroyed and takes the node off the queue unrun.
+  virtual void drop_unrun() = 0;
   ReadyNode* next_ready = nullptr;
   // A BlockingContext to resume, rather than a callback: a parking task may
   // hand the thread to it directly.

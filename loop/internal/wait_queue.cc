@@ -1,38 +1,22 @@
 #include "evergreen/loop/internal/wait_queue.h"
 
-#include "evergreen/loop/internal/loop_core.h"
+#include "absl/cleanup/cleanup.h"
+#include "evergreen/loop/internal/scheduler.h"
 
 namespace evergreen::internal {
 
 WaitQueue::~WaitQueue() {
-  while (head_ != nullptr) unlink(head_);
+  while (Waiter* waiter = waiters_.front()) unlink(waiter);
 }
 
 void WaitQueue::link(Waiter* waiter) {
   waiter->queue = this;
-  waiter->prev = tail_;
-  waiter->next = nullptr;
-  if (tail_ == nullptr) {
-    head_ = waiter;
-  } else {
-    tail_->next = waiter;
-  }
-  tail_ = waiter;
+  waiters_.push_back(waiter);
   ++size_;
 }
 
 void WaitQueue::unlink(Waiter* waiter) {
-  if (waiter->prev == nullptr) {
-    head_ = waiter->next;
-  } else {
-    waiter->prev->next = waiter->next;
-  }
-  if (waiter->next == nullptr) {
-    tail_ = waiter->prev;
-  } else {
-    waiter->next->prev = waiter->prev;
-  }
-  waiter->prev = waiter->next = nullptr;
+  waiters_.remove(waiter);
   waiter->queue = nullptr;
   --size_;
 }
@@ -67,15 +51,10 @@ bool WaitQueue::wait(std::optional<Duration> timeout, void* data) {
   deadline.wakes = &self;
   if (timeout) loop.add_timer(&deadline, std::chrono::steady_clock::now() + *timeout);
 
-  struct Cleanup {
-    ~Cleanup() {
-      if (deadline.armed()) loop.remove_timer(&deadline);
-      if (waiter.queue != nullptr) waiter.queue->unlink(&waiter);
-    }
-    Scheduler& loop;
-    Deadline& deadline;
-    Waiter& waiter;
-  } cleanup{loop, deadline, waiter};
+  absl::Cleanup leave = [&] {
+    if (deadline.armed()) loop.remove_timer(&deadline);
+    if (waiter.queue != nullptr) waiter.queue->unlink(&waiter);
+  };
 
   for (;;) {
     park(self);
@@ -91,12 +70,9 @@ void WaitQueue::wait_uninterruptibly(void* data) {
   waiter.context = &self;
   waiter.data = data;
   link(&waiter);
-  struct Cleanup {
-    ~Cleanup() {
-      if (waiter.queue != nullptr) waiter.queue->unlink(&waiter);
-    }
-    Waiter& waiter;
-  } cleanup{waiter};
+  absl::Cleanup leave = [&] {
+    if (waiter.queue != nullptr) waiter.queue->unlink(&waiter);
+  };
   // A delivery wakes us without notifying: leave it pending and park again.
   do {
     park(self);
@@ -110,15 +86,16 @@ void WaitQueue::notify(Waiter* waiter) {
 }
 
 bool WaitQueue::notify_one() {
-  if (head_ == nullptr) return false;
-  notify(head_);
+  Waiter* first = waiters_.front();
+  if (first == nullptr) return false;
+  notify(first);
   return true;
 }
 
 size_t WaitQueue::notify_all() {
   size_t count = 0;
-  while (head_ != nullptr) {
-    notify(head_);
+  while (Waiter* first = waiters_.front()) {
+    notify(first);
     ++count;
   }
   return count;

@@ -17,18 +17,17 @@
 
 #include "evergreen/loop/event_loop.h"
 #include "evergreen/loop/internal/blocking_context.h"
+#include "evergreen/loop/internal/intrusive_list.h"
 
 namespace evergreen::internal {
 
 class WaitQueue {
  public:
-  struct Waiter {
+  struct Waiter : IntrusiveListNode<Waiter> {
     BlockingContext* context = nullptr;
     // Primitive-specific payload, e.g. where a channel receiver wants its item.
     void* data = nullptr;
     bool notified = false;
-    Waiter* prev = nullptr;
-    Waiter* next = nullptr;
     WaitQueue* queue = nullptr;  // non-null while linked
   };
 
@@ -58,7 +57,7 @@ class WaitQueue {
   void wait_uninterruptibly(void* data = nullptr);
 
   // The longest-waiting waiter, or null.
-  Waiter* front() const { return head_; }
+  Waiter* front() const { return waiters_.front(); }
 
   // Wakes the longest-waiting waiter; returns whether there was one.
   bool notify_one();
@@ -67,7 +66,7 @@ class WaitQueue {
   // Wakes every waiter; returns how many.
   size_t notify_all();
 
-  bool empty() const { return head_ == nullptr; }
+  bool empty() const { return waiters_.empty(); }
   size_t size() const { return size_; }
 
  private:
@@ -75,8 +74,7 @@ class WaitQueue {
   void link(Waiter* waiter);
   void unlink(Waiter* waiter);
 
-  Waiter* head_ = nullptr;
-  Waiter* tail_ = nullptr;
+  IntrusiveList<Waiter> waiters_;
   size_t size_ = 0;
 };
 
