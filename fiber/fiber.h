@@ -75,6 +75,7 @@
 #include <string>
 
 #include "absl/functional/any_invocable.h"
+#include "evergreen/fiber/internal/cache_line.h"
 #include "evergreen/fiber/internal/context_switch.h"
 #include "evergreen/fiber/internal/runtime_state.h"
 #include "evergreen/fiber/internal/sanitizer.h"
@@ -176,7 +177,8 @@ class Fiber {
   void prefetch(size_t bytes = 128) const {
     const char* top = static_cast<const char*>(context_.sp);
     if (top == nullptr) return;
-    for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(top + offset);
+    for (size_t offset = 0; offset < bytes; offset += fiber_internal::kCacheLine)
+      __builtin_prefetch(top + offset);
   }
 
   // Fiber::parent()

@@ -10,6 +10,8 @@
 #include <ctime>
 #include <system_error>
 
+#include "evergreen/fiber/internal/cache_line.h"
+
 namespace evergreen::fiber_internal {
 namespace {
 
@@ -40,7 +42,6 @@ constexpr size_t kMaxWarmStacks = 4096;
 constexpr unsigned kOperationsPerIdleCheck = 64;
 // How many free stacks walk_ahead() covers at a time.
 constexpr size_t kWalkAheadStacks = 32;
-constexpr size_t kCacheLine = 64;
 
 std::chrono::nanoseconds coarse_now() {
   timespec now{};

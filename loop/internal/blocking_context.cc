@@ -3,12 +3,15 @@
 #include <atomic>
 #include <stdexcept>
 
-#include "evergreen/loop/internal/cache_line.h"
+#include "evergreen/fiber/internal/cache_line.h"
 #include "evergreen/loop/internal/loop_core.h"
 #include "evergreen/loop/task.h"
 
 namespace evergreen::internal {
 namespace {
+
+using fiber_internal::kCacheLine;
+
 // How much of a blocked task's stack, up from its saved stack pointer,
 // resuming it touches: the frames of the blocking call and the task's own,
 // about 450 bytes for a task blocked in sleep(). Lines past them are never
