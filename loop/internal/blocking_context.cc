@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "evergreen/fiber/internal/cache_line.h"
+#include "evergreen/fiber/internal/fiber_access.h"
 #include "evergreen/loop/internal/loop_core.h"
 #include "evergreen/loop/task.h"
 
@@ -69,7 +70,9 @@ void prefetch_for_resume(const BlockingContext& context) {
   if (context.task != nullptr) {
     prefetch_lines(reinterpret_cast<const char*>(context.task), sizeof(Task));
   }
-  if (context.fiber != nullptr) context.fiber->prefetch(kResumedStackBytes);
+  if (context.fiber != nullptr) {
+    fiber_internal::FiberAccess::prefetch_stack(*context.fiber, kResumedStackBytes);
+  }
 }
 
 void prefetch_queued(const ReadyNode* node) {

@@ -11,6 +11,7 @@
 #include <system_error>
 #include <utility>
 
+#include "evergreen/fiber/internal/fiber_access.h"
 #include "evergreen/loop/internal/report.h"
 #include "evergreen/loop/internal/signal_router.h"
 #include "evergreen/loop/task.h"
@@ -298,7 +299,7 @@ void LoopCore::start_task(Task& task, std::shared_ptr<Task> owner) {
   }
   // May throw (a stack size out of range): before anything refers to the task.
   task.fiber_.emplace([&task] { task.body(); }, task.stack_size_, &loop_fiber_);
-  task.fiber_->use_name(task.name_);  // a Task's name never changes
+  fiber_internal::FiberAccess::use_name(*task.fiber_, task.name_);  // a Task's name never changes
   task.self_ = std::move(owner);
   task.context_.loop = this;
   task.context_.fiber = &*task.fiber_;
