@@ -239,10 +239,8 @@ void Fiber::start(ThreadState& thread) {
   // its first frames will use, so that their TLB and cache misses overlap
   // with this fiber's run instead of stalling the next start.
   if (next_stack != nullptr) {
-    const char* top = next_stack + initial_top_offset(next_stack, stack_size_);
-    for (size_t line = 1; line <= kPrefetchedStartLines; ++line) {
-      __builtin_prefetch(top - line * kCacheLine, 1);
-    }
+    fiber_internal::prefetch_for_write_below(
+        next_stack + initial_top_offset(next_stack, stack_size_), kPrefetchedStartLines);
   }
   fiber_internal::on_stack_assigned(sanitizer_, stack_, stack_size_, name_->c_str());
   state_ = State::kStarted;

@@ -26,8 +26,7 @@ struct FiberAccess {
   // Does nothing for a fiber that has never been suspended.
   static void prefetch_stack(const Fiber& fiber, size_t bytes) {
     const char* top = static_cast<const char*>(fiber.context_.sp);
-    if (top == nullptr) return;
-    for (size_t offset = 0; offset < bytes; offset += kCacheLine) __builtin_prefetch(top + offset);
+    if (top != nullptr) prefetch_for_read(top, bytes);
   }
 
   // FiberAccess::use_name()

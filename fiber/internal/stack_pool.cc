@@ -130,9 +130,12 @@ void StackPool::walk_ahead() noexcept {
   // prefetch retires only once its page walk is done. One prefetch per start
   // would stall each start for a whole walk; a burst of them back to back
   // overlaps the walks. The next allocations take free_ from the back.
+  // One line per stack (the top one, which holds the owner record a start
+  // writes) is enough to get the walk going; Fiber::start() prefetches the
+  // lines the first frames use, for the very next stack only.
   const size_t count = std::min(kWalkAheadStacks, free_.size());
   for (size_t i = 1; i <= count; ++i) {
-    __builtin_prefetch(free_[free_.size() - i] + stack_size_ - kCacheLine, 1);
+    prefetch_for_write_below(free_[free_.size() - i] + stack_size_, 1);
   }
   walked_ahead_ = count;
 }

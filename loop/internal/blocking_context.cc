@@ -19,11 +19,6 @@ using fiber_internal::kCacheLine;
 // read, and with a batch of timers firing they only crowd out lines that
 // are.
 constexpr size_t kResumedStackBytes = 512;
-
-// Prefetches every cache line of [first, first + bytes).
-void prefetch_lines(const char* first, size_t bytes) {
-  for (size_t offset = 0; offset < bytes; offset += kCacheLine) __builtin_prefetch(first + offset);
-}
 }  // namespace
 
 void BlockingContext::run_ready() { loop->resume(*this); }
@@ -68,7 +63,7 @@ void wake(BlockingContext& context) {
 
 void prefetch_for_resume(const BlockingContext& context) {
   if (context.task != nullptr) {
-    prefetch_lines(reinterpret_cast<const char*>(context.task), sizeof(Task));
+    fiber_internal::prefetch_for_read(reinterpret_cast<const char*>(context.task), sizeof(Task));
   }
   if (context.fiber != nullptr) {
     fiber_internal::FiberAccess::prefetch_stack(*context.fiber, kResumedStackBytes);
@@ -82,7 +77,8 @@ void prefetch_queued(const ReadyNode* node) {
   // from the line before the node to sizeof(Task) past it covers both.
   // Reading the node first to find its task would be the very miss this
   // hides.
-  prefetch_lines(reinterpret_cast<const char*>(node) - kCacheLine, kCacheLine + sizeof(Task));
+  fiber_internal::prefetch_for_read(reinterpret_cast<const char*>(node) - kCacheLine,
+                                    kCacheLine + sizeof(Task));
 }
 
 void deliver(BlockingContext& context, std::exception_ptr error, const void* source) {
