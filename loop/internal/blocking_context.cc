@@ -1,6 +1,7 @@
 #include "evergreen/loop/internal/blocking_context.h"
 
 #include <atomic>
+#include <cstddef>
 #include <stdexcept>
 
 #include "evergreen/fiber/internal/cache_line.h"
@@ -72,11 +73,24 @@ void prefetch_for_resume(const BlockingContext& context) {
 
 void prefetch_queued(const ReadyNode* node) {
   if (node == nullptr) return;
-  // A task's context lies within the first 48 bytes of its Task (a test
-  // checks), which spawn() places just after the shared_ptr control block:
+  // A task's context (whose ReadyNode base is at its start) lies within the
+  // first 48 bytes of its Task, which spawn() places just after the
+  // shared_ptr control block (16 bytes: a vtable pointer and two counts):
   // from the line before the node to sizeof(Task) past it covers both.
   // Reading the node first to find its task would be the very miss this
   // hides.
+  //
+  // Checked here at compile time. Task is not standard-layout (it has
+  // virtual functions), so the standard leaves offsetof on it
+  // "conditionally-supported" and GCC warns; GCC and Clang compute it
+  // exactly for a class without virtual bases, which Task has none of.
+  // tests/loop/task_test.cc checks the same offset at run time.
+  constexpr size_t kControlBlockBytes = 16;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"
+  static_assert(offsetof(Task, context_) + kControlBlockBytes <= kCacheLine,
+                "prefetch_queued() would miss a task's shared_ptr control block");
+#pragma GCC diagnostic pop
   fiber_internal::prefetch_for_read(reinterpret_cast<const char*>(node) - kCacheLine,
                                     kCacheLine + sizeof(Task));
 }
