@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "evergreen/fiber/internal/cache_line.h"
 #include "evergreen/fiber/internal/context_switch.h"
 #include "evergreen/fiber/internal/guard_registry.h"
 #include "evergreen/fiber/internal/overflow_guard.h"
@@ -24,11 +25,7 @@ constexpr size_t kMinStackSize = 16 * 1024;
 constexpr size_t kMaxStackSize = size_t{1} << 30;
 constexpr size_t kInitialDefaultStackSize = 64 * 1024;
 
-// A fiber's first frame starts 0..15 cache lines below the top of its stack,
-// an offset that varies from stack to stack. Stacks lie a whole number of
-// pages apart, so without it the hottest frames of every fiber would share
-// the same few L1 cache sets and evict one another.
-constexpr size_t kCacheLine = 64;
+using fiber_internal::kCacheLine;
 
 // How much of the next free stack a fiber start prefetches: about what the
 // frames of a fiber that starts and blocks at once (a task) occupy - a task
@@ -49,7 +46,9 @@ size_t checked_stack_size(size_t size) {
 
 // Where a fiber's first frame starts, as an offset from the stack's lowest
 // address: 1 to 16 cache lines below the top, above it the stack's owner
-// record (guard_registry.h).
+// record (guard_registry.h). The offset varies from stack to stack: stacks lie
+// a whole number of pages apart, so without it the hottest frames of every
+// fiber would share the same few L1 cache sets and evict one another.
 size_t initial_top_offset(const char* stack, size_t size) {
   static_assert(fiber_internal::kOwnerRecordBytes <= kCacheLine);
   // A multiplicative hash of the page number picks the offset, so it is fixed
@@ -240,10 +239,8 @@ void Fiber::start(ThreadState& thread) {
   // its first frames will use, so that their TLB and cache misses overlap
   // with this fiber's run instead of stalling the next start.
   if (next_stack != nullptr) {
-    const char* top = next_stack + initial_top_offset(next_stack, stack_size_);
-    for (size_t line = 1; line <= kPrefetchedStartLines; ++line) {
-      __builtin_prefetch(top - line * kCacheLine, 1);
-    }
+    fiber_internal::prefetch_for_write_below(
+        next_stack + initial_top_offset(next_stack, stack_size_), kPrefetchedStartLines);
   }
   fiber_internal::on_stack_assigned(sanitizer_, stack_, stack_size_, name_->c_str());
   state_ = State::kStarted;

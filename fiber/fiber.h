@@ -84,6 +84,7 @@ namespace evergreen {
 
 namespace fiber_internal {
 struct ThreadState;
+struct FiberAccess;
 class MainFiberKey;
 struct FiberStack;
 bool describe_running_fiber(FiberStack& out) noexcept;
@@ -166,19 +167,6 @@ class Fiber {
   // the thread exits.
   static Fiber* current();
 
-  // Fiber::prefetch()
-  //
-  // A hint for schedulers: starts loading the top `bytes` of this suspended
-  // fiber's stack - the frames that switching to it and returning from its
-  // blocking call will read - into the cache. A scheduler that knows it will
-  // resume several fibers calls it ahead, so that their cache and TLB misses
-  // overlap. Harmless on any fiber.
-  void prefetch(size_t bytes = 128) const {
-    const char* top = static_cast<const char*>(context_.sp);
-    if (top == nullptr) return;
-    for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(top + offset);
-  }
-
   // Fiber::parent()
   //
   // Where control goes when this fiber ends. Null only for a main fiber.
@@ -199,14 +187,6 @@ class Fiber {
   void set_name(std::string name);
   const std::string& name() const { return *name_; }
 
-  // Fiber::use_name()
-  //
-  // Names the fiber by a string the caller owns, without copying it: for an
-  // owner that keeps the name anyway (the event loop's tasks do), it saves a
-  // copy per fiber. `name` must stay valid, and is read as it is then, until
-  // the fiber is destroyed or named again.
-  void use_name(const std::string& name) { name_ = &name; }
-
   // Fiber::stack_size()
   //
   // The size of this fiber's stack in bytes (a whole number of pages). Up to
@@ -220,6 +200,7 @@ class Fiber {
  private:
   enum class State : unsigned char { kNotStarted, kStarted, kEnded };
 
+  friend struct fiber_internal::FiberAccess;  // the loop's scheduling hints
   friend bool fiber_internal::describe_running_fiber(fiber_internal::FiberStack& out) noexcept;
   friend bool fiber_internal::describe_fiber_stack(const void* fiber, const char* stack_low,
                                                    fiber_internal::FiberStack& out) noexcept;
@@ -263,7 +244,7 @@ class Fiber {
   size_t stack_size_;
   absl::AnyInvocable<void()> target_;
   // The name is *name_: own_name_ (from set_name()), a string named by
-  // use_name(), or a shared empty one.
+  // FiberAccess::use_name(), or a shared empty one.
   std::unique_ptr<const std::string> own_name_;
   const std::string* name_;
 };

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "absl/cleanup/cleanup.h"
+#include "evergreen/fiber/internal/fiber_access.h"
 #include "evergreen/loop/internal/loop_core.h"
 #include "evergreen/loop/internal/report.h"
 
@@ -50,7 +51,7 @@ void Task::start(std::shared_ptr<Task> owner) {
 
 void Task::prepare_start(internal::Scheduler& loop, Fiber* parent, std::shared_ptr<Task> owner) {
   fiber_.emplace([this] { body(); }, stack_size_, parent);
-  fiber_->use_name(name_);  // a Task's name never changes
+  fiber_internal::FiberAccess::use_name(*fiber_, name_);  // a Task's name never changes
   self_ = std::move(owner);
   context_.loop = &loop;
   context_.fiber = &*fiber_;

@@ -102,6 +102,8 @@ class Task : public std::enable_shared_from_this<Task> {
   friend class internal::LoopCore;
   friend void internal::start_owned_task(const std::shared_ptr<Task>& owner);
   friend internal::LocalStorage& internal::current_local_storage();
+  // prefetch_queued() checks context_'s offset at compile time.
+  friend void internal::prefetch_queued(const internal::ReadyNode* node);
   enum class State { kNew, kStarted, kRunning, kEnded };
 
   void body();

@@ -10,6 +10,8 @@
 #include <ctime>
 #include <system_error>
 
+#include "evergreen/fiber/internal/cache_line.h"
+
 namespace evergreen::fiber_internal {
 namespace {
 
@@ -40,7 +42,6 @@ constexpr size_t kMaxWarmStacks = 4096;
 constexpr unsigned kOperationsPerIdleCheck = 64;
 // How many free stacks walk_ahead() covers at a time.
 constexpr size_t kWalkAheadStacks = 32;
-constexpr size_t kCacheLine = 64;
 
 std::chrono::nanoseconds coarse_now() {
   timespec now{};
@@ -129,9 +130,12 @@ void StackPool::walk_ahead() noexcept {
   // prefetch retires only once its page walk is done. One prefetch per start
   // would stall each start for a whole walk; a burst of them back to back
   // overlaps the walks. The next allocations take free_ from the back.
+  // One line per stack (the top one, which holds the owner record a start
+  // writes) is enough to get the walk going; Fiber::start() prefetches the
+  // lines the first frames use, for the very next stack only.
   const size_t count = std::min(kWalkAheadStacks, free_.size());
   for (size_t i = 1; i <= count; ++i) {
-    __builtin_prefetch(free_[free_.size() - i] + stack_size_ - kCacheLine, 1);
+    prefetch_for_write_below(free_[free_.size() - i] + stack_size_, 1);
   }
   walked_ahead_ = count;
 }

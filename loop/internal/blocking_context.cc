@@ -1,25 +1,25 @@
 #include "evergreen/loop/internal/blocking_context.h"
 
 #include <atomic>
+#include <cstddef>
 #include <stdexcept>
 
-#include "evergreen/loop/internal/cache_line.h"
+#include "evergreen/fiber/internal/cache_line.h"
+#include "evergreen/fiber/internal/fiber_access.h"
 #include "evergreen/loop/internal/loop_core.h"
 #include "evergreen/loop/task.h"
 
 namespace evergreen::internal {
 namespace {
+
+using fiber_internal::kCacheLine;
+
 // How much of a blocked task's stack, up from its saved stack pointer,
 // resuming it touches: the frames of the blocking call and the task's own,
 // about 450 bytes for a task blocked in sleep(). Lines past them are never
 // read, and with a batch of timers firing they only crowd out lines that
 // are.
 constexpr size_t kResumedStackBytes = 512;
-
-// Prefetches every cache line of [first, first + bytes).
-void prefetch_lines(const char* first, size_t bytes) {
-  for (size_t offset = 0; offset < bytes; offset += kCacheLine) __builtin_prefetch(first + offset);
-}
 }  // namespace
 
 void BlockingContext::run_ready() { LoopCore::of(*loop).resume(*this); }
@@ -63,19 +63,35 @@ void wake(BlockingContext& context) {
 
 void prefetch_for_resume(const BlockingContext& context) {
   if (context.task != nullptr) {
-    prefetch_lines(reinterpret_cast<const char*>(context.task), sizeof(Task));
+    fiber_internal::prefetch_for_read(reinterpret_cast<const char*>(context.task), sizeof(Task));
   }
-  if (context.fiber != nullptr) context.fiber->prefetch(kResumedStackBytes);
+  if (context.fiber != nullptr) {
+    fiber_internal::FiberAccess::prefetch_stack(*context.fiber, kResumedStackBytes);
+  }
 }
 
 void prefetch_queued(const ReadyNode* node) {
   if (node == nullptr) return;
-  // A task's context lies within the first 48 bytes of its Task (a test
-  // checks), which spawn() places just after the shared_ptr control block:
+  // A task's context (whose ReadyNode base is at its start) lies within the
+  // first 48 bytes of its Task, which spawn() places just after the
+  // shared_ptr control block (16 bytes: a vtable pointer and two counts):
   // from the line before the node to sizeof(Task) past it covers both.
   // Reading the node first to find its task would be the very miss this
   // hides.
-  prefetch_lines(reinterpret_cast<const char*>(node) - kCacheLine, kCacheLine + sizeof(Task));
+  //
+  // Checked here at compile time. Task is not standard-layout (it has
+  // virtual functions), so the standard leaves offsetof on it
+  // "conditionally-supported" and GCC warns; GCC and Clang compute it
+  // exactly for a class without virtual bases, which Task has none of.
+  // tests/loop/task_test.cc checks the same offset at run time.
+  constexpr size_t kControlBlockBytes = 16;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"
+  static_assert(offsetof(Task, context_) + kControlBlockBytes <= kCacheLine,
+                "prefetch_queued() would miss a task's shared_ptr control block");
+#pragma GCC diagnostic pop
+  fiber_internal::prefetch_for_read(reinterpret_cast<const char*>(node) - kCacheLine,
+                                    kCacheLine + sizeof(Task));
 }
 
 void deliver(BlockingContext& context, std::exception_ptr error, const void* source) {

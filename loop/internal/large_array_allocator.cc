@@ -5,10 +5,12 @@
 #include <cstdint>
 #include <new>
 
-#include "evergreen/loop/internal/cache_line.h"
+#include "evergreen/fiber/internal/cache_line.h"
 
 namespace evergreen::internal {
 namespace {
+
+using fiber_internal::kCacheLine;
 
 constexpr size_t kHugePage = size_t{2} << 20;
 

@@ -17,7 +17,7 @@
 
 #include <cstddef>
 
-#include "evergreen/loop/internal/cache_line.h"
+#include "evergreen/fiber/internal/cache_line.h"
 #include "evergreen/loop/internal/function_allocator.h"
 
 namespace evergreen::internal {
@@ -32,7 +32,7 @@ void deallocate_large_array(void* array, size_t bytes) noexcept;
 
 template <class T>
 using LargeArrayAllocator =
-    FunctionAllocator<T, allocate_large_array, deallocate_large_array, kCacheLine>;
+    FunctionAllocator<T, allocate_large_array, deallocate_large_array, fiber_internal::kCacheLine>;
 
 }  // namespace evergreen::internal
 

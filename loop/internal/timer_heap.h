@@ -16,8 +16,8 @@
 #include <new>
 #include <vector>
 
+#include "evergreen/fiber/internal/cache_line.h"
 #include "evergreen/loop/event_loop.h"
-#include "evergreen/loop/internal/cache_line.h"
 #include "evergreen/loop/internal/large_array_allocator.h"
 
 namespace evergreen::internal {
@@ -108,7 +108,7 @@ class TimerHeap {
     TimePoint deadline;
     uint32_t id;
   };
-  static_assert(sizeof(Slot) * 4 == kCacheLine);
+  static_assert(sizeof(Slot) * 4 == fiber_internal::kCacheLine);
   // Heap index i lives at storage_[i + 3]: the children of i (4i+1 .. 4i+4)
   // then start at storage index 4i+4, a cache line boundary.
   static constexpr size_t kOffset = 3;

@@ -4,10 +4,13 @@
 #include <string>
 
 #include "evergreen/fiber/fiber.h"
+#include "evergreen/fiber/internal/fiber_access.h"
 #include "gtest/gtest.h"
 
 namespace evergreen {
 namespace {
+
+using fiber_internal::FiberAccess;
 
 // Recursion deep enough to overflow any fiber stack. The bound is read at run
 // time so the compiler cannot prove the recursion infinite (or remove it),
@@ -47,7 +50,7 @@ TEST(FiberOverflowDeathTest, AUsedNameNamesTheFiber) {
       {
         const std::string name = "task-17";
         Fiber fiber([] { recurse(0); }, 64 * 1024);
-        fiber.use_name(name);
+        FiberAccess::use_name(fiber, name);
         fiber.switch_to();
       },
       EVERGREEN_OR_ASAN_REPORT(

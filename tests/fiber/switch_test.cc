@@ -7,11 +7,13 @@
 #include <vector>
 
 #include "evergreen/fiber/fiber.h"
+#include "evergreen/fiber/internal/fiber_access.h"
 #include "gtest/gtest.h"
 
 namespace evergreen {
 namespace {
 
+using fiber_internal::FiberAccess;
 using Log = std::vector<std::string>;
 
 TEST(FiberSwitchTest, DoesNotRunUntilSwitchedTo) {
@@ -252,14 +254,14 @@ TEST(FiberSwitchTest, NamesAreKept) {
 TEST(FiberSwitchTest, AUsedNameIsReadFromItsOwner) {
   std::string owned = "borrowed";
   Fiber fiber([] {});
-  fiber.use_name(owned);
+  FiberAccess::use_name(fiber, owned);
   EXPECT_EQ(&fiber.name(), &owned);  // not a copy
   owned = "changed";
   EXPECT_EQ(fiber.name(), "changed");
   fiber.set_name("own");  // owns its name again
   owned = "changed again";
   EXPECT_EQ(fiber.name(), "own");
-  fiber.use_name(owned);
+  FiberAccess::use_name(fiber, owned);
   EXPECT_EQ(fiber.name(), "changed again");
 }
 

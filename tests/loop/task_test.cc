@@ -497,7 +497,9 @@ TEST_F(TaskDeathTest, DestroyingALiveTaskIsFatal) {
 // internal::prefetch_queued() loads a task's object from its queued context
 // without reading the context: it assumes the context lies within the first
 // 48 bytes of the Task, so that the line before the context also holds the
-// shared_ptr control block make_shared puts in front of the Task.
+// shared_ptr control block make_shared puts in front of the Task. A
+// static_assert in prefetch_queued() checks the same at compile time; this
+// checks what the compiler actually laid out.
 TEST_F(LoopTest, ATasksContextStartsWithinItsFirst48Bytes) {
   std::ptrdiff_t offset = -1;
   auto task = spawn([&offset] {

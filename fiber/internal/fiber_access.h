@@ -1,0 +1,44 @@
+// What evergreen's own scheduler (//loop) may do to a Fiber beyond its public
+// API: hints that save a copy or a cache miss, and that users have no reason
+// to call. They live here rather than on Fiber so that the public type
+// carries no scheduler hints; Fiber befriends FiberAccess, and each function
+// is inline, so a call costs what the member function it replaces cost.
+//
+// Thread safety: as for Fiber, only on the fiber's own thread.
+#ifndef EVERGREEN_FIBER_INTERNAL_FIBER_ACCESS_H_
+#define EVERGREEN_FIBER_INTERNAL_FIBER_ACCESS_H_
+
+#include <cstddef>
+#include <string>
+
+#include "evergreen/fiber/fiber.h"
+#include "evergreen/fiber/internal/cache_line.h"
+
+namespace evergreen::fiber_internal {
+
+struct FiberAccess {
+  // FiberAccess::prefetch_stack()
+  //
+  // Starts loading the top `bytes` of `fiber`'s stack, from its saved stack
+  // pointer up: the frames that switching to it and returning from its
+  // blocking call will read. A scheduler that knows it will resume several
+  // fibers calls it ahead, so that their cache and TLB misses overlap.
+  // Does nothing for a fiber that has never been suspended.
+  static void prefetch_stack(const Fiber& fiber, size_t bytes) {
+    const char* top = static_cast<const char*>(fiber.context_.sp);
+    if (top != nullptr) prefetch_for_read(top, bytes);
+  }
+
+  // FiberAccess::use_name()
+  //
+  // Names `fiber` by a string the caller owns, without copying it: for an
+  // owner that keeps the name anyway (the event loop's tasks do), it saves a
+  // copy per fiber. `name` must stay valid, and is read as it is then, until
+  // the fiber is destroyed or named again (Fiber::set_name() makes it own
+  // its name again).
+  static void use_name(Fiber& fiber, const std::string& name) { fiber.name_ = &name; }
+};
+
+}  // namespace evergreen::fiber_internal
+
+#endif  // EVERGREEN_FIBER_INTERNAL_FIBER_ACCESS_H_
