@@ -289,7 +289,7 @@ ssize_t sendmsg(int fd, const msghdr* message, int flags) {
 }
 
 int close(int fd) {
-  patch_internal::wake_waiters_on_close(fd);
+  patch_internal::forget_fd_before_close(fd);
   FdTable::forget(fd);
   return original::close(fd);
 }
@@ -366,7 +366,7 @@ int dup(int fd) {
 
 int dup2(int fd, int target) {
   if (fd == target) return original::dup2(fd, target);
-  patch_internal::wake_waiters_on_close(target);  // dup2 closes `target` first
+  patch_internal::forget_fd_before_close(target);  // dup2 closes `target` first
   int result = original::dup2(fd, target);
   if (result >= 0) FdTable::copy(fd, target);
   return result;
@@ -374,7 +374,7 @@ int dup2(int fd, int target) {
 
 int dup3(int fd, int target, int flags) {
   if (fd == target) return original::dup3(fd, target, flags);  // EINVAL
-  patch_internal::wake_waiters_on_close(target);
+  patch_internal::forget_fd_before_close(target);
   int result = original::dup3(fd, target, flags);
   if (result >= 0) FdTable::copy(fd, target);
   return result;

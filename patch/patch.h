@@ -51,7 +51,10 @@
 //   signal (EINTR, with the time left), once per delivery: a sleep retried on
 //   EINTR then runs normally rather than spinning.
 // - close() (or dup2() over it) of an fd that tasks of this thread wait on
-//   wakes them; their call fails with EBADF.
+//   wakes them; their call fails with EBADF. Every other watcher of the fd on
+//   this thread's loop lets go of it too (EventLoop::add_reader/add_writer
+//   callbacks on it are removed), so a new file that gets the same number is
+//   watched afresh.
 // - evergreen's own calls are unaffected: the loop runs outside tasks, and
 //   io's sockets are non-blocking by the program's own choice.
 // - Patching is process-wide and one-way (there is no unpatch: fds already

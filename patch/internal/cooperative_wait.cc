@@ -1,86 +1,67 @@
 #include "evergreen/patch/internal/cooperative_wait.h"
 
-#include <fcntl.h>
-
 #include <cerrno>
 #include <chrono>
 #include <new>
 #include <system_error>
-#include <unordered_map>
+#include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "evergreen/fiber/fiber.h"
-#include "evergreen/loop/internal/scheduler.h"
+#include "evergreen/loop/internal/fd_registry.h"
 #include "evergreen/loop/internal/poller.h"
+#include "evergreen/loop/internal/scheduler.h"
 #include "evergreen/loop/local.h"
 #include "evergreen/loop/timeout.h"
-#include "evergreen/patch/patch.h"
 
 namespace evergreen::patch_internal {
 
 using internal::BlockingContext;
+using internal::FdRegistry;
 using internal::Scheduler;
-using internal::Poller;
 
+// Reported by the kernel whatever was asked for; poll() reports them too.
 constexpr uint32_t kAlwaysReported = internal::kPollError | internal::kPollHangUp;
 
-class FdWatch;
-
-struct CooperativeWait::Node {
-  FdWatch* watch = nullptr;  // null once unlinked
-  CooperativeWait* wait = nullptr;
-  uint32_t events = 0;
-  Node* prev = nullptr;
-  Node* next = nullptr;
-};
-
-// One poller registration: an fd some waits of this thread's loop watch.
-class FdWatch final : public internal::PollHandler {
+// One fd one wait watches. Level-triggered: a patched call asks whether the
+// fd is ready now, so readiness that predates the wait (or that an
+// edge-triggered listener of the fd was told of long ago) must wake it.
+class CooperativeWait::FdWaiter final : public internal::FdListener {
  public:
-  using Node = CooperativeWait::Node;
+  FdWaiter(CooperativeWait& wait, FdRegistry& fds, uint32_t events) : wait_(wait), fds_(fds) {
+    interest = events;
+    level_triggered = true;
+  }
+  // Not registered any more if the fd reported, was forgotten, or the loop
+  // cleared its registry while being destroyed (then `fds_` is not touched).
+  ~FdWaiter() override {
+    if (registered()) fds_.remove(*this);
+  }
+  FdWaiter(const FdWaiter&) = delete;
+  FdWaiter& operator=(const FdWaiter&) = delete;
 
-  // The watch for `fd`, created (and registered) if needed. Null with errno
-  // set if the fd cannot be registered.
-  static FdWatch* find_or_create(Scheduler& loop, int fd, uint32_t events);
-  static FdWatch* find(int fd);
+  void on_fd_events(uint32_t events) override {
+    // The events may be another listener's (the entry reports the union).
+    if ((events & (interest | kAlwaysReported)) == 0) return;
+    // Removed at once: until the task runs, a level-triggered registration
+    // nobody waits on would report on every loop iteration.
+    fds_.remove(*this);
+    wait_.ready_ = true;
+    internal::wake(wait_.task_);
+  }
 
-  // Adds a waiter; false with errno set if the registration cannot be widened.
-  bool link(Node* node);
-  // Removes a waiter; the last one out removes the registration and `this`.
-  void unlink(Node* node);
-  // close(): every waiter leaves with kClosed, then `this` is gone.
-  void close_all();
-
-  void on_poll_events(uint32_t events) override;
-
-  ~FdWatch() override = default;
+  // forget_fd_before_close(): the registry has removed us already.
+  void on_fd_forgotten() override {
+    wait_.closed_ = true;
+    internal::wake(wait_.task_);
+  }
 
  private:
-  FdWatch(Scheduler& loop, int fd) : loop_(loop), fd_(fd) {}
-
-  void detach(Node* node);
-  // Narrows (or drops) the registration to what the remaining waiters want.
-  void update_interest();
-  // The registration failed: wake everyone to re-check, then go.
-  void wake_all_and_release();
-
-  Scheduler& loop_;
-  int fd_;
-  int watched_fd_ = -1;  // fd_, or a dup of it
-  Poller::Token token_ = 0;
-  uint32_t interest_ = 0;
-  Node* head_ = nullptr;
-  Node* tail_ = nullptr;
+  CooperativeWait& wait_;
+  FdRegistry& fds_;
 };
 
 namespace {
-
-// The watches of this thread's loop by fd. Allocated with the first watch and
-// freed with the last, so that a thread that is not waiting holds nothing;
-// the thread_local itself is a plain pointer with no destructor, because
-// tasks may still be unwinding from a wait while the thread's other
-// thread_locals are destroyed.
-using WatchMap = std::unordered_map<int, FdWatch*>;
-thread_local WatchMap* watches = nullptr;
 
 // The exception that last interrupted a wait of this task (kOncePerDelivery).
 TaskLocal<std::exception_ptr>& last_interruption() {
@@ -99,151 +80,6 @@ BlockingContext* current_task() {
   return context;
 }
 
-// --- FdWatch ---------------------------------------------------------------------
-
-FdWatch* FdWatch::find(int fd) {
-  if (watches == nullptr) return nullptr;
-  auto found = watches->find(fd);
-  return found == watches->end() ? nullptr : found->second;
-}
-
-FdWatch* FdWatch::find_or_create(Scheduler& loop, int fd, uint32_t events) {
-  if (FdWatch* existing = find(fd)) return existing;
-  // The map slot and the object are allocated before the registration, so
-  // that running out of memory (std::bad_alloc, for the caller to report)
-  // never leaves a registration behind.
-  if (watches == nullptr) watches = new WatchMap();
-  auto forget_slot = [fd] {
-    watches->erase(fd);
-    if (watches->empty()) {
-      delete watches;
-      watches = nullptr;
-    }
-  };
-  std::unique_ptr<FdWatch> watch;
-  try {
-    watches->emplace(fd, nullptr);
-    watch.reset(new FdWatch(loop, fd));
-    try {
-      watch->token_ = loop.poller().add(fd, events, watch.get());
-      watch->watched_fd_ = fd;
-    } catch (const std::system_error& error) {
-      if (error.code().value() != EEXIST) throw;
-      // Someone else (an io stream, EventLoop::add_reader) watches this fd on
-      // our loop: epoll keys registrations by (fd, file), so a dup of the fd
-      // can be registered beside theirs.
-      int duplicate = patch::original::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-      if (duplicate < 0) throw std::system_error(errno, std::generic_category());
-      try {
-        watch->token_ = loop.poller().add(duplicate, events, watch.get());
-      } catch (...) {
-        patch::original::close(duplicate);
-        throw;
-      }
-      watch->watched_fd_ = duplicate;
-    }
-  } catch (const std::system_error& error) {
-    forget_slot();
-    errno = error.code().value();
-    return nullptr;
-  } catch (...) {
-    forget_slot();
-    throw;
-  }
-  watch->interest_ = events;
-  (*watches)[fd] = watch.get();
-  return watch.release();
-}
-
-bool FdWatch::link(Node* node) {
-  uint32_t wanted = interest_ | node->events;
-  if (wanted != interest_) {
-    try {
-      loop_.poller().modify(token_, watched_fd_, wanted);
-    } catch (const std::system_error& error) {
-      errno = error.code().value();
-      if (head_ == nullptr) update_interest();  // drops the unused registration
-      return false;
-    }
-    interest_ = wanted;
-  }
-  node->watch = this;
-  node->prev = tail_;
-  node->next = nullptr;
-  (tail_ == nullptr ? head_ : tail_->next) = node;
-  tail_ = node;
-  return true;
-}
-
-void FdWatch::detach(Node* node) {
-  (node->prev == nullptr ? head_ : node->prev->next) = node->next;
-  (node->next == nullptr ? tail_ : node->next->prev) = node->prev;
-  node->prev = node->next = nullptr;
-  node->watch = nullptr;
-}
-
-void FdWatch::unlink(Node* node) {
-  detach(node);
-  update_interest();
-}
-
-void FdWatch::update_interest() {
-  uint32_t wanted = 0;
-  for (Node* node = head_; node != nullptr; node = node->next) wanted |= node->events;
-  if (head_ != nullptr) {
-    // Level-triggered: interest nobody waits for any more would be reported
-    // on every loop iteration.
-    if (wanted == interest_) return;
-    try {
-      loop_.poller().modify(token_, watched_fd_, wanted);
-      interest_ = wanted;
-      return;
-    } catch (const std::system_error&) {
-      wake_all_and_release();
-      return;
-    }
-  }
-  loop_.poller().remove(token_, watched_fd_);
-  if (watched_fd_ != fd_) patch::original::close(watched_fd_);
-  watches->erase(fd_);
-  if (watches->empty()) {
-    delete watches;
-    watches = nullptr;
-  }
-  delete this;
-}
-
-void FdWatch::wake_all_and_release() {
-  while (Node* node = head_) {
-    detach(node);
-    node->wait->ready_ = true;
-    internal::wake(node->wait->task_);
-  }
-  update_interest();
-}
-
-void FdWatch::close_all() {
-  while (Node* node = head_) {
-    detach(node);
-    node->wait->closed_ = true;
-    internal::wake(node->wait->task_);
-  }
-  update_interest();
-}
-
-void FdWatch::on_poll_events(uint32_t events) {
-  for (Node* node = head_; node != nullptr;) {
-    Node* next = node->next;
-    if ((events & (node->events | kAlwaysReported)) != 0) {
-      detach(node);
-      node->wait->ready_ = true;
-      internal::wake(node->wait->task_);
-    }
-    node = next;
-  }
-  update_interest();  // may delete `this`: nothing after it
-}
-
 // --- CooperativeWait -------------------------------------------------------------
 
 void CooperativeWait::Deadline::fire() {
@@ -256,25 +92,23 @@ CooperativeWait::CooperativeWait(BlockingContext& task, Interrupt interrupt)
   timer_.wait = this;
 }
 
+// The waiters remove themselves from the registry as they are destroyed.
 CooperativeWait::~CooperativeWait() {
   if (timer_.armed()) task_.loop->remove_timer(&timer_);
-  for (auto& node : nodes_) {
-    if (node->watch != nullptr) node->watch->unlink(node.get());
-  }
 }
 
 bool CooperativeWait::watch(int fd, uint32_t events) {
-  // The node is owned before it is linked anywhere, so an allocation failure
-  // (std::bad_alloc, for the caller) cannot leave a dangling link.
-  nodes_.push_back(std::make_unique<Node>());
-  Node* node = nodes_.back().get();
-  node->wait = this;
-  node->events = events;
-  FdWatch* watch = FdWatch::find_or_create(*task_.loop, fd, events);
-  if (watch == nullptr || !watch->link(node)) {
-    nodes_.pop_back();
+  // Owned before it is added, so that no failure leaves a listener linked
+  // into the registry without an owner.
+  waiters_.push_back(std::make_unique<FdWaiter>(*this, task_.loop->fds(), events));
+  absl::Cleanup drop_waiter = [this] { waiters_.pop_back(); };
+  try {
+    task_.loop->fds().add(fd, *waiters_.back());
+  } catch (const std::system_error& error) {
+    errno = error.code().value();
     return false;
   }
+  std::move(drop_waiter).Cancel();
   return true;
 }
 
@@ -318,12 +152,9 @@ WaitOutcome CooperativeWait::wait() {
     if (*deadline_ <= std::chrono::steady_clock::now()) return WaitOutcome::kTimedOut;
     loop.add_timer(&timer_, *deadline_);
   }
-  // The loop must not finish under a task waiting for an fd it cannot see.
-  loop.retain();
-  struct Release {
-    ~Release() { loop.release(); }
-    Scheduler& loop;
-  } release{loop};
+  // The loop must not finish under a waiting task: run() does not count fd
+  // listeners as work (an io stream nobody reads from keeps nothing going).
+  Scheduler::KeepAlive keep_alive(loop);
   for (;;) {
     internal::park(task_);
     // A readiness that raced with a delivery wins, as in WaitQueue: the
@@ -336,8 +167,8 @@ WaitOutcome CooperativeWait::wait() {
   }
 }
 
-void wake_waiters_on_close(int fd) {
-  if (FdWatch* watch = FdWatch::find(fd)) watch->close_all();
+void forget_fd_before_close(int fd) {
+  if (Scheduler* loop = Scheduler::for_this_thread()) loop->fds().forget(fd);
 }
 
 WaitOutcome sleep_until(BlockingContext& task, TimePoint deadline) {

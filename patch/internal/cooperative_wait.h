@@ -1,22 +1,24 @@
 // Parking a task inside an interposed C call: until some fds are ready, a
-// deadline passes, something on the loop calls notify(), or an exception
-// (kill, Timeout) is delivered to the task.
+// deadline passes, something on the loop calls notify(), a watched fd is
+// closed, or an exception (kill, Timeout) is delivered to the task.
 //
-// This is //patch's own piece, built on the loop's Poller and park()/wake(),
-// rather than io's IoWatcher or the loop's WaitQueue, because the waits differ
-// in kind: the fds belong to someone else (a C library's socket, a pipe, an
-// epoll fd the program owns) and are never registered for long, one wait may
-// cover many fds (poll, select), several tasks may wait on one fd, and - above
-// all - a delivered exception must never be raised here (it cannot unwind
-// through C frames), while IoWatcher and WaitQueue raise it: here it is
+// This is //patch's own piece, built on the loop's fd registry and
+// park()/wake(), rather than io's streams or the loop's WaitQueue, because the
+// waits differ in kind: the fds belong to someone else (a C library's socket,
+// a pipe, an epoll fd the program owns) and are watched only for one wait, one
+// wait may cover many fds (poll, select), several tasks may wait on one fd,
+// and - above all - a delivered exception must never be raised here (it
+// cannot unwind through C frames), while io and WaitQueue raise it: here it is
 // reported as an outcome and left pending on the task.
 //
-// Each thread keeps one poller registration per fd that some task of its loop
-// is waiting on, shared by those waiters and removed with the last of them.
-// An fd already registered with the loop's poller by someone else (an
-// io stream, EventLoop::add_reader) is watched through a dup of it, since
-// epoll accepts each (fd, file) pair once. All of this runs on the loop's
-// thread; nothing is shared between threads.
+// Each fd a wait watches is one level-triggered listener on the loop's
+// FdRegistry, added by watch() and removed when the fd reports or the wait
+// ends. The registry keeps one kernel registration per fd, shared with every
+// other user of that fd on the loop (other waits, an io stream,
+// EventLoop::add_reader), so an fd someone else already watches is watched
+// as it is. Level-triggered because a patched call asks whether the fd is
+// ready now: an fd that is ready when the wait starts wakes it at once.
+// All of this runs on the loop's thread; nothing is shared between threads.
 #ifndef EVERGREEN_PATCH_INTERNAL_COOPERATIVE_WAIT_H_
 #define EVERGREEN_PATCH_INTERNAL_COOPERATIVE_WAIT_H_
 
@@ -52,7 +54,7 @@ enum class WaitOutcome : uint8_t {
   kReady,        // an fd is ready, or notify() was called
   kTimedOut,     // the deadline passed
   kInterrupted,  // an exception was delivered (and left pending)
-  kClosed,       // a watched fd was closed by close() on this thread
+  kClosed,       // a watched fd was closed by close() (or dup2() onto it) on this thread
   kFailed,       // the fd could not be watched; errno says why
 };
 
@@ -64,9 +66,11 @@ class CooperativeWait {
   CooperativeWait& operator=(const CooperativeWait&) = delete;
 
   // Wakes the wait when `fd` reports any of `events` (kPoll* bits, the same
-  // as epoll's and poll's), an error or a hang-up. Returns false with errno
-  // set if the fd cannot be watched; EPERM means it never blocks (a regular
-  // file), and callers may ignore it.
+  // as epoll's and poll's), an error or a hang-up, or when it is closed. The
+  // fd may be watched by anyone else on this loop, and by this wait more than
+  // once. Returns false with errno set if the fd cannot be watched; EPERM
+  // means it never blocks (a regular file), and callers may ignore it. Throws
+  // std::bad_alloc.
   bool watch(int fd, uint32_t events);
 
   void set_deadline(TimePoint deadline) { deadline_ = deadline; }
@@ -84,8 +88,8 @@ class CooperativeWait {
   WaitOutcome wait();
 
  private:
-  friend class FdWatch;
-  struct Node;
+  // One watched fd: a listener on the loop's FdRegistry (cooperative_wait.cc).
+  class FdWaiter;
   struct Deadline final : internal::TimerEntry {
     void fire() override;
     CooperativeWait* wait = nullptr;
@@ -97,7 +101,8 @@ class CooperativeWait {
   Interrupt interrupt_;
   std::optional<TimePoint> deadline_;
   Deadline timer_;
-  std::vector<std::unique_ptr<Node>> nodes_;
+  // Each waiter's address is linked into the registry: they do not move.
+  std::vector<std::unique_ptr<FdWaiter>> waiters_;
   bool ready_ = false;
   bool closed_ = false;
   bool timed_out_ = false;
@@ -109,9 +114,14 @@ class CooperativeWait {
 // kill or any other exception (an error every library gives up on).
 int interrupted_errno(const internal::BlockingContext& task);
 
-// Wakes every wait of this thread watching `fd` with kClosed and drops its
-// registration; close() calls it before closing.
-void wake_waiters_on_close(int fd);
+// `fd` is about to be closed (close(), or dup2()/dup3() onto it): every user
+// of it on this thread's loop lets go of it (FdRegistry::forget()), so that a
+// new file given the same number starts afresh. Waits watching it end with
+// kClosed; EventLoop::add_reader/add_writer callbacks on it are dropped; io
+// and the resolver learn of it through their listeners. Loops of other
+// threads are not told (nothing here may touch them). Nothing happens if this
+// thread has no loop.
+void forget_fd_before_close(int fd);
 
 // Parks the task until `deadline` (a sleep). Interrupted once per delivery.
 WaitOutcome sleep_until(internal::BlockingContext& task, TimePoint deadline);

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "evergreen/loop/task.h"
@@ -389,6 +390,75 @@ TEST_F(SocketTest, CloseWakesATaskBlockedOnTheFd) {
   loop().run();
   EXPECT_EQ(got, -1);
   EXPECT_EQ(error, EBADF);
+}
+
+TEST_F(SocketTest, CloseLetsEveryWatcherOfTheFdOnTheLoopGo) {
+  // close() of an fd both a blocked read and an add_reader() callback watch
+  // ends the read and drops the callback.
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  const int closed = pair[0];
+  track(pair[1]);
+  int callback_calls = 0;
+  loop().add_reader(closed, [&] { ++callback_calls; });
+  ssize_t got = 0;
+  int error = 0;
+  spawn([&] {
+    char buffer[4];
+    got = ::read(closed, buffer, sizeof buffer);
+    error = errno;
+  });
+  bool callback_dropped = false;
+  spawn([&] {
+    ::usleep(20'000);
+    ::close(closed);
+    callback_dropped = !loop().remove_reader(closed);
+  });
+  loop().run();
+  EXPECT_EQ(got, -1);
+  EXPECT_EQ(error, EBADF);
+  EXPECT_TRUE(callback_dropped);
+  EXPECT_EQ(callback_calls, 0);
+}
+
+TEST_F(SocketTest, AnFdNumberReusedAfterCloseIsWatchedAfresh) {
+  // The loop's watch of an fd goes with the file that close() ends: a new
+  // socket given the same number is watched for itself, not taken for the
+  // old one (whose kernel registration went with it).
+  int old_pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, old_pair), 0);
+  const int number = old_pair[0];
+  track(old_pair[1]);
+  int stale_calls = 0;
+  loop().add_reader(number, [&] { ++stale_calls; });
+  int fresh_calls = 0;
+  spawn([&] {
+    ::close(number);
+    // A new socket under the old number: it may get it anyway (the lowest
+    // free one); if not, libc's own dup2 (which tells the loop nothing)
+    // moves it there.
+    int fresh_pair[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fresh_pair), 0);
+    int fresh = fresh_pair[0];
+    int peer = fresh_pair[1];
+    if (peer == number) std::swap(fresh, peer);
+    if (fresh != number) {
+      ASSERT_EQ(patch::original::dup2(fresh, number), number);
+      patch::original::close(fresh);
+    }
+    track(number);
+    track(peer);
+    loop().add_reader(number, [&] {
+      ++fresh_calls;
+      loop().remove_reader(number);
+    });
+    ASSERT_EQ(::write(peer, "x", 1), 1);
+    ::usleep(200'000);  // the callback runs meanwhile
+    loop().remove_reader(number);  // if it did not: lets run() end
+  });
+  loop().run();
+  EXPECT_EQ(stale_calls, 0);
+  EXPECT_EQ(fresh_calls, 1);
 }
 
 TEST_F(SocketTest, KillEndsABlockedReadWithEcanceledThenRaises) {
