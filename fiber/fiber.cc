@@ -10,6 +10,7 @@
 
 #include "evergreen/fiber/internal/cache_line.h"
 #include "evergreen/fiber/internal/context_switch.h"
+#include "evergreen/fiber/internal/fatal_error.h"
 #include "evergreen/fiber/internal/guard_registry.h"
 #include "evergreen/fiber/internal/overflow_guard.h"
 #include "evergreen/fiber/internal/sanitizer.h"
@@ -106,11 +107,9 @@ Fiber::~Fiber() {
 }
 
 void Fiber::fatal_destroyed_while_running() const {
-  std::fprintf(stderr,
-               "evergreen: fatal: fiber %s destroyed while it is running or suspended "
-               "(it started and its target has not ended)\n",
-               describe().c_str());
-  std::abort();
+  fiber_internal::fatal_error("fiber " + describe() +
+                              " destroyed while it is running or suspended (it started and its "
+                              "target has not ended)");
 }
 
 std::string Fiber::describe() const {

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "absl/cleanup/cleanup.h"
+#include "evergreen/fiber/internal/fatal_error.h"
 #include "evergreen/fiber/internal/fiber_access.h"
 #include "evergreen/loop/internal/loop_core.h"
 #include "evergreen/loop/internal/report.h"
@@ -32,11 +33,9 @@ Task::Task(absl::AnyInvocable<void()> target, std::string name, size_t stack_siz
 Task::~Task() {
   if (kill_handle_) *kill_handle_ = nullptr;
   if (is_alive()) {
-    std::fprintf(stderr,
-                 "evergreen: fatal: task '%s' was destroyed while still alive (join() it "
-                 "first, or own it with a std::shared_ptr as spawn() does)\n",
-                 name_.c_str());
-    std::abort();
+    fiber_internal::fatal_error("task '" + name_ +
+                                "' was destroyed while still alive (join() it first, or own it "
+                                "with a std::shared_ptr as spawn() does)");
   }
 }
 

@@ -11,6 +11,7 @@
 #include <system_error>
 #include <utility>
 
+#include "evergreen/fiber/internal/fatal_error.h"
 #include "evergreen/loop/internal/report.h"
 #include "evergreen/loop/internal/signal_router.h"
 #include "evergreen/loop/task.h"
@@ -449,11 +450,9 @@ void LoopCore::kill_tasks_for_destroy() {
   for (int round = 0; !live_tasks_.empty(); ++round) {
     if (round == kDestroyKillAttempts) {
       Task* stuck = live_tasks_.find(live_tasks_.started_since(0).front());
-      std::fprintf(stderr,
-                   "evergreen: fatal: task '%s' kept blocking while its event loop was "
-                   "destroyed (it caught TaskExit)\n",
-                   stuck->name().c_str());
-      std::abort();
+      fiber_internal::fatal_error("task '" + stuck->name() +
+                                  "' kept blocking while its event loop was destroyed (it caught "
+                                  "TaskExit)");
     }
     // Tasks spawned during a round are ended in that round too.
     uint64_t next_sequence = 0;
