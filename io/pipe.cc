@@ -7,7 +7,9 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "evergreen/io/internal/fd_ops.h"
 #include "evergreen/io/internal/socket_address.h"
 
@@ -112,15 +114,11 @@ void PipeClient::connect(std::string_view path) {
   UniqueFd fd;
   if (int error = internal::open_socket(AF_UNIX, SOCK_STREAM, &fd)) raise(error, context);
   internal::IoWatcher& readiness = watcher();
-  // Unregisters the socket if this attempt fails (before the fd closes).
-  struct DetachOnFailure {
-    ~DetachOnFailure() {
-      if (!kept && !destroyed && readiness.attached()) readiness.detach();
-    }
-    internal::IoWatcher& readiness;
-    bool kept = false;
-    bool destroyed = false;
-  } guard{readiness};
+  // Unregisters the socket if this attempt fails (before the fd closes); a
+  // destroyed client's watcher is gone and must not be touched.
+  auto detach_on_failure = absl::MakeCleanup([&readiness] {
+    if (readiness.attached()) readiness.detach();
+  });
   for (;;) {
     if (::connect(fd.get(), address->get(), address->length) == 0) break;
     if (errno == EINTR) continue;
@@ -131,13 +129,13 @@ void PipeClient::connect(std::string_view path) {
     if (!readiness.attached()) readiness.attach(fd.get());
     internal::ErrorKind kind = error_kind();
     if (readiness.wait_writable(kBacklogRetry) == internal::WaitResult::kDestroyed) {
-      guard.destroyed = true;
+      std::move(detach_on_failure).Cancel();
       internal::raise_error(
           kind, EBADF, "evergreen: " + context + ": the client was destroyed while connecting");
     }
     if (closed()) raise(EBADF, context + ": the client was closed while connecting");
   }
-  guard.kept = true;
+  std::move(detach_on_failure).Cancel();
   open_fd(std::move(fd), kUnixStreamTraits);
 }
 

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <stdexcept>
 
+#include "absl/cleanup/cleanup.h"
 #include "evergreen/io/errno.h"
 #include "evergreen/loop/internal/report.h"
 #include "evergreen/loop/task.h"
@@ -444,17 +445,7 @@ StreamConnection::~StreamConnection() { unlink(); }
 void StreamConnection::unlink() {
   StreamServer* server = server_;
   if (server == nullptr) return;
-  if (previous_ != nullptr) {
-    previous_->next_ = next_;
-  } else {
-    server->first_connection_ = next_;
-  }
-  if (next_ != nullptr) {
-    next_->previous_ = previous_;
-  } else {
-    server->last_connection_ = previous_;
-  }
-  previous_ = next_ = nullptr;
+  server->connections_.remove(this);
   server_ = nullptr;
   --server->connection_count_;
 }
@@ -503,13 +494,11 @@ void StreamServer::serve(int backlog) {
     raise(errno, "cannot listen on " + describe());
   }
   serving_ = true;
-  struct Serving {
-    ~Serving() {
-      if (!destroyed) server.serving_ = false;
-    }
-    StreamServer& server;
-    bool destroyed = false;
-  } serving{*this};
+  // Cleared however serve() leaves, unless the server is gone by then.
+  bool destroyed = false;
+  absl::Cleanup not_serving = [this, &destroyed] {
+    if (!destroyed) serving_ = false;
+  };
 
   for (;;) {
     std::optional<Duration> backoff;
@@ -534,7 +523,7 @@ void StreamServer::serve(int backlog) {
       }
     }
     if (watcher_.wait_readable(backoff) == WaitResult::kDestroyed) {
-      serving.destroyed = true;
+      destroyed = true;
       return;
     }
     if (closed_) return;
@@ -558,13 +547,7 @@ void StreamServer::start_connection(internal::UniqueFd fd) {
     return;  // could not be set up (the loop refused it): drop it
   }
   connection->server_ = this;
-  connection->previous_ = last_connection_;
-  if (last_connection_ != nullptr) {
-    last_connection_->next_ = connection.get();
-  } else {
-    first_connection_ = connection.get();
-  }
-  last_connection_ = connection.get();
+  connections_.push_back(connection.get());
   ++connection_count_;
   spawn(&StreamServer::run_handler, std::move(connection));
 }
@@ -634,7 +617,7 @@ void StreamServer::close() {
   watcher_.detach();  // serve() wakes and returns
   listener_.reset();
   if (!remove_on_close_.empty()) ::unlink(remove_on_close_.c_str());
-  while (StreamConnection* connection = first_connection_) {
+  while (StreamConnection* connection = connections_.front()) {
     connection->unlink();
     connection->close();
   }
@@ -644,8 +627,8 @@ std::vector<std::shared_ptr<StreamConnection>> StreamServer::connections() const
   check_thread("connections");
   std::vector<std::shared_ptr<StreamConnection>> result;
   result.reserve(connection_count_);
-  for (StreamConnection* connection = first_connection_; connection != nullptr;
-       connection = connection->next_) {
+  for (StreamConnection* connection = connections_.front(); connection != nullptr;
+       connection = evergreen::internal::IntrusiveList<StreamConnection>::next(connection)) {
     if (auto shared = connection->weak_from_this().lock()) result.push_back(std::move(shared));
   }
   return result;

@@ -4,7 +4,9 @@
 
 #include <cerrno>
 #include <stdexcept>
+#include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "evergreen/io/internal/fd_ops.h"
 #include "evergreen/io/internal/resolve.h"
 
@@ -160,20 +162,15 @@ void TCPClient::connect(const Address& target, std::optional<Address> source) {
       // kept for the connection's life.
       internal::IoWatcher& readiness = watcher();
       readiness.attach(fd.get());
-      struct DetachUnlessKept {
-        ~DetachUnlessKept() {
-          if (!kept && !destroyed) readiness.detach();
-        }
-        internal::IoWatcher& readiness;
-        bool kept = false;
-        bool destroyed = false;
-      } guard{readiness};
+      // A failed attempt leaves the registry before its fd closes; a
+      // destroyed client's watcher is gone and must not be touched.
+      auto detach_on_failure = absl::MakeCleanup([&readiness] { readiness.detach(); });
       int error = 0;
       for (;;) {
         error = internal::pending_socket_error(fd.get());
         if (error != 0 || internal::remote_address(fd.get()).port != 0) break;
         if (readiness.wait_writable() == WaitResult::kDestroyed) {
-          guard.destroyed = true;
+          std::move(detach_on_failure).Cancel();
           raise_tcp(EBADF, context + ": the client was destroyed while connecting");
         }
         if (closed()) raise(EBADF, context + ": the client was closed while connecting");
@@ -182,7 +179,7 @@ void TCPClient::connect(const Address& target, std::optional<Address> source) {
         last_error = error;
         continue;
       }
-      guard.kept = true;
+      std::move(detach_on_failure).Cancel();  // kept for the connection's life
     }
     open_fd(std::move(fd), kTcpTraits);
     return;
