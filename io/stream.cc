@@ -155,7 +155,7 @@ size_t BaseStream::fill(const char* operation, size_t wanted_room) {
       size_t room = 0;
       char* tail = input_.prepare(std::min(wanted_room, limit), &room);
       room = std::min(room, limit);
-      ssize_t count = ::read(fd_.get(), tail, room);
+      ssize_t count = internal::read_some(fd_.get(), tail, room);
       if (count > 0) {
         input_.commit(static_cast<size_t>(count));
         // A stream socket fills a read from everything queued, so a short read
@@ -433,8 +433,9 @@ void BaseStream::shutdown() {
   if (write_shut_) return;
   check_open("shutdown");
   write_shut_ = true;
-  if (traits_.socket && ::shutdown(fd_.get(), SHUT_WR) != 0 && errno != ENOTCONN) {
-    fail(errno, "shutdown");
+  if (traits_.socket) {
+    int error = internal::shut_down_writes(fd_.get());
+    if (error != 0 && error != ENOTCONN) fail(error, "shutdown");
   }
 }
 
@@ -472,8 +473,8 @@ void StreamServer::set_listener(internal::UniqueFd fd) {
   if (listener_.valid()) raise(EINVAL, "bind: the " + describe() + " is already bound");
   // Listen at once, so clients may connect as soon as bind() returns (they
   // wait in the backlog until serve() accepts them); serve() sets its backlog.
-  if (::listen(fd.get(), kDefaultBacklog) != 0) {
-    raise(errno, "cannot listen on " + internal::local_address(fd.get()).to_string());
+  if (int error = internal::listen_on(fd.get(), kDefaultBacklog)) {
+    raise(error, "cannot listen on " + internal::local_address(fd.get()).to_string());
   }
   try {
     watcher_.attach(fd.get());
@@ -490,8 +491,10 @@ void StreamServer::serve(int backlog) {
   if (closed_) raise(EBADF, "serve on a closed " + describe());
   if (!listener_.valid()) raise(EDESTADDRREQ, "serve() called before bind()");
   if (serving_) raise(EALREADY, "serve() is already running on the " + describe());
-  if (backlog != kDefaultBacklog && ::listen(listener_.get(), backlog) != 0) {
-    raise(errno, "cannot listen on " + describe());
+  if (backlog != kDefaultBacklog) {
+    if (int error = internal::listen_on(listener_.get(), backlog)) {
+      raise(error, "cannot listen on " + describe());
+    }
   }
   serving_ = true;
   // Cleared however serve() leaves, unless the server is gone by then.
@@ -503,13 +506,13 @@ void StreamServer::serve(int backlog) {
   for (;;) {
     std::optional<Duration> backoff;
     while (watcher_.readable()) {
-      int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd >= 0) {
+      internal::UniqueFd accepted;
+      int error = internal::accept_connection(listener_.get(), &accepted);
+      if (error == 0) {
         starvation_reported_ = false;
-        start_connection(internal::UniqueFd(fd));
+        start_connection(std::move(accepted));
         continue;
       }
-      int error = errno;
       if (error == EAGAIN || error == EWOULDBLOCK) {
         watcher_.clear_readable();
       } else if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
@@ -587,10 +590,7 @@ void StreamServer::finish_connection(StreamConnection& connection,
   }
   // Reset rather than close gracefully: a graceful close would leave the
   // unsent bytes queued in the kernel for a client that does not read them.
-  struct linger reset {
-    .l_onoff = 1, .l_linger = 0
-  };
-  ::setsockopt(connection.fileno(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  internal::reset_on_close(connection.fileno());
   connection.close();
 }
 

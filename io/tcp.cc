@@ -23,7 +23,7 @@ namespace {
 constexpr FdTraits kTcpTraits{.socket = true, .stream_socket = true};
 
 [[noreturn]] void raise_tcp(int error, const std::string& what) {
-  throw TCPError(error, "evergreen: " + what);
+  internal::raise_error(ErrorKind::kTCP, error, "evergreen: " + what);
 }
 
 Address socket_address_of(int fd, bool remote, const char* which) {
@@ -71,9 +71,9 @@ void TCPServer::bind(const Address& address) {
   if (int error = internal::open_socket(chosen.family(), SOCK_STREAM, &fd)) raise(error, context);
   // Lets a restarted server bind while old connections sit in TIME_WAIT; a
   // socket still listening on the address is refused all the same.
-  int on = 1;
-  setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-  if (::bind(fd.get(), chosen.get(), chosen.length) != 0) raise(errno, context);
+  if (int error = internal::bind_socket(fd.get(), chosen, /*reuse_address=*/true)) {
+    raise(error, context);
+  }
   set_listener(std::move(fd));
 }
 
@@ -141,19 +141,17 @@ void TCPClient::connect(const Address& target, std::optional<Address> source) {
         last_error = EAFNOSUPPORT;
         continue;
       }
-      int on = 1;
-      setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-      if (::bind(fd.get(), local->get(), local->length) != 0) {
-        raise(errno, context + ": cannot bind to " + source->to_string());
+      if (int error = internal::bind_socket(fd.get(), *local, /*reuse_address=*/true)) {
+        raise(error, context + ": cannot bind to " + source->to_string());
       }
     }
     if (nodelay_) internal::set_tcp_nodelay(fd.get(), true);
     int result;
     do {
-      result = ::connect(fd.get(), candidate.get(), candidate.length);
-    } while (result != 0 && errno == EINTR);
-    if (result != 0 && errno != EINPROGRESS) {
-      last_error = errno;
+      result = internal::connect_socket(fd.get(), candidate);
+    } while (result == EINTR);
+    if (result != 0 && result != EINPROGRESS) {
+      last_error = result;
       continue;
     }
     if (result != 0) {
