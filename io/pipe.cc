@@ -7,7 +7,9 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "evergreen/io/internal/fd_ops.h"
 #include "evergreen/io/internal/socket_address.h"
 
@@ -37,11 +39,10 @@ std::string why_not_stale(const std::string& path, const SocketAddress& address)
   if (int error = internal::open_socket(AF_UNIX, SOCK_STREAM, &probe)) {
     return std::string("cannot probe the socket there: ") + strerror(error);
   }
-  if (::connect(probe.get(), address.get(), address.length) == 0 || errno == EAGAIN) {
-    return "a server is listening there";
-  }
-  if (errno == ECONNREFUSED) return "";
-  return std::string("cannot probe the socket there: ") + strerror(errno);
+  int error = internal::connect_socket(probe.get(), address);
+  if (error == 0 || error == EAGAIN) return "a server is listening there";
+  if (error == ECONNREFUSED) return "";
+  return std::string("cannot probe the socket there: ") + strerror(error);
 }
 
 }  // namespace
@@ -68,8 +69,7 @@ void PipeServer::bind(std::string_view path, StaleSocket stale) {
   UniqueFd fd;
   if (int error = internal::open_socket(AF_UNIX, SOCK_STREAM, &fd)) raise(error, context);
   const std::string path_string(path);
-  if (::bind(fd.get(), address->get(), address->length) != 0) {
-    const int error = errno;
+  if (const int error = internal::bind_socket(fd.get(), *address)) {
     if (error != EADDRINUSE || stale == StaleSocket::kRefuse) {
       raise(error, error == EADDRINUSE ? context +
                                              ": the path exists (StaleSocket::kReplace replaces "
@@ -84,7 +84,7 @@ void PipeServer::bind(std::string_view path, StaleSocket stale) {
     if (::unlink(path_string.c_str()) != 0 && errno != ENOENT) {
       raise(errno, context + ": cannot remove the stale socket");
     }
-    if (::bind(fd.get(), address->get(), address->length) != 0) raise(errno, context);
+    if (int error = internal::bind_socket(fd.get(), *address)) raise(error, context);
   }
   set_listener(std::move(fd));
   path_ = path_string;
@@ -112,32 +112,29 @@ void PipeClient::connect(std::string_view path) {
   UniqueFd fd;
   if (int error = internal::open_socket(AF_UNIX, SOCK_STREAM, &fd)) raise(error, context);
   internal::IoWatcher& readiness = watcher();
-  // Unregisters the socket if this attempt fails (before the fd closes).
-  struct DetachOnFailure {
-    ~DetachOnFailure() {
-      if (!kept && !destroyed && readiness.attached()) readiness.detach();
-    }
-    internal::IoWatcher& readiness;
-    bool kept = false;
-    bool destroyed = false;
-  } guard{readiness};
+  // Unregisters the socket if this attempt fails (before the fd closes); a
+  // destroyed client's watcher is gone and must not be touched.
+  auto detach_on_failure = absl::MakeCleanup([&readiness] {
+    if (readiness.attached()) readiness.detach();
+  });
   for (;;) {
-    if (::connect(fd.get(), address->get(), address->length) == 0) break;
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN) raise(errno, context);
+    int error = internal::connect_socket(fd.get(), *address);
+    if (error == 0) break;
+    if (error == EINTR) continue;
+    if (error != EAGAIN) raise(error, context);
     // The server's backlog is full, and a Unix socket offers nothing to poll
     // for: try again shortly. Waiting on the watcher rather than sleep()
     // notices a client destroyed meanwhile without touching it.
     if (!readiness.attached()) readiness.attach(fd.get());
     internal::ErrorKind kind = error_kind();
     if (readiness.wait_writable(kBacklogRetry) == internal::WaitResult::kDestroyed) {
-      guard.destroyed = true;
+      std::move(detach_on_failure).Cancel();
       internal::raise_error(
           kind, EBADF, "evergreen: " + context + ": the client was destroyed while connecting");
     }
     if (closed()) raise(EBADF, context + ": the client was closed while connecting");
   }
-  guard.kept = true;
+  std::move(detach_on_failure).Cancel();
   open_fd(std::move(fd), kUnixStreamTraits);
 }
 

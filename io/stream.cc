@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <stdexcept>
 
+#include "absl/cleanup/cleanup.h"
 #include "evergreen/io/errno.h"
 #include "evergreen/loop/internal/report.h"
 #include "evergreen/loop/task.h"
@@ -154,7 +155,7 @@ size_t BaseStream::fill(const char* operation, size_t wanted_room) {
       size_t room = 0;
       char* tail = input_.prepare(std::min(wanted_room, limit), &room);
       room = std::min(room, limit);
-      ssize_t count = ::read(fd_.get(), tail, room);
+      ssize_t count = internal::read_some(fd_.get(), tail, room);
       if (count > 0) {
         input_.commit(static_cast<size_t>(count));
         // A stream socket fills a read from everything queued, so a short read
@@ -432,8 +433,9 @@ void BaseStream::shutdown() {
   if (write_shut_) return;
   check_open("shutdown");
   write_shut_ = true;
-  if (traits_.socket && ::shutdown(fd_.get(), SHUT_WR) != 0 && errno != ENOTCONN) {
-    fail(errno, "shutdown");
+  if (traits_.socket) {
+    int error = internal::shut_down_writes(fd_.get());
+    if (error != 0 && error != ENOTCONN) fail(error, "shutdown");
   }
 }
 
@@ -444,17 +446,7 @@ StreamConnection::~StreamConnection() { unlink(); }
 void StreamConnection::unlink() {
   StreamServer* server = server_;
   if (server == nullptr) return;
-  if (previous_ != nullptr) {
-    previous_->next_ = next_;
-  } else {
-    server->first_connection_ = next_;
-  }
-  if (next_ != nullptr) {
-    next_->previous_ = previous_;
-  } else {
-    server->last_connection_ = previous_;
-  }
-  previous_ = next_ = nullptr;
+  server->connections_.remove(this);
   server_ = nullptr;
   --server->connection_count_;
 }
@@ -481,8 +473,8 @@ void StreamServer::set_listener(internal::UniqueFd fd) {
   if (listener_.valid()) raise(EINVAL, "bind: the " + describe() + " is already bound");
   // Listen at once, so clients may connect as soon as bind() returns (they
   // wait in the backlog until serve() accepts them); serve() sets its backlog.
-  if (::listen(fd.get(), kDefaultBacklog) != 0) {
-    raise(errno, "cannot listen on " + internal::local_address(fd.get()).to_string());
+  if (int error = internal::listen_on(fd.get(), kDefaultBacklog)) {
+    raise(error, "cannot listen on " + internal::local_address(fd.get()).to_string());
   }
   try {
     watcher_.attach(fd.get());
@@ -499,28 +491,28 @@ void StreamServer::serve(int backlog) {
   if (closed_) raise(EBADF, "serve on a closed " + describe());
   if (!listener_.valid()) raise(EDESTADDRREQ, "serve() called before bind()");
   if (serving_) raise(EALREADY, "serve() is already running on the " + describe());
-  if (backlog != kDefaultBacklog && ::listen(listener_.get(), backlog) != 0) {
-    raise(errno, "cannot listen on " + describe());
+  if (backlog != kDefaultBacklog) {
+    if (int error = internal::listen_on(listener_.get(), backlog)) {
+      raise(error, "cannot listen on " + describe());
+    }
   }
   serving_ = true;
-  struct Serving {
-    ~Serving() {
-      if (!destroyed) server.serving_ = false;
-    }
-    StreamServer& server;
-    bool destroyed = false;
-  } serving{*this};
+  // Cleared however serve() leaves, unless the server is gone by then.
+  bool destroyed = false;
+  absl::Cleanup not_serving = [this, &destroyed] {
+    if (!destroyed) serving_ = false;
+  };
 
   for (;;) {
     std::optional<Duration> backoff;
     while (watcher_.readable()) {
-      int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd >= 0) {
+      internal::UniqueFd accepted;
+      int error = internal::accept_connection(listener_.get(), &accepted);
+      if (error == 0) {
         starvation_reported_ = false;
-        start_connection(internal::UniqueFd(fd));
+        start_connection(std::move(accepted));
         continue;
       }
-      int error = errno;
       if (error == EAGAIN || error == EWOULDBLOCK) {
         watcher_.clear_readable();
       } else if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
@@ -534,7 +526,7 @@ void StreamServer::serve(int backlog) {
       }
     }
     if (watcher_.wait_readable(backoff) == WaitResult::kDestroyed) {
-      serving.destroyed = true;
+      destroyed = true;
       return;
     }
     if (closed_) return;
@@ -558,13 +550,7 @@ void StreamServer::start_connection(internal::UniqueFd fd) {
     return;  // could not be set up (the loop refused it): drop it
   }
   connection->server_ = this;
-  connection->previous_ = last_connection_;
-  if (last_connection_ != nullptr) {
-    last_connection_->next_ = connection.get();
-  } else {
-    first_connection_ = connection.get();
-  }
-  last_connection_ = connection.get();
+  connections_.push_back(connection.get());
   ++connection_count_;
   spawn(&StreamServer::run_handler, std::move(connection));
 }
@@ -604,10 +590,7 @@ void StreamServer::finish_connection(StreamConnection& connection,
   }
   // Reset rather than close gracefully: a graceful close would leave the
   // unsent bytes queued in the kernel for a client that does not read them.
-  struct linger reset {
-    .l_onoff = 1, .l_linger = 0
-  };
-  ::setsockopt(connection.fileno(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  internal::reset_on_close(connection.fileno());
   connection.close();
 }
 
@@ -634,7 +617,7 @@ void StreamServer::close() {
   watcher_.detach();  // serve() wakes and returns
   listener_.reset();
   if (!remove_on_close_.empty()) ::unlink(remove_on_close_.c_str());
-  while (StreamConnection* connection = first_connection_) {
+  while (StreamConnection* connection = connections_.front()) {
     connection->unlink();
     connection->close();
   }
@@ -644,8 +627,8 @@ std::vector<std::shared_ptr<StreamConnection>> StreamServer::connections() const
   check_thread("connections");
   std::vector<std::shared_ptr<StreamConnection>> result;
   result.reserve(connection_count_);
-  for (StreamConnection* connection = first_connection_; connection != nullptr;
-       connection = connection->next_) {
+  for (StreamConnection* connection = connections_.front(); connection != nullptr;
+       connection = evergreen::internal::IntrusiveList<StreamConnection>::next(connection)) {
     if (auto shared = connection->weak_from_this().lock()) result.push_back(std::move(shared));
   }
   return result;

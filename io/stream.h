@@ -64,8 +64,9 @@
 #include "evergreen/io/internal/read_buffer.h"
 #include "evergreen/io/internal/unique_fd.h"
 #include "evergreen/loop/event_loop.h"
-#include "evergreen/loop/internal/wait_queue.h"
+#include "evergreen/loop/internal/intrusive_list.h"
 #include "evergreen/loop/internal/thread_affinity.h"
+#include "evergreen/loop/internal/wait_queue.h"
 
 namespace evergreen::io {
 
@@ -265,7 +266,9 @@ class BaseStream : private internal::IoWatcher::WriteDrain {
 // A stream accepted by a StreamServer, handed to handle_connection(). It stays
 // in the server's connections() until it is closed or the last reference to
 // it goes away (whichever comes first), and server.close() closes it.
-class StreamConnection : public BaseStream, public std::enable_shared_from_this<StreamConnection> {
+class StreamConnection : public BaseStream,
+                         public std::enable_shared_from_this<StreamConnection>,
+                         private evergreen::internal::IntrusiveListNode<StreamConnection> {
  public:
   ~StreamConnection() override;
 
@@ -278,11 +281,12 @@ class StreamConnection : public BaseStream, public std::enable_shared_from_this<
 
  private:
   friend class StreamServer;
+  // The server's list of its connections links them through the private base.
+  friend class evergreen::internal::IntrusiveList<StreamConnection>;
   void unlink();
 
+  // Non-null exactly while the connection is in the server's list.
   StreamServer* server_ = nullptr;
-  StreamConnection* previous_ = nullptr;
-  StreamConnection* next_ = nullptr;
 };
 
 // StreamServer
@@ -394,8 +398,7 @@ class StreamServer {
   // Out of descriptors or memory in accept, and said so: reported once until
   // an accept succeeds again, not on every retry.
   bool starvation_reported_ = false;
-  StreamConnection* first_connection_ = nullptr;
-  StreamConnection* last_connection_ = nullptr;
+  evergreen::internal::IntrusiveList<StreamConnection> connections_;
   size_t connection_count_ = 0;
 
  protected:

@@ -4,7 +4,9 @@
 
 #include <cerrno>
 #include <stdexcept>
+#include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "evergreen/io/internal/fd_ops.h"
 #include "evergreen/io/internal/resolve.h"
 
@@ -21,7 +23,7 @@ namespace {
 constexpr FdTraits kTcpTraits{.socket = true, .stream_socket = true};
 
 [[noreturn]] void raise_tcp(int error, const std::string& what) {
-  throw TCPError(error, "evergreen: " + what);
+  internal::raise_error(ErrorKind::kTCP, error, "evergreen: " + what);
 }
 
 Address socket_address_of(int fd, bool remote, const char* which) {
@@ -69,9 +71,9 @@ void TCPServer::bind(const Address& address) {
   if (int error = internal::open_socket(chosen.family(), SOCK_STREAM, &fd)) raise(error, context);
   // Lets a restarted server bind while old connections sit in TIME_WAIT; a
   // socket still listening on the address is refused all the same.
-  int on = 1;
-  setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-  if (::bind(fd.get(), chosen.get(), chosen.length) != 0) raise(errno, context);
+  if (int error = internal::bind_socket(fd.get(), chosen, /*reuse_address=*/true)) {
+    raise(error, context);
+  }
   set_listener(std::move(fd));
 }
 
@@ -139,19 +141,17 @@ void TCPClient::connect(const Address& target, std::optional<Address> source) {
         last_error = EAFNOSUPPORT;
         continue;
       }
-      int on = 1;
-      setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-      if (::bind(fd.get(), local->get(), local->length) != 0) {
-        raise(errno, context + ": cannot bind to " + source->to_string());
+      if (int error = internal::bind_socket(fd.get(), *local, /*reuse_address=*/true)) {
+        raise(error, context + ": cannot bind to " + source->to_string());
       }
     }
     if (nodelay_) internal::set_tcp_nodelay(fd.get(), true);
     int result;
     do {
-      result = ::connect(fd.get(), candidate.get(), candidate.length);
-    } while (result != 0 && errno == EINTR);
-    if (result != 0 && errno != EINPROGRESS) {
-      last_error = errno;
+      result = internal::connect_socket(fd.get(), candidate);
+    } while (result == EINTR);
+    if (result != 0 && result != EINPROGRESS) {
+      last_error = result;
       continue;
     }
     if (result != 0) {
@@ -160,20 +160,15 @@ void TCPClient::connect(const Address& target, std::optional<Address> source) {
       // kept for the connection's life.
       internal::IoWatcher& readiness = watcher();
       readiness.attach(fd.get());
-      struct DetachUnlessKept {
-        ~DetachUnlessKept() {
-          if (!kept && !destroyed) readiness.detach();
-        }
-        internal::IoWatcher& readiness;
-        bool kept = false;
-        bool destroyed = false;
-      } guard{readiness};
+      // A failed attempt leaves the registry before its fd closes; a
+      // destroyed client's watcher is gone and must not be touched.
+      auto detach_on_failure = absl::MakeCleanup([&readiness] { readiness.detach(); });
       int error = 0;
       for (;;) {
         error = internal::pending_socket_error(fd.get());
         if (error != 0 || internal::remote_address(fd.get()).port != 0) break;
         if (readiness.wait_writable() == WaitResult::kDestroyed) {
-          guard.destroyed = true;
+          std::move(detach_on_failure).Cancel();
           raise_tcp(EBADF, context + ": the client was destroyed while connecting");
         }
         if (closed()) raise(EBADF, context + ": the client was closed while connecting");
@@ -182,7 +177,7 @@ void TCPClient::connect(const Address& target, std::optional<Address> source) {
         last_error = error;
         continue;
       }
-      guard.kept = true;
+      std::move(detach_on_failure).Cancel();  // kept for the connection's life
     }
     open_fd(std::move(fd), kTcpTraits);
     return;

@@ -20,12 +20,13 @@ using internal::WaitResult;
 namespace {
 
 [[noreturn]] void raise_destroyed(const char* operation) {
-  throw UDPError(EBADF, std::string("evergreen: ") + operation +
+  internal::raise_error(ErrorKind::kUDP, EBADF,
+                        std::string("evergreen: ") + operation +
                             ": the UDP endpoint was destroyed while this task waited on it");
 }
 
 ssize_t send_to(int fd, std::string_view data, const SocketAddress& to) {
-  return ::sendto(fd, data.data(), data.size(), MSG_NOSIGNAL, to.get(), to.length);
+  return internal::send_datagram(fd, data.data(), data.size(), to);
 }
 
 }  // namespace
@@ -39,7 +40,7 @@ UDPEndpoint::~UDPEndpoint() {
 }
 
 void UDPEndpoint::raise(int errno_value, const std::string& what) const {
-  throw UDPError(errno_value, "evergreen: " + what);
+  internal::raise_error(ErrorKind::kUDP, errno_value, "evergreen: " + what);
 }
 
 void UDPEndpoint::check_open(const char* operation) const {
@@ -69,7 +70,8 @@ SocketAddress UDPEndpoint::resolve(const Address& address, const std::string& co
     internal::IoWatcher::Operation lookup(watcher_);
     found = internal::resolve_endpoint(address, ErrorKind::kUDP, context);
     if (lookup.owner_destroyed()) {
-      throw UDPError(EBADF, "evergreen: " + context + ": the endpoint was destroyed meanwhile");
+      internal::raise_error(ErrorKind::kUDP, EBADF,
+                            "evergreen: " + context + ": the endpoint was destroyed meanwhile");
     }
   }
   check_open("resolve");
@@ -94,8 +96,7 @@ void UDPEndpoint::bind(const Address& address) {
   if (fd_.valid()) raise(EINVAL, context + ": the endpoint is already bound");
   SocketAddress local = resolve(address, context);
   open_socket(local.family(), context);
-  if (::bind(fd_.get(), local.get(), local.length) != 0) {
-    int error = errno;
+  if (int error = internal::bind_socket(fd_.get(), local)) {
     watcher_.detach();
     fd_.reset();
     raise(error, context);
@@ -195,19 +196,12 @@ std::pair<std::string, Address> UDPEndpoint::receive() {
   for (;;) {
     if (watcher_.readable()) {
       SocketAddress from;
-      iovec buffer{receive_buffer_.get(), receive_buffer_size_};
-      msghdr message{};
-      message.msg_name = from.get();
-      message.msg_namelen = sizeof from.storage;
-      message.msg_iov = &buffer;
-      message.msg_iovlen = 1;
-      // MSG_TRUNC: the result is the datagram's real length, even when it is
-      // longer than the buffer (the kernel drops the rest).
-      ssize_t count = ::recvmsg(fd_.get(), &message, MSG_TRUNC);
+      bool truncated = false;
+      ssize_t count = internal::receive_datagram(fd_.get(), receive_buffer_.get(),
+                                                 receive_buffer_size_, &from, &truncated);
       if (count >= 0) {
-        from.length = message.msg_namelen;
         Address source = internal::to_address(from.get(), from.length);
-        if ((message.msg_flags & MSG_TRUNC) || static_cast<size_t>(count) > receive_buffer_size_) {
+        if (truncated) {
           raise(EMSGSIZE, "receive: a " + std::to_string(count) + "-byte datagram from " +
                               source.to_string() + " is larger than the receive buffer (" +
                               std::to_string(receive_buffer_size_) +

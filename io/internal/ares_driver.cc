@@ -16,21 +16,28 @@ using evergreen::internal::kPollHangUp;
 using evergreen::internal::kPollIn;
 using evergreen::internal::kPollOut;
 using evergreen::internal::Scheduler;
-using evergreen::internal::Poller;
 
-struct AresDriver::SocketWatch final : evergreen::internal::PollHandler {
-  void on_poll_events(uint32_t events) override {
-    // Level-triggered: c-ares reads one packet per call and says when it
-    // wants more; these sockets are few and rarely busy.
-    bool readable = events & (kPollIn | kPollHangUp | kPollError);
-    bool writable = events & (kPollOut | kPollHangUp | kPollError);
+// One c-ares socket: a level-triggered listener on the loop's fd registry.
+// Level-triggered because c-ares reads one packet per call and says when it
+// wants more (through on_socket_state()); these sockets are few and rarely
+// busy, so an event per poll while ready costs nothing that matters.
+struct AresDriver::SocketWatch final : evergreen::internal::FdListener {
+  SocketWatch() { level_triggered = true; }
+  void on_fd_events(uint32_t events) override {
+    // The entry may be shared with another listener of the same fd: pass on
+    // only what c-ares asked for (and the errors, which end its wait).
+    bool readable = (interest & kPollIn) && (events & (kPollIn | kPollHangUp | kPollError));
+    bool writable = (interest & kPollOut) && (events & (kPollOut | kPollHangUp | kPollError));
+    if (!readable && !writable) return;
     // May retire this watch: nothing touches `this` afterwards.
     driver->process(readable ? fd : ARES_SOCKET_BAD, writable ? fd : ARES_SOCKET_BAD);
   }
+  // The socket was closed behind c-ares' back (a patched close() of its fd):
+  // c-ares still owns the number and will report the socket closed, or fail
+  // its query by its own timeout. Nothing is watched meanwhile.
+  void on_fd_forgotten() override {}
   AresDriver* driver = nullptr;
   ares_socket_t fd = ARES_SOCKET_BAD;
-  Poller::Token token = 0;
-  uint32_t events = 0;
 };
 
 struct AresDriver::Deadline final : evergreen::internal::TimerEntry {
@@ -82,7 +89,9 @@ void AresDriver::shut_down() {
     channel_ = nullptr;
   }
   if (loop_ != nullptr) {
-    for (auto& [fd, watch] : watches_) loop_->poller().remove(watch->token, fd);
+    for (auto& [fd, watch] : watches_) {
+      if (watch->registered()) loop_->fds().remove(*watch);
+    }
     if (deadline_->armed()) loop_->remove_timer(deadline_.get());
   }
   watches_.clear();
@@ -100,24 +109,29 @@ void AresDriver::watch(ares_socket_t fd, bool readable, bool writable) {
   auto found = watches_.find(fd);
   if (events == 0) {
     if (found == watches_.end()) return;
-    loop_->poller().remove(found->second->token, fd);
+    if (found->second->registered()) loop_->fds().remove(*found->second);
     retired_.push_back(std::move(found->second));
     watches_.erase(found);
     return;
   }
   if (found != watches_.end()) {
     SocketWatch& existing = *found->second;
-    if (existing.events != events) {
-      loop_->poller().modify(existing.token, fd, events);
-      existing.events = events;
+    if (!existing.registered()) {
+      // Forgotten (closed behind c-ares' back), and c-ares still wants the
+      // number watched: whatever file has it now is what c-ares will read.
+      existing.interest = events;
+      loop_->fds().add(fd, existing);
+    } else if (existing.interest != events) {
+      existing.interest = events;
+      loop_->fds().update(existing);
     }
     return;
   }
   auto created = std::make_unique<SocketWatch>();
   created->driver = this;
   created->fd = fd;
-  created->events = events;
-  created->token = loop_->poller().add(fd, events, created.get());
+  created->interest = events;
+  loop_->fds().add(fd, *created);
   watches_.emplace(fd, std::move(created));
 }
 

@@ -1,7 +1,8 @@
 // AresDriver: a c-ares channel run by this thread's event loop, so name
 // lookups never block the thread. c-ares tells us which of its sockets to
-// watch (ARES_OPT_SOCK_STATE_CB); each one is registered with the loop's poller
-// and handed back to ares_process_fd() when ready, and a loop timer fires at
+// watch (ARES_OPT_SOCK_STATE_CB); each one is a level-triggered listener on
+// the loop's fd registry (shared with any other user of the same fd) and is
+// handed back to ares_process_fd() when ready, and a loop timer fires at
 // c-ares' next deadline (ares_timeout()) to drive retries and timeouts.
 //
 // The sockets do not keep the loop running; a task waiting for an answer
@@ -18,8 +19,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "evergreen/loop/internal/fd_registry.h"
 #include "evergreen/loop/internal/scheduler.h"
-#include "evergreen/loop/internal/poller.h"
 #include "evergreen/loop/internal/timer_heap.h"
 
 namespace evergreen::io::internal {

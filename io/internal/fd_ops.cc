@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -43,6 +44,58 @@ int set_nonblocking(int fd, bool enable, int* previous) {
 }
 
 void restore_flags(int fd, int flags) { fcntl(fd, F_SETFL, flags); }
+
+ssize_t read_some(int fd, char* data, size_t size) { return ::read(fd, data, size); }
+
+int listen_on(int fd, int backlog) { return ::listen(fd, backlog) == 0 ? 0 : errno; }
+
+int accept_connection(int listener, UniqueFd* out) {
+  int fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (fd < 0) return errno;
+  out->reset(fd);
+  return 0;
+}
+
+int shut_down_writes(int fd) { return ::shutdown(fd, SHUT_WR) == 0 ? 0 : errno; }
+
+int bind_socket(int fd, const SocketAddress& address, bool reuse_address) {
+  if (reuse_address) {
+    int on = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  }
+  return ::bind(fd, address.get(), address.length) == 0 ? 0 : errno;
+}
+
+int connect_socket(int fd, const SocketAddress& address) {
+  return ::connect(fd, address.get(), address.length) == 0 ? 0 : errno;
+}
+
+void reset_on_close(int fd) {
+  struct linger reset {
+    .l_onoff = 1, .l_linger = 0
+  };
+  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+}
+
+ssize_t send_datagram(int fd, const char* data, size_t size, const SocketAddress& to) {
+  return ::sendto(fd, data, size, MSG_NOSIGNAL, to.get(), to.length);
+}
+
+ssize_t receive_datagram(int fd, char* data, size_t size, SocketAddress* from, bool* truncated) {
+  iovec buffer{data, size};
+  msghdr message{};
+  message.msg_name = from->get();
+  message.msg_namelen = sizeof from->storage;
+  message.msg_iov = &buffer;
+  message.msg_iovlen = 1;
+  // MSG_TRUNC: the result is the datagram's real length, even when it is
+  // longer than the buffer.
+  ssize_t count = ::recvmsg(fd, &message, MSG_TRUNC);
+  if (count < 0) return count;
+  from->length = message.msg_namelen;
+  *truncated = (message.msg_flags & MSG_TRUNC) != 0 || static_cast<size_t>(count) > size;
+  return count;
+}
 
 ssize_t write_some(int fd, const char* data, size_t size, bool socket) {
   if (socket) return ::send(fd, data, size, MSG_NOSIGNAL);

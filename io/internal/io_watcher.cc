@@ -1,16 +1,11 @@
 #include "evergreen/io/internal/io_watcher.h"
 
 #include <cerrno>
-#include <cstdio>
-#include <cstdlib>
 #include <stdexcept>
 #include <system_error>
 
-#include "evergreen/loop/event_loop.h"
-
 namespace evergreen::io::internal {
 
-using evergreen::internal::kPollEdgeTriggered;
 using evergreen::internal::kPollError;
 using evergreen::internal::kPollHangUp;
 using evergreen::internal::kPollIn;
@@ -25,38 +20,31 @@ IoWatcher::~IoWatcher() {
 }
 
 void IoWatcher::orphan_waiters() {
-  while (Operation* operation = operations_) {
-    operations_ = operation->next_;
-    operation->watcher_ = nullptr;
-    operation->previous_ = operation->next_ = nullptr;
-  }
+  while (Operation* operation = operations_.pop_front()) operation->watcher_ = nullptr;
 }
 
 IoWatcher::Operation::Operation(IoWatcher& watcher) : watcher_(&watcher) {
-  next_ = watcher.operations_;
-  if (next_ != nullptr) next_->previous_ = this;
-  watcher.operations_ = this;
+  watcher.operations_.push_back(this);
 }
 
 IoWatcher::Operation::~Operation() {
-  if (watcher_ == nullptr) return;  // orphaned: the watcher is gone
-  if (previous_ != nullptr) {
-    previous_->next_ = next_;
-  } else {
-    watcher_->operations_ = next_;
-  }
-  if (next_ != nullptr) next_->previous_ = previous_;
+  if (watcher_ != nullptr)
+    watcher_->operations_.remove(this);  // else orphaned: the watcher is gone
 }
 
 void IoWatcher::attach(int fd, WriteDrain* drain) {
   if (attached()) detach();
-  Scheduler& loop = evergreen::internal::Scheduler::current();
+  Scheduler& loop = Scheduler::current();
   fd_ = fd;
   drain_ = drain;
   readable_ = writable_ = true;
   peer_closed_ = false;
+  lost_ = false;
+  // Both flags set: nothing to ask for until a system call says EAGAIN.
+  interest = 0;
+  level_triggered = false;
   try {
-    token_ = loop.poller().add(fd, kPollIn | kPollOut | kPollPeerClosed | kPollEdgeTriggered, this);
+    loop.fds().add(fd, *this);
     pollable_ = true;
   } catch (const std::system_error& error) {
     // Regular files and some devices cannot be polled; they never block.
@@ -72,12 +60,13 @@ void IoWatcher::attach(int fd, WriteDrain* drain) {
 
 void IoWatcher::detach() {
   if (loop_ != nullptr) {
-    if (pollable_) loop_->poller().remove(token_, fd_);
+    if (registered()) loop_->fds().remove(*this);
     loop_->remove_destroy_listener(this);
     loop_ = nullptr;
   }
   fd_ = -1;
   pollable_ = false;
+  lost_ = false;
   readable_ = writable_ = false;
   drain_ = nullptr;
   wake_all();
@@ -89,22 +78,52 @@ void IoWatcher::wake_all() {
 }
 
 void IoWatcher::on_loop_destroyed() {
-  // Every task was killed before this runs, so nobody waits; the poller goes
-  // away with the loop, so there is nothing to unregister.
+  // Every task was killed before this runs, so nobody waits. The registry
+  // still exists (it is cleared after the destroy listeners ran).
+  if (registered()) loop_->fds().remove(*this);
   loop_ = nullptr;
   pollable_ = false;
   readable_ = writable_ = false;
 }
 
-void IoWatcher::on_poll_events(uint32_t events) {
+void IoWatcher::on_fd_forgotten() {
+  // The registry has detached us already; the destroy listener stays, so a
+  // later detach() or loop destruction finds the watcher as it expects.
+  lose_fd();
+}
+
+void IoWatcher::update_registration() {
+  if (!registered()) return;
+  try {
+    loop_->fds().update(*this);
+  } catch (const std::system_error&) {
+    // The kernel no longer knows the fd (it was closed under us): no event
+    // will ever set the cleared flag.
+    loop_->fds().remove(*this);
+    lose_fd();
+  }
+}
+
+void IoWatcher::lose_fd() {
+  pollable_ = false;
+  lost_ = true;
+  readable_ = writable_ = true;
+  interest = 0;
+  wake_all();
+}
+
+void IoWatcher::on_fd_events(uint32_t events) {
   constexpr uint32_t kEnded = kPollPeerClosed | kPollHangUp | kPollError;
   if (events & (kPollIn | kEnded)) {
     readable_ = true;
     if (events & kEnded) peer_closed_ = true;
+    want(kReadInterest, false);
     if (!readers_.empty()) readers_.notify_all();
   }
   if (events & (kPollOut | kPollHangUp | kPollError)) {
     writable_ = true;
+    want(kWriteInterest, false);
+    // May close the owner (and so detach this watcher) on a write error.
     if (drain_ != nullptr) drain_->on_writable();
     if (!writers_.empty()) writers_.notify_all();
   }
@@ -116,13 +135,11 @@ WaitResult IoWatcher::wait(WaitQueue& queue, std::optional<Duration> timeout) {
         "evergreen: I/O on a descriptor whose event loop was destroyed (each stream belongs "
         "to the loop it was opened on)");
   }
-  Scheduler& loop = *loop_;
+  // Nothing would ever wake this wait: let the caller's next system call say
+  // what became of the fd.
+  if (lost_) return WaitResult::kWoken;
   Operation operation(*this);
-  loop.retain();
-  struct Release {
-    ~Release() { loop.release(); }
-    Scheduler& loop;
-  } release{loop};
+  Scheduler::KeepAlive keep_alive(*loop_);
   queue.wait(timeout);
   return operation.owner_destroyed() ? WaitResult::kDestroyed : WaitResult::kWoken;
 }

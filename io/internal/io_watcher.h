@@ -1,6 +1,9 @@
 // IoWatcher: the readiness of one file descriptor, as the loop reports it.
 //
-// The fd is registered with this thread's loop once, edge-triggered for input,
+// The watcher is one listener on the fd's entry in the loop's fd registry
+// (FdRegistry), which it may share with other users of the same fd (an
+// add_reader() callback, patched calls). While no listener of the fd needs
+// level triggering, the entry is registered once, edge-triggered for input,
 // output and peer close, and never modified afterwards: no epoll_ctl per read
 // or write. Events set cached `readable` / `writable` flags; the I/O code
 // clears a flag when a system call says EAGAIN (or, for stream sockets, when a
@@ -8,10 +11,17 @@
 // of making a system call that would fail. With edge triggering the kernel
 // reports every new arrival, so a cleared flag is always set again by an event.
 //
+// While another listener makes the entry level-triggered, the watcher asks
+// (`interest`) for exactly the directions whose flag is cleared: an event for a
+// direction whose flag is set would tell nothing new, and level triggering
+// would repeat it on every poll (a writable socket would spin the loop). A
+// cleared flag is then set again by the first poll that finds the direction
+// ready, which is all edge triggering provided.
+//
 // Guarantees:
-// - A waiting task is woken only by an event for its direction, by detach()
-//   or by the watcher's destruction; an event with nobody waiting costs a flag
-//   store.
+// - A waiting task is woken only by an event for its direction, by detach(),
+//   by the fd being closed elsewhere (FdRegistry::forget()) or by the
+//   watcher's destruction; an event with nobody waiting costs a flag store.
 // - While a context waits it holds a loop keep-alive, so run() does not return
 //   under it; an idle registered fd does not keep the loop running.
 // - Destroying the watcher's owner (after orphan_waiters()) wakes its waiters
@@ -19,7 +29,11 @@
 //   even for a waiter woken by close() just before the destruction that has
 //   not run yet.
 // - Fds epoll cannot watch (regular files, /dev/null) are always "ready":
-//   their system calls never return EAGAIN.
+//   their system calls never return EAGAIN. So is an fd closed behind the
+//   watcher's back (the patched close(), or the registry losing it): its
+//   waiters are woken, later waits return at once, and the owner's next
+//   system call reports what happened (EBADF) rather than waiting for an event
+//   that cannot come.
 // Single-threaded: every member is called on the loop's thread.
 #ifndef EVERGREEN_IO_INTERNAL_IO_WATCHER_H_
 #define EVERGREEN_IO_INTERNAL_IO_WATCHER_H_
@@ -27,18 +41,20 @@
 #include <cstdint>
 #include <optional>
 
-#include "evergreen/loop/internal/scheduler.h"
+#include "evergreen/loop/internal/fd_registry.h"
+#include "evergreen/loop/internal/intrusive_list.h"
 #include "evergreen/loop/internal/poller.h"
+#include "evergreen/loop/internal/scheduler.h"
 #include "evergreen/loop/internal/wait_queue.h"
 
 namespace evergreen::io::internal {
 
 enum class WaitResult {
-  kWoken,      // an event or detach(): look at the state again
+  kWoken,      // an event, detach() or the fd closed elsewhere: look at the state again
   kDestroyed,  // the watcher (and its owner) are gone
 };
 
-class IoWatcher final : public evergreen::internal::PollHandler,
+class IoWatcher final : public evergreen::internal::FdListener,
                         public evergreen::internal::Scheduler::DestroyListener {
  public:
   // Called on the loop fiber each time the fd reports writable, so queued
@@ -57,10 +73,11 @@ class IoWatcher final : public evergreen::internal::PollHandler,
 
   // IoWatcher::attach()
   //
-  // Registers `fd` with this thread's loop (creating the main thread's loop on
-  // demand). Both flags start set: the first read or write just tries. Throws
-  // std::system_error if epoll refuses the fd for a reason other than its type,
-  // std::runtime_error on a thread without a loop.
+  // Adds the watcher to `fd`'s entry in this thread's loop's fd registry
+  // (creating the main thread's loop on demand). Both flags start set: the
+  // first read or write just tries. Throws std::system_error if epoll refuses
+  // the fd for a reason other than its type, std::runtime_error on a thread
+  // without a loop.
   void attach(int fd, WriteDrain* drain = nullptr);
 
   // IoWatcher::Operation
@@ -70,7 +87,7 @@ class IoWatcher final : public evergreen::internal::PollHandler,
   // resumes - even after it was woken, say by close(), and had not run yet -
   // owner_destroyed() turns true and the call must leave without touching the
   // owner. Lives on the blocked context's stack.
-  class Operation {
+  class Operation : public evergreen::internal::IntrusiveListNode<Operation> {
    public:
     explicit Operation(IoWatcher& watcher);
     ~Operation();
@@ -81,8 +98,6 @@ class IoWatcher final : public evergreen::internal::PollHandler,
    private:
     friend class IoWatcher;
     IoWatcher* watcher_;
-    Operation* previous_ = nullptr;
-    Operation* next_ = nullptr;
   };
 
   // IoWatcher::orphan_waiters()
@@ -94,8 +109,9 @@ class IoWatcher final : public evergreen::internal::PollHandler,
 
   // IoWatcher::detach()
   //
-  // Unregisters (call it before closing the fd) and wakes every waiter with
-  // kWoken, so they notice whatever state change prompted the detach.
+  // Leaves the fd's registry entry (call it before closing the fd) and wakes
+  // every waiter with kWoken, so they notice whatever state change prompted
+  // the detach.
   void detach();
 
   bool attached() const { return fd_ >= 0; }
@@ -111,16 +127,22 @@ class IoWatcher final : public evergreen::internal::PollHandler,
   // not block again, so a short read no longer proves the queue empty.
   bool peer_closed() const { return peer_closed_; }
   void clear_readable() {
-    if (pollable_) readable_ = false;
+    if (!pollable_) return;
+    readable_ = false;
+    want(kReadInterest, true);
   }
   void clear_writable() {
-    if (pollable_) writable_ = false;
+    if (!pollable_) return;
+    writable_ = false;
+    want(kWriteInterest, true);
   }
 
   // IoWatcher::wait_readable() / wait_writable()
   //
   // Parks the calling context until the next event for that direction,
-  // detach(), destruction or `timeout` (then kWoken too). Raises a kill or
+  // detach(), the fd's closing elsewhere, destruction or `timeout` (then
+  // kWoken too); returns kWoken at once if the fd was closed elsewhere
+  // already. Raises a kill or
   // Timeout delivered meanwhile. Throws std::runtime_error inside a loop
   // callback and when the fd is not attached to a live loop.
   WaitResult wait_readable(std::optional<Duration> timeout = std::nullopt) {
@@ -136,22 +158,43 @@ class IoWatcher final : public evergreen::internal::PollHandler,
   }
 
  private:
-  void on_poll_events(uint32_t events) override;
+  // What a cleared flag asks the registry for (see the file comment).
+  static constexpr uint32_t kReadInterest =
+      evergreen::internal::kPollIn | evergreen::internal::kPollPeerClosed;
+  static constexpr uint32_t kWriteInterest = evergreen::internal::kPollOut;
+
+  void on_fd_events(uint32_t events) override;
+  void on_fd_forgotten() override;
   void on_loop_destroyed() override;
+  // Adds (`wanted`) or drops `bits` in `interest`. The registration depends
+  // on it only while the entry is level-triggered; only then is the registry
+  // told (one epoll_ctl).
+  void want(uint32_t bits, bool wanted) {
+    uint32_t changed = wanted ? (interest | bits) : (interest & ~bits);
+    if (changed == interest) return;
+    interest = changed;
+    if (entry_level_triggered()) update_registration();
+  }
+  void update_registration();
+  // The fd is gone from under the watcher: from now on it counts as always
+  // ready, and every waiter is woken to find that out.
+  void lose_fd();
   WaitResult wait(evergreen::internal::WaitQueue& queue, std::optional<Duration> timeout);
   void wake_all();
 
   evergreen::internal::Scheduler* loop_ = nullptr;
-  evergreen::internal::Poller::Token token_ = 0;
   int fd_ = -1;
   WriteDrain* drain_ = nullptr;
   bool pollable_ = false;
   bool readable_ = false;
   bool writable_ = false;
   bool peer_closed_ = false;
+  // The fd was closed elsewhere or could no longer be watched: waits return
+  // at once (see the file comment).
+  bool lost_ = false;
   evergreen::internal::WaitQueue readers_;
   evergreen::internal::WaitQueue writers_;
-  Operation* operations_ = nullptr;
+  evergreen::internal::IntrusiveList<Operation> operations_;
 };
 
 }  // namespace evergreen::io::internal

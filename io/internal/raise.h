@@ -1,7 +1,8 @@
-// Which exception type an I/O object throws, and the one place that throws
-// it. Streams keep an ErrorKind rather than a virtual function so that a task
-// woken after its stream was destroyed can still raise the right type without
-// touching the stream.
+// Which exception type an I/O object throws (StreamError, TCPError, PipeError,
+// TTYError, UDPError), and the one place that throws those types; DNSError and
+// std::invalid_argument are thrown where they arise. Streams keep an ErrorKind rather than a
+// virtual function so that a task woken after its stream was destroyed can still raise the right
+// type without touching the stream.
 #ifndef EVERGREEN_IO_INTERNAL_RAISE_H_
 #define EVERGREEN_IO_INTERNAL_RAISE_H_
 
