@@ -40,26 +40,17 @@ std::exception_ptr call_raised_task_exit_error() {
 }
 
 FutureStateBase::~FutureStateBase() {
-  while (links_ != nullptr) unwatch(*links_);
+  while (CompletionLink* link = links_.front()) unwatch(*link);
 }
 
 void FutureStateBase::watch(CompletionLink& link) {
   link.state = this;
-  link.prev = nullptr;
-  link.next = links_;
-  if (links_ != nullptr) links_->prev = &link;
-  links_ = &link;
+  links_.push_back(&link);
 }
 
 void FutureStateBase::unwatch(CompletionLink& link) {
   if (link.state != this) return;
-  if (link.prev != nullptr) {
-    link.prev->next = link.next;
-  } else {
-    links_ = link.next;
-  }
-  if (link.next != nullptr) link.next->prev = link.prev;
-  link.prev = link.next = nullptr;
+  links_.remove(&link);
   link.state = nullptr;
 }
 
@@ -67,7 +58,7 @@ void FutureStateBase::complete(const std::shared_ptr<FutureStateBase>& self, Sta
   FutureStateBase& state = *self;
   state.status_ = status;
   state.getters_.notify_all();
-  while (CompletionLink* link = state.links_) {
+  while (CompletionLink* link = state.links_.front()) {
     state.unwatch(*link);
     link->listener->on_complete(*link);
   }

@@ -26,6 +26,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "evergreen/loop/event_loop.h"
+#include "evergreen/loop/internal/intrusive_list.h"
 #include "evergreen/loop/internal/thread_affinity.h"
 #include "evergreen/loop/internal/wait_queue.h"
 
@@ -40,12 +41,10 @@ class CompletionListener;
 
 // One registration of a CompletionListener (wait(), as_completed()) with one
 // future. Owned by the listener; the future unlinks it when it completes.
-struct CompletionLink {
+struct CompletionLink : evergreen::internal::IntrusiveListNode<CompletionLink> {
   CompletionListener* listener = nullptr;
   size_t tag = 0;                    // the listener's own bookkeeping
   FutureStateBase* state = nullptr;  // non-null while linked
-  CompletionLink* prev = nullptr;
-  CompletionLink* next = nullptr;
 };
 
 class CompletionListener {
@@ -131,7 +130,7 @@ class FutureStateBase {
   std::atomic<bool> claimed_{false};
   std::exception_ptr error_;
   evergreen::internal::WaitQueue getters_;
-  CompletionLink* links_ = nullptr;
+  evergreen::internal::IntrusiveList<CompletionLink> links_;
   std::vector<DoneCallback> callbacks_;
   evergreen::internal::ThreadAffinity affinity_;
 };

@@ -1,5 +1,9 @@
-// The loop's readiness backend. This is the only file pair that knows about
-// epoll: a second backend (io_uring, kqueue) is a new poller_*.cc.
+// The loop's readiness backend: epoll. Only this file pair calls epoll, but
+// the class is epoll's shape (it holds the epoll fd, and the kPoll* bits
+// below have epoll's values so that events pass through unconverted): a
+// second backend needs an interface in front of it, not just a new .cc.
+// Only the fd registry (fd_registry.h) and the loop's own fds (its wake-up
+// eventfd, the signal pipe) register here.
 //
 // Each registration gets a token made of a slot index and a generation. The
 // kernel hands the token back with each event; an event whose generation no

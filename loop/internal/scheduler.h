@@ -60,8 +60,6 @@ class Scheduler {
   // Every fd this loop watches, whoever watches it: streams, the resolver,
   // patched calls and add_reader()/add_writer() all register here.
   FdRegistry& fds() { return fds_; }
-  // TRANSITIONAL, removed when io and patch sit on fds().
-  Poller& poller() { return poller_; }
 
   // Scheduler::retain() / release(), Scheduler::KeepAlive
   //

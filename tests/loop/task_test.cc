@@ -144,7 +144,9 @@ TEST_F(LoopTest, JoinSelfThrows) {
 
 TEST_F(LoopTest, JoinWithTimeoutReturnsFalseThenTrue) {
   std::vector<bool> results;
-  auto sleeper = spawn([] { sleep(50ms); });
+  // 500 ms, not less: a loaded sanitizer build once stalled past a 50 ms
+  // sleep before the 5 ms join timed out.
+  auto sleeper = spawn([] { sleep(500ms); });
   spawn([&] {
     results.push_back(sleeper->join(5ms));
     results.push_back(sleeper->join(5s));

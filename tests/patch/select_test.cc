@@ -302,11 +302,8 @@ TEST_F(SelectTest, PollSharesTheLoopsWatchOfAnFdWithAnAddReaderCallback) {
 }
 
 TEST_F(SelectTest, PollOnAnFdAnIoStreamWatches) {
-  // Until io's streams sit on the loop's fd registry (the io side of the
-  // "Backends" change), they register their fds with the kernel by
-  // themselves, so the kernel refuses the registry's registration of the
-  // same fd (EEXIST) and poll() fails. Remove the skip once they do.
-  GTEST_SKIP() << "needs io's streams on the loop's fd registry";
+  // The stream and the patched poll() are two listeners of one registry
+  // entry: no second kernel registration, so no EEXIST and no dup().
   io::TCPServer server([](std::shared_ptr<io::StreamConnection> connection) {
     sleep(30ms);
     connection->write("late\n");

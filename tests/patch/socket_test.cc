@@ -242,7 +242,9 @@ TEST_F(SocketTest, SendTimeoutEndsABlockedWriteWithWhatWasSent) {
   EXPECT_GT(written, 0);
   EXPECT_LT(written, 16 << 20);
   EXPECT_GE(stopwatch.elapsed(), 100ms);
-  EXPECT_LT(stopwatch.seconds(), 1.0);
+  // Without the timeout the write would never end; the bound is loose
+  // because a sanitizer build on a busy 2-core machine took 1.8 s here.
+  EXPECT_LT(stopwatch.seconds(), 10.0);
 }
 
 TEST_F(SocketTest, OutsideTasksAnAdoptedSocketStillBlocksAndTimesOut) {
