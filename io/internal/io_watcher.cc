@@ -28,8 +28,8 @@ IoWatcher::Operation::Operation(IoWatcher& watcher) : watcher_(&watcher) {
 }
 
 IoWatcher::Operation::~Operation() {
-  if (watcher_ != nullptr)
-    watcher_->operations_.remove(this);  // else orphaned: the watcher is gone
+  if (watcher_ == nullptr) return;  // orphaned: the watcher is gone
+  watcher_->operations_.remove(this);
 }
 
 void IoWatcher::attach(int fd, WriteDrain* drain) {

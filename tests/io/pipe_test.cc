@@ -13,6 +13,7 @@
 
 #include "evergreen/loop/task.h"
 #include "gtest/gtest.h"
+#include "tests/io/echo_server.h"
 #include "tests/io/io_fixture.h"
 
 namespace evergreen::io {
@@ -32,11 +33,7 @@ std::string socket_path(const std::string& name) {
 class EchoPipeServer : public PipeServer {
  public:
   void handle_connection(std::shared_ptr<StreamConnection> connection) override {
-    for (;;) {
-      std::string line = connection->read_until("\n");
-      if (line.empty()) break;
-      connection->write(line);
-    }
+    evergreen::testing::echo_lines(*connection);
   }
 };
 

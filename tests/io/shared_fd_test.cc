@@ -21,6 +21,7 @@
 #include "evergreen/loop/internal/scheduler.h"
 #include "evergreen/loop/task.h"
 #include "gtest/gtest.h"
+#include "tests/io/echo_server.h"
 #include "tests/io/io_fixture.h"
 
 namespace evergreen::io {
@@ -29,30 +30,7 @@ namespace {
 using evergreen::testing::bounded;
 using SharedFdTest = evergreen::testing::IoTest;
 
-class EchoServer : public TCPServer {
- public:
-  void handle_connection(std::shared_ptr<StreamConnection> connection) override {
-    for (;;) {
-      std::string line = connection->read_until("\n");
-      if (line.empty()) break;
-      connection->write(line);
-    }
-  }
-};
-
-struct RunningEcho {
-  RunningEcho() {
-    server.bind({"127.0.0.1", 0});
-    serving = spawn([this] { server.serve(); });
-    sleep(0s);  // let it start serving
-  }
-  ~RunningEcho() {
-    server.close();
-    serving->join(5s);
-  }
-  EchoServer server;
-  std::shared_ptr<Task> serving;
-};
+using evergreen::testing::RunningEcho;
 
 TEST_F(SharedFdTest, AReaderCallbackAndAStreamWatchTheSameSocket) {
   bounded([] {

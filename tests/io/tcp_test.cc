@@ -17,6 +17,7 @@
 #include "evergreen/loop/task.h"
 #include "evergreen/loop/timeout.h"
 #include "gtest/gtest.h"
+#include "tests/io/echo_server.h"
 #include "tests/io/io_fixture.h"
 
 namespace evergreen::io {
@@ -26,33 +27,7 @@ using evergreen::testing::bounded;
 using evergreen::testing::kSanitized;
 using TcpTest = evergreen::testing::IoTest;
 
-// The seed's echo server.
-class EchoServer : public TCPServer {
- public:
-  void handle_connection(std::shared_ptr<StreamConnection> connection) override {
-    for (;;) {
-      std::string line = connection->read_until("\n");
-      if (line.empty()) break;
-      connection->write(line);
-    }
-  }
-};
-
-// An echo server on an ephemeral loopback port, served by a task.
-struct RunningEcho {
-  RunningEcho(int backlog = 128) {
-    server.bind({"127.0.0.1", 0});
-    serving = spawn([this, backlog] { server.serve(backlog); });
-    sleep(0s);  // let it start serving
-  }
-  ~RunningEcho() {
-    server.close();
-    serving->join(5s);
-  }
-  Address address() const { return server.sockname(); }
-  EchoServer server;
-  std::shared_ptr<Task> serving;
-};
+using evergreen::testing::RunningEcho;
 
 TEST_F(TcpTest, Read) {
   RunningEcho echo;
