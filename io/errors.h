@@ -61,6 +61,18 @@ class DNSError : public std::system_error {
   // A c-ares status and what failed ("evergreen: cannot resolve 'x.invalid'").
   DNSError(int ares_status, const std::string& what)
       : std::system_error(ares_status, dns_category(), what) {}
+
+  // DNSError::not_found()
+  //
+  // True when the name does not exist or has no address (ARES_ENOTFOUND,
+  // ARES_ENODATA): asking again will not help.
+  bool not_found() const;
+
+  // DNSError::timed_out()
+  //
+  // True when no name server answered in time (ARES_ETIMEOUT): the name may
+  // exist, and a later lookup may succeed.
+  bool timed_out() const;
 };
 
 }  // namespace evergreen::io
