@@ -198,6 +198,10 @@ class BaseStream : private internal::IoWatcher::WriteDrain {
   internal::ErrorKind error_kind() const { return kind_; }
   // Throws the stream's error type: "evergreen: <what>: <strerror>".
   [[noreturn]] void raise(int errno_value, const std::string& what) const;
+  // Throws the stream's error for an operation that failed because this side
+  // closed the stream (StreamError::closed()): "evergreen: <what>", where
+  // `what` says "closed".
+  [[noreturn]] void raise_closed_by_this_side(const std::string& what) const;
   // Throws the stream's error if it is closed (naming `operation`).
   void check_not_closed(const char* operation) const;
   // The readiness of the descriptor, e.g. for a connect() to wait on.
@@ -375,6 +379,9 @@ class StreamServer {
   // A description for messages: "TCP server 127.0.0.1:8080".
   virtual std::string describe() const = 0;
   [[noreturn]] void raise(int errno_value, const std::string& what) const;
+  // Throws the server's error for an operation on it after close()
+  // (StreamError::closed()): "evergreen: <what>", where `what` says "closed".
+  [[noreturn]] void raise_closed(const std::string& what) const;
   internal::ErrorKind error_kind() const { return kind_; }
 
  private:
