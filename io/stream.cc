@@ -10,6 +10,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "evergreen/io/errno.h"
+#include "evergreen/io/internal/socket_address.h"
 #include "evergreen/loop/internal/report.h"
 #include "evergreen/loop/task.h"
 #include "evergreen/loop/timeout.h"
@@ -447,6 +448,20 @@ void BaseStream::shutdown() {
 // --- StreamConnection -------------------------------------------------------------
 
 StreamConnection::~StreamConnection() { unlink(); }
+
+Address StreamConnection::sockname() const { return address_of_end(false, "sockname"); }
+
+Address StreamConnection::peername() const { return address_of_end(true, "peername"); }
+
+Address StreamConnection::address_of_end(bool remote, const char* operation) const {
+  check_not_closed(operation);
+  internal::SocketAddress address;
+  address.length = sizeof address.storage;
+  int result = remote ? ::getpeername(fileno(), address.get(), &address.length)
+                      : ::getsockname(fileno(), address.get(), &address.length);
+  if (result != 0) raise(errno, std::string(operation) + " failed on a connection");
+  return internal::to_address(address.get(), address.length);
+}
 
 void StreamConnection::unlink() {
   StreamServer* server = server_;

@@ -57,6 +57,7 @@
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
+#include "evergreen/io/address.h"
 #include "evergreen/io/errors.h"
 #include "evergreen/io/internal/fd_ops.h"
 #include "evergreen/io/internal/io_watcher.h"
@@ -279,6 +280,15 @@ class StreamConnection : public BaseStream,
   // The server that accepted this connection; null once it closed it.
   StreamServer* server() const { return server_; }
 
+  // StreamConnection::sockname() / StreamConnection::peername()
+  //
+  // The local / remote end. TCP: the IP address and port. Unix sockets
+  // (PipeConnection): the path as `host` and port 0; sockname() is the path
+  // the server bound, peername() usually {"", 0}, since clients seldom bind a
+  // path. Throw the stream's error once closed (StreamError::closed()).
+  virtual Address sockname() const;
+  virtual Address peername() const;
+
  protected:
   explicit StreamConnection(internal::ErrorKind kind) : BaseStream(kind) {}
   void on_close() override { unlink(); }
@@ -288,6 +298,7 @@ class StreamConnection : public BaseStream,
   // The server's list of its connections links them through the private base.
   friend class evergreen::internal::IntrusiveList<StreamConnection>;
   void unlink();
+  Address address_of_end(bool remote, const char* operation) const;
 
   // Non-null exactly while the connection is in the server's list.
   StreamServer* server_ = nullptr;

@@ -43,16 +43,6 @@ TCPConnection::TCPConnection(UniqueFd fd) : StreamConnection(ErrorKind::kTCP) {
   open_fd(std::move(fd), kTcpTraits);
 }
 
-Address TCPConnection::sockname() const {
-  check_not_closed("sockname");
-  return socket_address_of(fileno(), false, "sockname");
-}
-
-Address TCPConnection::peername() const {
-  check_not_closed("peername");
-  return socket_address_of(fileno(), true, "peername");
-}
-
 void TCPConnection::set_nodelay(bool enable) {
   check_not_closed("set_nodelay");
   if (int error = internal::set_tcp_nodelay(fileno(), enable)) raise(error, "set_nodelay");

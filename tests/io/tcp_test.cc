@@ -169,6 +169,27 @@ TEST_F(TcpTest, AddressesOfBothEnds) {
   });
 }
 
+TEST_F(TcpTest, AnyStreamConnectionTellsBothEnds) {
+  std::optional<Address> local;
+  std::optional<Address> remote;
+  TCPServer server([&](std::shared_ptr<StreamConnection> connection) {
+    // No cast to TCPConnection needed.
+    local = connection->sockname();
+    remote = connection->peername();
+  });
+  server.bind({"127.0.0.1", 0});
+  auto serving = spawn([&] { server.serve(); });
+  bounded([&] {
+    TCPClient client;
+    client.connect(server.sockname());
+    while (!remote) sleep(1ms);
+    EXPECT_EQ(local, std::optional<Address>(server.sockname()));
+    EXPECT_EQ(remote, std::optional<Address>(client.sockname()));
+    server.close();
+    serving->join();
+  });
+}
+
 TEST_F(TcpTest, NoDelayIsOnByDefault) {
   RunningEcho echo;
   bounded([&] {
@@ -369,7 +390,7 @@ TEST_F(TcpTest, ServerCloseWakesABlockedReadWithAClosedError) {
       ++closed_errors;
     }
     try {
-      std::static_pointer_cast<TCPConnection>(connection)->peername();
+      connection->peername();  // through the base class
       ADD_FAILURE() << "expected a TCPError";
     } catch (const TCPError& error) {
       EXPECT_TRUE(error.closed()) << error.what();
