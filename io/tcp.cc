@@ -171,7 +171,8 @@ void TCPClient::connect(const Address& target, std::optional<Address> source) {
                                                             ": the client was closed (destroyed) "
                                                             "while connecting");
         }
-        if (closed()) raise_closed_by_this_side(context + ": the client was closed while connecting");
+        if (closed())
+          raise_closed_by_this_side(context + ": the client was closed while connecting");
       }
       if (error != 0) {
         last_error = error;

@@ -40,8 +40,8 @@ TEST(AddressParse, RoundTripsToString) {
 
 TEST(AddressParse, RejectsMalformedTextQuotingIt) {
   for (const char* text : {"", "localhost", "1.2.3.4", "[::1]", "::1:80", "fe80::1:443", ":80",
-                           "[]:80", "host:", "host:65536", "host:99999999999", "host:-1",
-                           "host:8o", "host: 80", "[::1]80", "[::1:80", "[::1]:x"}) {
+                           "[]:80", "host:", "host:65536", "host:99999999999", "host:-1", "host:8o",
+                           "host: 80", "[::1]80", "[::1:80", "[::1]:x"}) {
     try {
       Address::parse(text);
       ADD_FAILURE() << "parsed '" << text << "'";

@@ -97,9 +97,8 @@ TEST_F(PipeTest, APeerThatBoundAPathIsNamedByIt) {
   std::string path = socket_path("named-server");
   std::string client_path = socket_path("named-client");
   std::optional<Address> remote;
-  PipeServer server([&](std::shared_ptr<StreamConnection> connection) {
-    remote = connection->peername();
-  });
+  PipeServer server(
+      [&](std::shared_ptr<StreamConnection> connection) { remote = connection->peername(); });
   server.bind(path);
   auto serving = spawn([&] { server.serve(); });
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
