@@ -8,15 +8,24 @@
 //
 //   for (FutureBase f : as_completed(pending, 10s)) f.get();   // first done, first out
 //
+// Any range of futures of one type works as it is, e.g. a
+// std::vector<Future<int>> or a std::span<const FutureBase>:
+//
+//   std::vector<Future<int>> results = ...;
+//   wait(results);
+//
 // Both block only the calling task (or the main context), and raise a kill
 // or Timeout delivered while blocked. Also included by future.h.
 #ifndef EVERGREEN_FUTURES_WAIT_H_
 #define EVERGREEN_FUTURES_WAIT_H_
 
+#include <concepts>
 #include <cstddef>
 #include <iterator>
 #include <memory>
 #include <optional>
+#include <ranges>
+#include <type_traits>
 #include <vector>
 
 #include "evergreen/futures/future.h"
@@ -27,6 +36,28 @@ namespace evergreen::futures {
 namespace internal {
 class CompletionWatch;
 }
+
+// FutureRange
+//
+// A range whose elements convert to FutureBase: Future<T> or FutureBase.
+template <class R>
+concept FutureRange = std::ranges::input_range<R> &&
+                      std::convertible_to<std::ranges::range_reference_t<R>, FutureBase>;
+
+namespace internal {
+// The handles of `futures`, in order.
+template <FutureRange R>
+std::vector<FutureBase> to_future_bases(R&& futures) {
+  std::vector<FutureBase> result;
+  if constexpr (std::ranges::sized_range<R>) result.reserve(std::ranges::size(futures));
+  for (auto&& future : futures) result.push_back(FutureBase(future));
+  return result;
+}
+// Whether R is (a reference to) std::vector<FutureBase>, which has overloads of its own.
+template <class R>
+inline constexpr bool is_future_base_vector_v =
+    std::is_same_v<std::remove_cvref_t<R>, std::vector<FutureBase>>;
+}  // namespace internal
 
 // When wait() returns.
 enum class ReturnWhen {
@@ -57,6 +88,18 @@ struct DoneAndNotDone {
 DoneAndNotDone wait(const std::vector<FutureBase>& futures,
                     std::optional<Duration> timeout = std::nullopt,
                     ReturnWhen return_when = ReturnWhen::kAllCompleted);
+
+// wait(range)
+//
+// The same for any range of Future<T> or FutureBase (a
+// std::vector<Future<int>>, a std::list<FutureBase>, a view...). The result
+// holds FutureBase handles; Future<T>(handle) gives the typed one back.
+template <FutureRange R>
+  requires(!internal::is_future_base_vector_v<R>)
+DoneAndNotDone wait(R&& futures, std::optional<Duration> timeout = std::nullopt,
+                    ReturnWhen return_when = ReturnWhen::kAllCompleted) {
+  return wait(internal::to_future_bases(std::forward<R>(futures)), timeout, return_when);
+}
 
 // AsCompleted
 //
@@ -121,6 +164,16 @@ class AsCompleted {
 // std::runtime_error.
 AsCompleted as_completed(const std::vector<FutureBase>& futures,
                          std::optional<Duration> timeout = std::nullopt);
+
+// as_completed(range)
+//
+// The same for any range of Future<T> or FutureBase; it yields FutureBase
+// handles. The range is read once, during the call.
+template <FutureRange R>
+  requires(!internal::is_future_base_vector_v<R>)
+AsCompleted as_completed(R&& futures, std::optional<Duration> timeout = std::nullopt) {
+  return as_completed(internal::to_future_bases(std::forward<R>(futures)), timeout);
+}
 
 }  // namespace evergreen::futures
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <string_view>
 
 namespace evergreen::io {
 
@@ -24,6 +25,15 @@ struct Address {
   // A host already written in brackets ({"[::1]", 80}, which every call
   // accepts as the IPv6 literal ::1) is not bracketed twice.
   std::string to_string() const;
+
+  // Address::parse()
+  //
+  // Reads what to_string() writes: "host:port", "1.2.3.4:80", "[::1]:80"
+  // (the IPv6 host is kept without brackets). The port is decimal, 0-65535.
+  // Throws std::invalid_argument quoting `text` when the port is missing, not
+  // a number or out of range, the host is empty, or an IPv6 host with a port
+  // is not in brackets. The host is not resolved or otherwise checked.
+  static Address parse(std::string_view text);
 
   friend bool operator==(const Address&, const Address&) = default;
 };

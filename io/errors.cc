@@ -18,4 +18,13 @@ const std::error_category& dns_category() {
   return category;
 }
 
+bool DNSError::not_found() const {
+  return code().category() == dns_category() &&
+         (code().value() == ARES_ENOTFOUND || code().value() == ARES_ENODATA);
+}
+
+bool DNSError::timed_out() const {
+  return code().category() == dns_category() && code().value() == ARES_ETIMEOUT;
+}
+
 }  // namespace evergreen::io

@@ -62,7 +62,7 @@ PipeServer::PipeServer(ConnectionHandler handler)
 
 void PipeServer::bind(std::string_view path, StaleSocket stale) {
   std::string context = "cannot bind a pipe server to '" + std::string(path) + "'";
-  if (closed()) raise(EBADF, context + ": the server is closed");
+  if (closed()) raise_closed(context + ": the server is closed");
   if (bound()) raise(EINVAL, context + ": the server is already bound");
   std::optional<SocketAddress> address = internal::unix_address(path);
   if (!address) raise(path.empty() ? EINVAL : ENAMETOOLONG, context);
@@ -129,10 +129,10 @@ void PipeClient::connect(std::string_view path) {
     internal::ErrorKind kind = error_kind();
     if (readiness.wait_writable(kBacklogRetry) == internal::WaitResult::kDestroyed) {
       std::move(detach_on_failure).Cancel();
-      internal::raise_error(
-          kind, EBADF, "evergreen: " + context + ": the client was destroyed while connecting");
+      internal::raise_closed_error(
+          kind, "evergreen: " + context + ": the client was closed (destroyed) while connecting");
     }
-    if (closed()) raise(EBADF, context + ": the client was closed while connecting");
+    if (closed()) raise_closed_by_this_side(context + ": the client was closed while connecting");
   }
   std::move(detach_on_failure).Cancel();
   open_fd(std::move(fd), kUnixStreamTraits);

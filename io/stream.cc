@@ -10,6 +10,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "evergreen/io/errno.h"
+#include "evergreen/io/internal/socket_address.h"
 #include "evergreen/loop/internal/report.h"
 #include "evergreen/loop/task.h"
 #include "evergreen/loop/timeout.h"
@@ -35,9 +36,9 @@ std::string stream_name(ErrorKind kind) {
 }
 
 [[noreturn]] void raise_destroyed(ErrorKind kind, const char* operation) {
-  internal::raise_error(kind, EBADF,
-                        std::string("evergreen: ") + operation + ": the " + stream_name(kind) +
-                            " was destroyed while this task waited on it");
+  internal::raise_closed_error(kind, std::string("evergreen: ") + operation + ": the " +
+                                         stream_name(kind) +
+                                         " was closed (destroyed) while this task waited on it");
 }
 
 }  // namespace
@@ -105,12 +106,17 @@ void BaseStream::raise(int errno_value, const std::string& what) const {
   internal::raise_error(kind_, errno_value, "evergreen: " + what);
 }
 
+void BaseStream::raise_closed_by_this_side(const std::string& what) const {
+  internal::raise_closed_error(kind_, "evergreen: " + what);
+}
+
 void BaseStream::raise_closed(const char* operation) const {
   if (error_ != 0) {
     raise(error_, std::string(operation) + ": the " + stream_name(kind_) + " was closed after " +
                       error_operation_ + " failed");
   }
-  raise(EBADF, std::string(operation) + " on a closed " + stream_name(kind_));
+  internal::raise_closed_error(
+      kind_, "evergreen: " + std::string(operation) + " on a closed " + stream_name(kind_));
 }
 
 void BaseStream::check_not_closed(const char* operation) const {
@@ -443,6 +449,20 @@ void BaseStream::shutdown() {
 
 StreamConnection::~StreamConnection() { unlink(); }
 
+Address StreamConnection::sockname() const { return address_of_end(false, "sockname"); }
+
+Address StreamConnection::peername() const { return address_of_end(true, "peername"); }
+
+Address StreamConnection::address_of_end(bool remote, const char* operation) const {
+  check_not_closed(operation);
+  internal::SocketAddress address;
+  address.length = sizeof address.storage;
+  int result = remote ? ::getpeername(fileno(), address.get(), &address.length)
+                      : ::getsockname(fileno(), address.get(), &address.length);
+  if (result != 0) raise(errno, std::string(operation) + " failed on a connection");
+  return internal::to_address(address.get(), address.length);
+}
+
 void StreamConnection::unlink() {
   StreamServer* server = server_;
   if (server == nullptr) return;
@@ -467,9 +487,13 @@ void StreamServer::raise(int errno_value, const std::string& what) const {
   internal::raise_error(kind_, errno_value, "evergreen: " + what);
 }
 
+void StreamServer::raise_closed(const std::string& what) const {
+  internal::raise_closed_error(kind_, "evergreen: " + what);
+}
+
 void StreamServer::set_listener(internal::UniqueFd fd) {
   check_thread("bind");
-  if (closed_) raise(EBADF, "bind on a closed " + describe());
+  if (closed_) raise_closed("bind on a closed " + describe());
   if (listener_.valid()) raise(EINVAL, "bind: the " + describe() + " is already bound");
   // Listen at once, so clients may connect as soon as bind() returns (they
   // wait in the backlog until serve() accepts them); serve() sets its backlog.
@@ -488,7 +512,7 @@ void StreamServer::set_listener(internal::UniqueFd fd) {
 void StreamServer::serve(int backlog) {
   check_thread("serve");
   if (closed_ && was_bound_) return;  // closed before this call got to run
-  if (closed_) raise(EBADF, "serve on a closed " + describe());
+  if (closed_) raise_closed("serve on a closed " + describe());
   if (!listener_.valid()) raise(EDESTADDRREQ, "serve() called before bind()");
   if (serving_) raise(EALREADY, "serve() is already running on the " + describe());
   if (backlog != kDefaultBacklog) {

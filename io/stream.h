@@ -57,6 +57,7 @@
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
+#include "evergreen/io/address.h"
 #include "evergreen/io/errors.h"
 #include "evergreen/io/internal/fd_ops.h"
 #include "evergreen/io/internal/io_watcher.h"
@@ -198,6 +199,10 @@ class BaseStream : private internal::IoWatcher::WriteDrain {
   internal::ErrorKind error_kind() const { return kind_; }
   // Throws the stream's error type: "evergreen: <what>: <strerror>".
   [[noreturn]] void raise(int errno_value, const std::string& what) const;
+  // Throws the stream's error for an operation that failed because this side
+  // closed the stream (StreamError::closed()): "evergreen: <what>", where
+  // `what` says "closed".
+  [[noreturn]] void raise_closed_by_this_side(const std::string& what) const;
   // Throws the stream's error if it is closed (naming `operation`).
   void check_not_closed(const char* operation) const;
   // The readiness of the descriptor, e.g. for a connect() to wait on.
@@ -275,6 +280,15 @@ class StreamConnection : public BaseStream,
   // The server that accepted this connection; null once it closed it.
   StreamServer* server() const { return server_; }
 
+  // StreamConnection::sockname() / StreamConnection::peername()
+  //
+  // The local / remote end. TCP: the IP address and port. Unix sockets
+  // (PipeConnection): the path as `host` and port 0; sockname() is the path
+  // the server bound, peername() usually {"", 0}, since clients seldom bind a
+  // path. Throw the stream's error once closed (StreamError::closed()).
+  virtual Address sockname() const;
+  virtual Address peername() const;
+
  protected:
   explicit StreamConnection(internal::ErrorKind kind) : BaseStream(kind) {}
   void on_close() override { unlink(); }
@@ -284,6 +298,7 @@ class StreamConnection : public BaseStream,
   // The server's list of its connections links them through the private base.
   friend class evergreen::internal::IntrusiveList<StreamConnection>;
   void unlink();
+  Address address_of_end(bool remote, const char* operation) const;
 
   // Non-null exactly while the connection is in the server's list.
   StreamServer* server_ = nullptr;
@@ -375,6 +390,9 @@ class StreamServer {
   // A description for messages: "TCP server 127.0.0.1:8080".
   virtual std::string describe() const = 0;
   [[noreturn]] void raise(int errno_value, const std::string& what) const;
+  // Throws the server's error for an operation on it after close()
+  // (StreamError::closed()): "evergreen: <what>", where `what` says "closed".
+  [[noreturn]] void raise_closed(const std::string& what) const;
   internal::ErrorKind error_kind() const { return kind_; }
 
  private:

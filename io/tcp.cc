@@ -43,10 +43,6 @@ TCPConnection::TCPConnection(UniqueFd fd) : StreamConnection(ErrorKind::kTCP) {
   open_fd(std::move(fd), kTcpTraits);
 }
 
-Address TCPConnection::sockname() const { return socket_address_of(fileno(), false, "sockname"); }
-
-Address TCPConnection::peername() const { return socket_address_of(fileno(), true, "peername"); }
-
 void TCPConnection::set_nodelay(bool enable) {
   check_not_closed("set_nodelay");
   if (int error = internal::set_tcp_nodelay(fileno(), enable)) raise(error, "set_nodelay");
@@ -61,7 +57,7 @@ TCPServer::TCPServer(ConnectionHandler handler)
 
 void TCPServer::bind(const Address& address) {
   std::string context = "cannot bind a TCP server to " + address.to_string();
-  if (closed()) raise(EBADF, context + ": the server is closed");
+  if (closed()) raise_closed(context + ": the server is closed");
   if (bound()) raise(EINVAL, context + ": the server is already bound");
   std::vector<SocketAddress> candidates =
       internal::resolve_endpoint(address, ErrorKind::kTCP, context);
@@ -79,7 +75,7 @@ void TCPServer::bind(const Address& address) {
 
 Address TCPServer::sockname() const {
   check_thread("sockname");
-  if (closed()) raise(EBADF, "sockname of a closed TCP server");
+  if (closed()) raise_closed("sockname of a closed TCP server");
   return socket_address_of(fileno(), false, "sockname");
 }
 
@@ -120,10 +116,12 @@ void TCPClient::connect(const Address& target, std::optional<Address> source) {
                                            context + " from " + source->to_string());
     }
     if (lookup.owner_destroyed()) {
-      raise_tcp(EBADF, context + ": the client was destroyed while connecting");
+      internal::raise_closed_error(ErrorKind::kTCP, "evergreen: " + context +
+                                                        ": the client was closed (destroyed) "
+                                                        "while connecting");
     }
   }
-  if (closed()) raise(EBADF, context + ": the client was closed while connecting");
+  if (closed()) raise_closed_by_this_side(context + ": the client was closed while connecting");
 
   int last_error = EADDRNOTAVAIL;  // a name with no address at all
   for (const SocketAddress& candidate : candidates) {
@@ -169,9 +167,12 @@ void TCPClient::connect(const Address& target, std::optional<Address> source) {
         if (error != 0 || internal::remote_address(fd.get()).port != 0) break;
         if (readiness.wait_writable() == WaitResult::kDestroyed) {
           std::move(detach_on_failure).Cancel();
-          raise_tcp(EBADF, context + ": the client was destroyed while connecting");
+          internal::raise_closed_error(ErrorKind::kTCP, "evergreen: " + context +
+                                                            ": the client was closed (destroyed) "
+                                                            "while connecting");
         }
-        if (closed()) raise(EBADF, context + ": the client was closed while connecting");
+        if (closed())
+          raise_closed_by_this_side(context + ": the client was closed while connecting");
       }
       if (error != 0) {
         last_error = error;

@@ -40,9 +40,9 @@ class TCPConnection : public StreamConnection {
   // Wraps an accepted, non-blocking socket (the server does this).
   explicit TCPConnection(internal::UniqueFd fd);
 
-  // The local / remote address. Throw TCPError once closed.
-  Address sockname() const;
-  Address peername() const;
+  // sockname() and peername() (the local / remote IP address and port) come
+  // from StreamConnection; they throw TCPError once closed.
+
   // Turns TCP_NODELAY on (the default) or off. Throws TCPError once closed.
   void set_nodelay(bool enable);
 };

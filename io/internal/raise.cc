@@ -1,5 +1,7 @@
 #include "evergreen/io/internal/raise.h"
 
+#include <cerrno>
+
 #include "evergreen/io/errors.h"
 
 namespace evergreen::io::internal {
@@ -38,6 +40,23 @@ void raise_error(ErrorKind kind, std::error_code code, const std::string& what) 
 
 void raise_error(ErrorKind kind, int errno_value, const std::string& what) {
   raise_error(kind, std::error_code(errno_value, std::generic_category()), what);
+}
+
+void raise_closed_error(ErrorKind kind, const std::string& what) {
+  constexpr StreamError::ClosedByThisSide closed;
+  switch (kind) {
+    case ErrorKind::kTCP:
+      throw TCPError(closed, what);
+    case ErrorKind::kPipe:
+      throw PipeError(closed, what);
+    case ErrorKind::kTTY:
+      throw TTYError(closed, what);
+    case ErrorKind::kUDP:
+      throw UDPError(EBADF, what);
+    case ErrorKind::kStream:
+      break;
+  }
+  throw StreamError(closed, what);
 }
 
 }  // namespace evergreen::io::internal

@@ -21,6 +21,11 @@ const char* kind_name(ErrorKind kind);
 [[noreturn]] void raise_error(ErrorKind kind, std::error_code code, const std::string& what);
 [[noreturn]] void raise_error(ErrorKind kind, int errno_value, const std::string& what);
 
+// Throws the kind's error for an operation that failed because this side
+// closed the object: for streams, closed() is true and what() is `what` (which
+// must say "closed"); for UDP, an EBADF UDPError.
+[[noreturn]] void raise_closed_error(ErrorKind kind, const std::string& what);
+
 }  // namespace evergreen::io::internal
 
 #endif  // EVERGREEN_IO_INTERNAL_RAISE_H_

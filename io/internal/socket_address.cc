@@ -5,6 +5,8 @@
 #include <netinet/in.h>
 #include <sys/un.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <cstring>
 
 namespace evergreen::io::internal {
@@ -72,6 +74,16 @@ Address to_address(const sockaddr* address, socklen_t length) {
     const auto* v6 = reinterpret_cast<const sockaddr_in6*>(address);
     inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
     return Address{text, ntohs(v6->sin6_port)};
+  }
+  if (address->sa_family == AF_UNIX) {
+    // The path, port 0. An unnamed socket (most clients) has none: "". An
+    // abstract one (a leading NUL) is written with '@', as ss(8) does.
+    const auto* un = reinterpret_cast<const sockaddr_un*>(address);
+    size_t offset = offsetof(sockaddr_un, sun_path);
+    if (length <= offset) return Address{};
+    size_t size = std::min<size_t>(length - offset, sizeof un->sun_path);
+    if (un->sun_path[0] == '\0') return Address{"@" + std::string(un->sun_path + 1, size - 1), 0};
+    return Address{std::string(un->sun_path, strnlen(un->sun_path, size)), 0};
   }
   return Address{};
 }

@@ -31,7 +31,8 @@ std::optional<SocketAddress> parse_ip_literal(std::string_view host, uint16_t po
 // ("999.1.1.1", "1.2.3", "::g"): such hosts are rejected rather than sent to DNS.
 bool malformed_ip_literal(std::string_view host);
 
-// The Address of an AF_INET/AF_INET6 socket address (host in canonical text).
+// The Address of an AF_INET/AF_INET6 socket address (host in canonical text),
+// or of an AF_UNIX one (the path as host, "" when unnamed, port 0).
 Address to_address(const sockaddr* address, socklen_t length);
 
 // A Unix-domain address for `path`; nullopt when the path is empty or too long.

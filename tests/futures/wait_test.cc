@@ -2,6 +2,9 @@
 // different value types, taken together as FutureBase.
 #include "evergreen/futures/wait.h"
 
+#include <list>
+#include <ranges>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -268,6 +271,45 @@ TEST_F(WaitTest, AsCompletedOfNothingIsEmpty) {
     ++seen;
   }
   EXPECT_EQ(seen, 0);
+}
+
+TEST_F(WaitTest, TakesAVectorOfTypedFuturesAsItIs) {
+  TaskPoolExecutor tasks(4);
+  std::vector<Future<int>> futures = {tasks.submit(after(30ms, 1)), tasks.submit(after(1ms, 2))};
+  DoneAndNotDone first = wait(futures, 5s, ReturnWhen::kFirstCompleted);
+  EXPECT_EQ(first.done, (std::vector<FutureBase>{futures[1]}));
+  EXPECT_EQ(first.not_done, (std::vector<FutureBase>{futures[0]}));
+  DoneAndNotDone all = wait(futures);
+  EXPECT_EQ(all.done, (std::vector<FutureBase>{futures[0], futures[1]}));
+  EXPECT_TRUE(all.not_done.empty());
+  EXPECT_EQ(Future<int>(all.done[0]).get(), 1);
+}
+
+TEST_F(WaitTest, TakesOtherRangesOfFutures) {
+  TaskPoolExecutor tasks(4);
+  std::list<FutureBase> listed = {tasks.submit(after(1ms, 1)), tasks.submit(after(2ms, 2))};
+  EXPECT_EQ(wait(listed, 5s).done.size(), 2u);
+  const std::vector<FutureBase> handles(listed.begin(), listed.end());
+  EXPECT_EQ(wait(std::span<const FutureBase>(handles)).done, handles);
+  std::vector<Future<int>> typed = {tasks.submit(after(1ms, 3)), tasks.submit(after(2ms, 4))};
+  EXPECT_EQ(wait(typed | std::views::take(1)).done, (std::vector<FutureBase>{typed[0]}));
+}
+
+TEST_F(WaitTest, AsCompletedTakesAVectorOfTypedFutures) {
+  TaskPoolExecutor tasks(4);
+  std::vector<Future<int>> futures = {tasks.submit(after(30ms, 1)), tasks.submit(after(1ms, 2))};
+  std::vector<int> order;
+  for (const FutureBase& future : as_completed(futures, 5s)) {
+    order.push_back(Future<int>(future).get());
+  }
+  EXPECT_EQ(order, (std::vector<int>{2, 1}));
+  // A temporary range works too: it is read during the call.
+  size_t count = 0;
+  for (const FutureBase& future : as_completed(std::vector<Future<int>>(futures))) {
+    EXPECT_TRUE(future.done());
+    ++count;
+  }
+  EXPECT_EQ(count, 2u);
 }
 
 TEST_F(WaitTest, ADefaultConstructedFutureIsRejected) {

@@ -23,6 +23,35 @@ TEST(AddressToString, BracketsIPv6HostsOnce) {
   EXPECT_EQ((Address{"example.com", 443}).to_string(), "example.com:443");
 }
 
+TEST(AddressParse, ReadsHostAndPort) {
+  EXPECT_EQ(Address::parse("localhost:8080"), (Address{"localhost", 8080}));
+  EXPECT_EQ(Address::parse("1.2.3.4:80"), (Address{"1.2.3.4", 80}));
+  EXPECT_EQ(Address::parse("[::1]:80"), (Address{"::1", 80}));
+  EXPECT_EQ(Address::parse("[fe80::1%eth0]:443"), (Address{"fe80::1%eth0", 443}));
+  EXPECT_EQ(Address::parse("example.com:0"), (Address{"example.com", 0}));
+  EXPECT_EQ(Address::parse("127.0.0.1:65535"), (Address{"127.0.0.1", 65535}));
+}
+
+TEST(AddressParse, RoundTripsToString) {
+  for (const Address& address : {Address{"127.0.0.1", 80}, Address{"::1", 9}, Address{"a.b", 1}}) {
+    EXPECT_EQ(Address::parse(address.to_string()), address);
+  }
+}
+
+TEST(AddressParse, RejectsMalformedTextQuotingIt) {
+  for (const char* text : {"", "localhost", "1.2.3.4", "[::1]", "::1:80", "fe80::1:443", ":80",
+                           "[]:80", "host:", "host:65536", "host:99999999999", "host:-1", "host:8o",
+                           "host: 80", "[::1]80", "[::1:80", "[::1]:x"}) {
+    try {
+      Address::parse(text);
+      ADD_FAILURE() << "parsed '" << text << "'";
+    } catch (const std::invalid_argument& error) {
+      std::string message = error.what();
+      EXPECT_NE(message.find("\"" + std::string(text) + "\""), std::string::npos) << message;
+    }
+  }
+}
+
 // A free loopback port: bound, read, and closed again.
 uint16_t unused_port() {
   TCPServer server;

@@ -123,10 +123,45 @@ TEST_F(DnsTest, ANameThatDoesNotExistIsAClearError) {
     } catch (const DNSError& error) {
       EXPECT_EQ(error.code().category(), dns_category());
       EXPECT_EQ(error.code().value(), ARES_ENOTFOUND);
+      EXPECT_TRUE(error.not_found());
+      EXPECT_FALSE(error.timed_out());
       std::string what = error.what();
       EXPECT_NE(what.find("missing.evergreen.test"), std::string::npos) << what;
     }
   });
+}
+
+// Without the c-ares headers: a user tells the failures apart by asking.
+TEST_F(DnsTest, DNSErrorTellsNotFoundFromTimedOut) {
+  FakeDns dns(/*silent=*/false);
+  set_dns_servers(dns.servers());
+  bounded([&] {
+    try {
+      getaddrinfo("nowhere.evergreen.test", 443);
+      ADD_FAILURE() << "expected a DNSError";
+    } catch (const DNSError& error) {
+      EXPECT_TRUE(error.not_found()) << error.what();
+      EXPECT_FALSE(error.timed_out()) << error.what();
+    }
+  });
+  FakeDns silent(/*silent=*/true);
+  set_dns_servers(silent.servers());
+  set_dns_timeout(50ms, 1);
+  bounded([&] {
+    try {
+      getaddrinfo("nowhere.evergreen.test", 443);
+      ADD_FAILURE() << "expected a DNSError";
+    } catch (const std::system_error& caught) {  // existing catch sites still catch it
+      const auto* error = dynamic_cast<const DNSError*>(&caught);
+      ASSERT_NE(error, nullptr) << caught.what();
+      EXPECT_TRUE(error->timed_out()) << caught.what();
+      EXPECT_FALSE(error->not_found()) << caught.what();
+    }
+  });
+  // An error of another category is neither.
+  DNSError other(std::error_code(ENOMEM, std::generic_category()), "evergreen: test");
+  EXPECT_FALSE(other.not_found());
+  EXPECT_FALSE(other.timed_out());
 }
 
 TEST_F(DnsTest, ConnectingToANameThatDoesNotExistIsATcpError) {
@@ -156,6 +191,8 @@ TEST_F(DnsTest, AServerThatNeverAnswersTimesOut) {
       ADD_FAILURE() << "expected a timeout";
     } catch (const DNSError& error) {
       EXPECT_EQ(error.code().value(), ARES_ETIMEOUT) << error.what();
+      EXPECT_TRUE(error.timed_out());
+      EXPECT_FALSE(error.not_found());
     }
   });
   auto took = std::chrono::steady_clock::now() - started;

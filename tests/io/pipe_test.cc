@@ -8,7 +8,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "evergreen/loop/task.h"
@@ -60,6 +62,58 @@ TEST_F(PipeTest, Read) {
   expect_echo_then_close(path, server);
   struct stat info;
   EXPECT_NE(::stat(path.c_str(), &info), 0) << "close() removes the socket file";
+}
+
+TEST_F(PipeTest, AConnectionNamesItsEndsByPath) {
+  std::string path = socket_path("names");
+  std::shared_ptr<StreamConnection> accepted;
+  PipeServer server([&](std::shared_ptr<StreamConnection> connection) {
+    accepted = connection;
+    connection->read_bytes(1);
+  });
+  server.bind(path);
+  auto serving = spawn([&] { server.serve(); });
+  bounded([&] {
+    PipeClient client;
+    client.connect(path);
+    while (!accepted) sleep(1ms);
+    EXPECT_EQ(accepted->sockname(), (Address{path, 0}));
+    EXPECT_EQ(accepted->peername(), (Address{"", 0})) << "the client bound no path";
+    server.close();
+    try {
+      accepted->sockname();
+      ADD_FAILURE() << "expected a PipeError";
+    } catch (const PipeError& error) {
+      EXPECT_TRUE(error.closed()) << error.what();
+    }
+    serving->join();
+  });
+}
+
+TEST_F(PipeTest, APeerThatBoundAPathIsNamedByIt) {
+  std::string path = socket_path("named-server");
+  std::string client_path = socket_path("named-client");
+  std::optional<Address> remote;
+  PipeServer server(
+      [&](std::shared_ptr<StreamConnection> connection) { remote = connection->peername(); });
+  server.bind(path);
+  auto serving = spawn([&] { server.serve(); });
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, client_path.c_str(), sizeof address.sun_path - 1);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  bounded([&] {
+    while (!remote) sleep(1ms);
+    server.close();
+    serving->join();
+  });
+  ::close(fd);
+  ::unlink(client_path.c_str());
+  EXPECT_EQ(remote, std::optional<Address>(Address{client_path, 0}));
 }
 
 TEST_F(PipeTest, AConnectionWhoseClientNeverReadsIsClosedAfterTheLingerTime) {

@@ -588,6 +588,104 @@ TEST_F(StreamTest, CloseWakesEveryBlockedTaskWithTheError) {
   EXPECT_EQ(errors, 2);
 }
 
+// Checks that `call` throws a StreamError for a stream this side closed.
+template <class F>
+void expect_closed_error(F&& call) {
+  try {
+    std::forward<F>(call)();
+    ADD_FAILURE() << "expected a StreamError";
+  } catch (const StreamError& error) {
+    std::string what = error.what();
+    EXPECT_TRUE(error.closed()) << what;
+    EXPECT_EQ(error.code().value(), EBADF) << what;
+    EXPECT_NE(what.find("closed"), std::string::npos) << what;
+    EXPECT_EQ(what.find("Bad file descriptor"), std::string::npos) << what;
+  }
+}
+
+TEST_F(StreamTest, ErrorsAfterCloseSayClosed) {
+  StreamPair pair;
+  pair.left.close();
+  expect_closed_error([&] { pair.left.read_bytes(1); });
+  expect_closed_error([&] { pair.left.read_until("\n"); });
+  expect_closed_error([&] { pair.left.read_until_regex("x"); });
+  expect_closed_error([&] { pair.left.write("x"); });
+  expect_closed_error([&] { pair.left.flush(); });
+  expect_closed_error([&] { pair.left.shutdown(); });
+  // The error is the stream's own type, and survives a copy.
+  try {
+    pair.left.read_bytes(1);
+  } catch (const PipeError& error) {
+    PipeError copy = error;
+    EXPECT_TRUE(copy.closed());
+    EXPECT_STREQ(copy.what(), error.what());
+  }
+}
+
+TEST_F(StreamTest, AReadBlockedWhenAnotherTaskClosesTheStreamSaysClosed) {
+  StreamPair pair;
+  int woken = 0;
+  auto reader = spawn([&] {
+    expect_closed_error([&] { pair.right.read_until("\n"); });
+    ++woken;
+  });
+  auto writer = spawn([&] {
+    pair.right.set_write_high_water(0);
+    // Fills the socket buffer, then waits for room until the close.
+    expect_closed_error([&] {
+      for (;;) pair.right.write(std::string(64 * 1024, 'w'));
+    });
+    ++woken;
+  });
+  bounded([&] {
+    sleep(5ms);
+    pair.right.close();
+    reader->join();
+    writer->join();
+  });
+  EXPECT_EQ(woken, 2);
+}
+
+TEST_F(StreamTest, DestroyingAStreamWakesItsWaitersWithAClosedError) {
+  auto stream = std::make_unique<StreamPair>();
+  bool woken = false;
+  auto reader = spawn([&, &right = stream->right] {
+    expect_closed_error([&] { right.read_bytes(1); });
+    woken = true;
+  });
+  bounded([&] {
+    sleep(5ms);
+    stream.reset();
+    reader->join();
+  });
+  EXPECT_TRUE(woken);
+}
+
+TEST_F(StreamTest, ErrorsFromThePeerAreNotClosedErrors) {
+  StreamPair pair;
+  bounded([&] {
+    pair.right.close();
+    try {
+      for (int i = 0; i < 100; ++i) pair.left.write("data");
+      ADD_FAILURE() << "expected EPIPE";
+    } catch (const StreamError& error) {
+      EXPECT_EQ(error.code().value(), EPIPE) << error.what();
+      EXPECT_FALSE(error.closed()) << error.what();
+    }
+    // The stream is closed now, by that error rather than by this side.
+    EXPECT_TRUE(pair.left.closed());
+    try {
+      pair.left.read_bytes(1);
+      ADD_FAILURE() << "expected an error";
+    } catch (const StreamError& error) {
+      EXPECT_EQ(error.code().value(), EPIPE) << error.what();
+      EXPECT_FALSE(error.closed()) << error.what();
+    }
+  });
+  // Nor is an error built by hand.
+  EXPECT_FALSE(StreamError(ECONNRESET, "evergreen: test").closed());
+}
+
 TEST_F(StreamTest, TimeoutInterruptsAReadAndKeepsWhatArrived) {
   StreamPair pair;
   bounded([&] {

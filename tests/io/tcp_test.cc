@@ -144,6 +144,27 @@ TEST_F(TcpTest, AddressesOfBothEnds) {
   });
 }
 
+TEST_F(TcpTest, AnyStreamConnectionTellsBothEnds) {
+  std::optional<Address> local;
+  std::optional<Address> remote;
+  TCPServer server([&](std::shared_ptr<StreamConnection> connection) {
+    // No cast to TCPConnection needed.
+    local = connection->sockname();
+    remote = connection->peername();
+  });
+  server.bind({"127.0.0.1", 0});
+  auto serving = spawn([&] { server.serve(); });
+  bounded([&] {
+    TCPClient client;
+    client.connect(server.sockname());
+    while (!remote) sleep(1ms);
+    EXPECT_EQ(local, std::optional<Address>(server.sockname()));
+    EXPECT_EQ(remote, std::optional<Address>(client.sockname()));
+    server.close();
+    serving->join();
+  });
+}
+
 TEST_F(TcpTest, NoDelayIsOnByDefault) {
   RunningEcho echo;
   bounded([&] {
@@ -326,6 +347,79 @@ TEST_F(TcpTest, ServerCloseClosesEveryConnectionAndWakesItsHandler) {
     for (auto& client : clients) EXPECT_EQ(client->read_bytes(10), "");
   });
   EXPECT_EQ(handler_errors, 5);
+}
+
+TEST_F(TcpTest, ServerCloseWakesABlockedReadWithAClosedError) {
+  int closed_errors = 0;
+  bool started = false;
+  TCPServer server([&](std::shared_ptr<StreamConnection> connection) {
+    started = true;
+    try {
+      connection->read_until("\n");
+      ADD_FAILURE() << "expected a TCPError";
+    } catch (const TCPError& error) {
+      std::string what = error.what();
+      EXPECT_TRUE(error.closed()) << what;
+      EXPECT_NE(what.find("closed"), std::string::npos) << what;
+      EXPECT_EQ(what.find("Bad file descriptor"), std::string::npos) << what;
+      ++closed_errors;
+    }
+    try {
+      connection->peername();  // through the base class
+      ADD_FAILURE() << "expected a TCPError";
+    } catch (const TCPError& error) {
+      EXPECT_TRUE(error.closed()) << error.what();
+    }
+  });
+  server.bind({"127.0.0.1", 0});
+  auto serving = spawn([&] { server.serve(); });
+  bounded([&] {
+    TCPClient client;
+    client.connect(server.sockname());
+    while (!started) sleep(1ms);
+    server.close();
+    serving->join();
+    while (closed_errors == 0) sleep(1ms);
+    // The server itself says so too.
+    try {
+      server.serve();
+      server.bind({"127.0.0.1", 0});
+      ADD_FAILURE() << "expected a TCPError";
+    } catch (const TCPError& error) {
+      EXPECT_TRUE(error.closed()) << error.what();
+    }
+  });
+  EXPECT_EQ(closed_errors, 1);
+}
+
+TEST_F(TcpTest, AResetFromThePeerIsNotAClosedError) {
+  std::optional<bool> closed_flag;
+  int code = 0;
+  TCPServer server([&](std::shared_ptr<StreamConnection> connection) {
+    try {
+      connection->read_until("\n");
+      ADD_FAILURE() << "expected a TCPError";
+    } catch (const TCPError& error) {
+      code = error.code().value();
+      closed_flag = error.closed();
+    }
+  });
+  server.bind({"127.0.0.1", 0});
+  auto serving = spawn([&] { server.serve(); });
+  bounded([&] {
+    TCPClient client;
+    client.connect(server.sockname());
+    client.write("no newline");
+    sleep(5ms);
+    linger reset{.l_onoff = 1, .l_linger = 0};  // close() sends RST
+    ASSERT_EQ(setsockopt(client.fileno(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset), 0);
+    client.close();
+    while (!closed_flag) sleep(1ms);
+    server.close();
+    serving->join();
+  });
+  EXPECT_EQ(code, ECONNRESET);
+  EXPECT_EQ(closed_flag, std::optional<bool>(false));
 }
 
 // A server whose handlers read everything a client sends, until it shuts
