@@ -12,6 +12,7 @@
 #include "evergreen/io/address.h"
 #include "evergreen/io/dns.h"
 #include "evergreen/io/errno.h"
+#include "evergreen/io/file.h"
 #include "evergreen/io/pipe.h"
 #include "evergreen/io/stream.h"
 #include "evergreen/io/tcp.h"

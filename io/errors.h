@@ -12,6 +12,7 @@
 //   │   ├── PipeError        PipeClient, PipeServer, PipeConnection, PipeStream
 //   │   └── TTYError         TTYStream, StdinStream, StdoutStream, StderrStream
 //   ├── UDPError             UDPEndpoint
+//   ├── FileError            File
 //   └── DNSError             getaddrinfo(), Resolver
 #ifndef EVERGREEN_IO_ERRORS_H_
 #define EVERGREEN_IO_ERRORS_H_
@@ -76,6 +77,15 @@ class UDPError : public std::system_error {
  public:
   using std::system_error::system_error;
   UDPError(int errno_value, const std::string& what)
+      : std::system_error(errno_value, std::generic_category(), what) {}
+};
+
+class FileError : public std::system_error {
+ public:
+  using std::system_error::system_error;
+  // An errno value and what failed ("evergreen: read /tmp/x"); what() adds
+  // the errno's description ("evergreen: read /tmp/x: Is a directory").
+  FileError(int errno_value, const std::string& what)
       : std::system_error(errno_value, std::generic_category(), what) {}
 };
 

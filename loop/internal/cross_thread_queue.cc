@@ -62,4 +62,9 @@ void CrossThreadQueue::close() {
   closed_ = true;
 }
 
+bool CrossThreadQueue::closed() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return closed_;
+}
+
 }  // namespace evergreen::internal

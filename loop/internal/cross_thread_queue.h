@@ -47,6 +47,9 @@ class CrossThreadQueue final : public PollHandler {
 
   // Refuses further pushes.
   void close();
+  // Any thread: whether close() was called (the loop is being destroyed, so
+  // nothing pushed from now on will run).
+  bool closed();
 
  private:
   int wake_fd_ = -1;
