@@ -1,5 +1,6 @@
-// The implementation behind EventLoop, shared with tasks and the primitives
-// built on them. Everything here runs on the loop's thread.
+// The implementation behind EventLoop and Task. The other components see only
+// its base, Scheduler (scheduler.h), and the free functions of
+// blocking_context.h. Everything here runs on the loop's thread.
 //
 // Execution model: the loop runs in a fiber of its own. Tasks and the thread's
 // main context switch to that fiber when they block; the loop switches to a
