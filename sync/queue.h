@@ -32,6 +32,10 @@
 //   tasks blocked in get() or put() are woken with QueueClosed. Iterating a
 //   queue takes items until it is closed and drained:
 //     for (Job job : jobs) run(job);   // ends after jobs.close()
+// - Non-throwing variants (beyond the seed): try_get(), get_for(duration),
+//   try_put(item), put_for(item, duration) report "no item"/"no slot" with
+//   std::nullopt/false instead of Empty/Full; they share get()/put()'s code
+//   and still throw QueueClosed, and a kill or Timeout delivered to the task.
 // - Items may be move-only. Non-blocking calls (put_nowait, get_nowait,
 //   task_done, ...) also work in loop callbacks.
 // - Single-loop objects: a queue belongs to the thread that first uses it; a
@@ -162,6 +166,61 @@ class BasicQueue {
   class Iterator;
   Iterator begin() { return Iterator(this); }
   std::default_sentinel_t end() { return {}; }
+
+  // BasicQueue::try_get()
+  //
+  // The next item, or std::nullopt at once if the queue is empty. Never
+  // throws Empty; throws QueueClosed once a closed queue is drained. Never
+  // blocks.
+  std::optional<T> try_get() { return take(false, std::nullopt, "try_get"); }
+
+  // BasicQueue::get_for()
+  //
+  // The next item, blocking up to `timeout` (any std::chrono::duration,
+  // rounded up to nanoseconds) while the queue is empty; std::nullopt if none
+  // came in time. Never throws Empty; throws QueueClosed once a closed queue
+  // is drained (also when close() wakes it). Raises a kill or Timeout
+  // delivered while blocked (no item is taken). Throws std::runtime_error if
+  // it would block in a loop callback.
+  template <class Rep, class Period>
+  std::optional<T> get_for(std::chrono::duration<Rep, Period> timeout) {
+    return take(true, std::chrono::ceil<Duration>(timeout), "get_for");
+  }
+
+  // BasicQueue::try_put()
+  //
+  // Adds `item` if a slot is free (or hands it to a waiting consumer) and
+  // returns true; returns false at once if the queue is full. Never throws
+  // Full; throws QueueClosed on a closed queue. Never blocks.
+  //
+  // Takes an rvalue reference, not a value, and moves from `item` only when
+  // it returns true: on false (or QueueClosed) the caller still owns the
+  // item, so a move-only item (a unique_ptr, a connection) is never lost and
+  // can be retried or handled. The const T& overload copies.
+  bool try_put(T&& item) { return give(item, false, std::nullopt, "try_put"); }
+  bool try_put(const T& item) {
+    T copy(item);
+    return try_put(std::move(copy));
+  }
+
+  // BasicQueue::put_for()
+  //
+  // Adds `item`, blocking up to `timeout` (any std::chrono::duration, rounded
+  // up to nanoseconds) while the queue is full; returns whether it was added.
+  // Never throws Full; throws QueueClosed if the queue is closed before or
+  // while blocked. Raises a kill or Timeout delivered while blocked. Moves
+  // from `item` only when it returns true (see try_put()): after false, an
+  // exception, or QueueClosed, the caller still owns it. Throws
+  // std::runtime_error if it would block in a loop callback.
+  template <class Rep, class Period>
+  bool put_for(T&& item, std::chrono::duration<Rep, Period> timeout) {
+    return give(item, true, std::chrono::ceil<Duration>(timeout), "put_for");
+  }
+  template <class Rep, class Period>
+  bool put_for(const T& item, std::chrono::duration<Rep, Period> timeout) {
+    T copy(item);
+    return put_for(std::move(copy), timeout);
+  }
 
   // BasicQueue::task_done()
   //
