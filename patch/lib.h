@@ -55,6 +55,10 @@ ssize_t send(int fd, const void* buffer, size_t length, int flags);
 ssize_t sendto(int fd, const void* buffer, size_t length, int flags, const sockaddr* address,
                socklen_t address_length);
 ssize_t sendmsg(int fd, const msghdr* message, int flags);
+// read, write, pread and pwrite on a regular file, in a task, run on io's
+// file pool while only the task waits (outside tasks: libc's call as is).
+ssize_t pread(int fd, void* buffer, size_t count, off_t offset);
+ssize_t pwrite(int fd, const void* buffer, size_t count, off_t offset);
 // Wakes tasks of this thread waiting on `fd` (their call fails with EBADF),
 // forgets its state, closes it.
 int close(int fd);

@@ -32,6 +32,7 @@ using patch_internal::FdTable;
 using patch_internal::IovCursor;
 using patch_internal::Route;
 using patch_internal::route_call;
+using patch_internal::run_on_file_pool;
 using patch_internal::SavedErrno;
 using patch_internal::send_everything;
 using patch_internal::would_block;
@@ -161,6 +162,9 @@ int accept4(int fd, sockaddr* address, socklen_t* length, int flags) {
 
 ssize_t read(int fd, void* buffer, size_t count) {
   Route route = route_call(fd, false);
+  if (route.regular_file) {
+    return run_on_file_pool(*route.task, [&] { return original::read(fd, buffer, count); });
+  }
   if (!route.blocking) return original::read(fd, buffer, count);
   return receive(fd, route, count, false,
                  [&](size_t) { return original::read(fd, buffer, count); });
@@ -219,6 +223,9 @@ ssize_t recvmsg(int fd, msghdr* message, int flags) {
 
 ssize_t write(int fd, const void* buffer, size_t count) {
   Route route = route_call(fd, false);
+  if (route.regular_file) {
+    return run_on_file_pool(*route.task, [&] { return original::write(fd, buffer, count); });
+  }
   if (!route.blocking) return original::write(fd, buffer, count);
   BlockingCall call(fd, route.task, kPollOut, Direction::kSend);
   return send_everything(call, count, [&](size_t done) {
@@ -286,6 +293,24 @@ ssize_t sendmsg(int fd, const msghdr* message, int flags) {
     more.msg_iovlen = static_cast<size_t>(rest->count());
     return original::sendmsg(fd, &more, flags);
   });
+}
+
+ssize_t pread(int fd, void* buffer, size_t count, off_t offset) {
+  Route route = route_call(fd, false);
+  if (route.regular_file) {
+    return run_on_file_pool(*route.task,
+                            [&] { return original::pread(fd, buffer, count, offset); });
+  }
+  return original::pread(fd, buffer, count, offset);
+}
+
+ssize_t pwrite(int fd, const void* buffer, size_t count, off_t offset) {
+  Route route = route_call(fd, false);
+  if (route.regular_file) {
+    return run_on_file_pool(*route.task,
+                            [&] { return original::pwrite(fd, buffer, count, offset); });
+  }
+  return original::pwrite(fd, buffer, count, offset);
 }
 
 int close(int fd) {

@@ -26,6 +26,8 @@ EVERGREEN_NEXT(read, ssize_t, int, void*, size_t);
 EVERGREEN_NEXT(write, ssize_t, int, const void*, size_t);
 EVERGREEN_NEXT(readv, ssize_t, int, const iovec*, int);
 EVERGREEN_NEXT(writev, ssize_t, int, const iovec*, int);
+EVERGREEN_NEXT(pread, ssize_t, int, void*, size_t, off_t);
+EVERGREEN_NEXT(pwrite, ssize_t, int, const void*, size_t, off_t);
 EVERGREEN_NEXT(recv, ssize_t, int, void*, size_t, int);
 EVERGREEN_NEXT(send, ssize_t, int, const void*, size_t, int);
 EVERGREEN_NEXT(recvfrom, ssize_t, int, void*, size_t, int, sockaddr*, socklen_t*);
@@ -67,6 +69,8 @@ __attribute__((constructor(101))) void resolve_every_original() {
   next_write.get();
   next_readv.get();
   next_writev.get();
+  next_pread.get();
+  next_pwrite.get();
   next_recv.get();
   next_send.get();
   next_recvfrom.get();
@@ -111,6 +115,12 @@ ssize_t readv(int fd, const iovec* vector, int count) {
 }
 ssize_t writev(int fd, const iovec* vector, int count) {
   return next_writev.get()(fd, vector, count);
+}
+ssize_t pread(int fd, void* buffer, size_t count, off_t offset) {
+  return next_pread.get()(fd, buffer, count, offset);
+}
+ssize_t pwrite(int fd, const void* buffer, size_t count, off_t offset) {
+  return next_pwrite.get()(fd, buffer, count, offset);
 }
 ssize_t recv(int fd, void* buffer, size_t length, int flags) {
   return next_recv.get()(fd, buffer, length, flags);

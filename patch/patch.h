@@ -26,8 +26,12 @@
 //   is ready, the socket's SO_RCVTIMEO/SO_SNDTIMEO passes (the call then fails
 //   with EAGAIN, or EINPROGRESS for connect, as libc's would) or the sleep is
 //   over. Calls that would not block go straight to libc.
-// - Only sockets and pipes are made cooperative; other fds (regular files,
-//   ttys, eventfds...) always go straight to libc.
+// - Sockets and pipes are made cooperative as above. Regular files are too,
+//   in their own way (they never report EAGAIN): in a task, read, write,
+//   pread and pwrite on a regular file run on io's file pool (the thread pool
+//   behind io::File) while only the task waits. Whether an fd is a regular
+//   file is found once (fstat) and remembered until close()/dup2() over it.
+//   Other fds (ttys, eventfds, devices...) always go straight to libc.
 // - The first time a task uses a blocking socket or pipe, its file description
 //   is made non-blocking underneath, while the program keeps seeing the flag it
 //   set: fcntl(F_GETFL) and ioctl(FIONBIO) report and change a per-fd
@@ -49,7 +53,9 @@
 //   API reports any failed poll() as CURLE_BAD_FUNCTION_ARGUMENT: look at the
 //   exception, not at curl's code.) The sleeps return early as if interrupted by a
 //   signal (EINTR, with the time left), once per delivery: a sleep retried on
-//   EINTR then runs normally rather than spinning.
+//   EINTR then runs normally rather than spinning. A call on a regular file
+//   is not cut short: it completes and returns its result, and the exception
+//   is left pending in the same way.
 // - close() (or dup2() over it) of an fd that tasks of this thread wait on
 //   wakes them; their call fails with EBADF. Every other watcher of the fd on
 //   this thread's loop lets go of it too (EventLoop::add_reader/add_writer
@@ -92,7 +98,9 @@ namespace evergreen::patch {
 // Which families of calls patch() makes cooperative.
 //   socket: socket, connect, accept, accept4, read, write, readv, writev,
 //           recv, send, recvfrom, sendto, recvmsg, sendmsg, close, plus the
-//           bookkeeping calls fcntl, ioctl(FIONBIO), setsockopt, dup*
+//           bookkeeping calls fcntl, ioctl(FIONBIO), setsockopt, dup*; and
+//           on regular files read, write, pread, pwrite (and pread64,
+//           pwrite64)
 //   select: select, poll, epoll_wait (on an epoll fd the program owns)
 //   time:   sleep, usleep, nanosleep
 //   dns:    getaddrinfo, gethostbyname (resolved with c-ares, evergreen::io)
@@ -132,6 +140,8 @@ ssize_t read(int fd, void* buffer, size_t count);
 ssize_t write(int fd, const void* buffer, size_t count);
 ssize_t readv(int fd, const iovec* vector, int count);
 ssize_t writev(int fd, const iovec* vector, int count);
+ssize_t pread(int fd, void* buffer, size_t count, off_t offset);
+ssize_t pwrite(int fd, const void* buffer, size_t count, off_t offset);
 ssize_t recv(int fd, void* buffer, size_t length, int flags);
 ssize_t send(int fd, const void* buffer, size_t length, int flags);
 ssize_t recvfrom(int fd, void* buffer, size_t length, int flags, sockaddr* address,

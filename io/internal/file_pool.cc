@@ -49,6 +49,11 @@ void run_on_pool_thread(const std::shared_ptr<OffLoopCall>& job) {
 void run_off_loop(absl::AnyInvocable<void() &&> call) {
   BlockingContext& self = evergreen::internal::current_blocking_context();
   evergreen::internal::raise_pending(self);
+  run_off_loop_leaving_pending(self, std::move(call));
+  evergreen::internal::raise_pending(self);
+}
+
+void run_off_loop_leaving_pending(BlockingContext& self, absl::AnyInvocable<void() &&> call) {
   Scheduler& loop = *self.loop;
   auto job = std::make_shared<OffLoopCall>();
   job->call = std::move(call);
@@ -76,7 +81,6 @@ void run_off_loop(absl::AnyInvocable<void() &&> call) {
       break;
     }
   }
-  evergreen::internal::raise_pending(self);
 }
 
 FilePool& FilePool::instance() {

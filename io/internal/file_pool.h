@@ -28,6 +28,10 @@
 
 #include "absl/functional/any_invocable.h"
 
+namespace evergreen::internal {
+struct BlockingContext;
+}  // namespace evergreen::internal
+
 namespace evergreen::io::internal {
 
 // Runs `call` (which must not throw) on a pool thread while the calling
@@ -35,6 +39,16 @@ namespace evergreen::io::internal {
 // arrived meanwhile (or was already pending: then `call` never runs). Throws
 // std::runtime_error inside a loop callback.
 void run_off_loop(absl::AnyInvocable<void() &&> call);
+
+// run_off_loop() for callers that must not throw (//patch's interposed C
+// calls): `self` is the calling context (current_blocking_context()), which
+// the caller has checked has nothing pending. Runs `call` the same way but
+// raises nothing: a kill or Timeout that arrives meanwhile stays pending on
+// `self` for its next suspension point. Throws only what parking the main
+// context throws (a task's wait never throws) and std::bad_alloc before
+// `call` is queued.
+void run_off_loop_leaving_pending(evergreen::internal::BlockingContext& self,
+                                  absl::AnyInvocable<void() &&> call);
 
 // The threads behind run_off_loop(). Thread-safe.
 class FilePool {

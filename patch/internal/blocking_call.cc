@@ -5,6 +5,7 @@
 #include <chrono>
 #include <new>
 
+#include "evergreen/io/internal/file_pool.h"
 #include "evergreen/patch/internal/cooperative_wait.h"
 #include "evergreen/patch/patch.h"
 
@@ -49,7 +50,30 @@ Route route_call(int fd, bool nonblocking_call) {
   FdInfo info = FdTable::lookup(fd);
   if (info.kind == FdKind::kUnknown && route.task != nullptr) info = FdTable::adopt(fd);
   route.blocking = !nonblocking_call && info.emulates_blocking();
+  route.regular_file = route.task != nullptr && info.kind == FdKind::kPlain && info.regular_file;
   return route;
+}
+
+ssize_t run_on_file_pool(internal::BlockingContext& task, ssize_t (*call)(void*), void* context) {
+  // Already interrupted: the task is on its way back to evergreen code, so
+  // the call just runs here (parking now would only be cut short).
+  if (task.pending) return call(context);
+  ssize_t result = -1;
+  int error = 0;
+  try {
+    io::internal::run_off_loop_leaving_pending(task, [&result, &error, call, context] {
+      result = call(context);
+      error = errno;  // the pool thread's
+    });
+  } catch (const std::bad_alloc&) {
+    return call(context);  // thrown before anything was queued
+  }
+  // Delivered while the call ran: the C caller gets the completed call, and
+  // the task the exception at its next suspension point, even if the Timeout
+  // that sent it is cancelled before then.
+  if (task.pending) internal::keep_pending(task);
+  if (result < 0) errno = error;
+  return result;
 }
 
 bool BlockingCall::wait(int timeout_errno) {

@@ -19,6 +19,7 @@ namespace {
 constexpr uint32_t kKindMask = 0x3;
 constexpr uint32_t kUserNonblocking = 0x4;
 constexpr uint32_t kSocket = 0x8;
+constexpr uint32_t kRegularFile = 0x10;  // with kPlain: fstat said S_ISREG
 
 struct Entry {
   std::atomic<uint32_t> state{0};
@@ -34,7 +35,7 @@ constinit std::atomic<Entry*> chunks[kChunkCount] = {};
 
 FdInfo decode(uint32_t state) {
   return FdInfo{static_cast<FdKind>(state & kKindMask), (state & kUserNonblocking) != 0,
-                (state & kSocket) != 0};
+                (state & kSocket) != 0, (state & kRegularFile) != 0};
 }
 
 uint32_t encode(FdKind kind, bool user_nonblocking, bool socket) {
@@ -108,7 +109,10 @@ FdInfo FdTable::adopt(int fd) {
   struct stat status {};
   if (fstat(fd, &status) != 0) return finish(encode(FdKind::kUnknown, false, false));
   bool socket = S_ISSOCK(status.st_mode);
-  if (!socket && !S_ISFIFO(status.st_mode)) return finish(encode(FdKind::kPlain, false, false));
+  if (!socket && !S_ISFIFO(status.st_mode)) {
+    return finish(encode(FdKind::kPlain, false, false) |
+                  (S_ISREG(status.st_mode) ? kRegularFile : 0));
+  }
   int flags = patch::original::fcntl(fd, F_GETFL);
   if (flags < 0) return finish(encode(FdKind::kUnknown, false, false));
   bool user_nonblocking = (flags & O_NONBLOCK) != 0;

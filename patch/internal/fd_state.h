@@ -9,9 +9,10 @@
 // handler writes to a pipe, and that write() is interposed as well).
 //
 // Life of an entry: unknown until a task first uses the fd (adopt()) or a
-// task creates it (created()); then plain (not a socket or pipe: always left
-// to libc) or cooperative (made non-blocking underneath); unknown again when
-// it is closed through close()/dup2() (forget()).
+// task creates it (created()); then plain (not a socket or pipe: left to
+// libc, a regular file noted as one) or cooperative (made non-blocking
+// underneath); unknown again when it is closed through close()/dup2()
+// (forget()).
 #ifndef EVERGREEN_PATCH_INTERNAL_FD_STATE_H_
 #define EVERGREEN_PATCH_INTERNAL_FD_STATE_H_
 
@@ -33,6 +34,9 @@ struct FdInfo {
   // The O_NONBLOCK the program set (meaningful for kCooperative).
   bool user_nonblocking = false;
   bool socket = false;
+  // A plain fd that is a regular file (its reads and writes never return
+  // EAGAIN, so tasks run them on io's file pool instead).
+  bool regular_file = false;
 
   // A cooperative fd on which calls must keep blocking semantics.
   bool emulates_blocking() const { return kind == FdKind::kCooperative && !user_nonblocking; }

@@ -23,6 +23,8 @@
 #include "evergreen/patch/lib.h"
 #include "evergreen/patch/patch.h"
 
+static_assert(sizeof(off_t) == sizeof(off64_t), "pread64/pwrite64 forward to pread/pwrite");
+
 namespace evergreen::patch_internal {
 const bool interposers_linked = true;
 }  // namespace evergreen::patch_internal
@@ -71,6 +73,36 @@ ssize_t __read_chk(int fd, void* buffer, size_t count, size_t buffer_size) {
 
 ssize_t write(int fd, const void* buffer, size_t count) {
   return on() ? cooperative::write(fd, buffer, count) : original::write(fd, buffer, count);
+}
+
+ssize_t pread(int fd, void* buffer, size_t count, off_t offset) {
+  return on() ? cooperative::pread(fd, buffer, count, offset)
+              : original::pread(fd, buffer, count, offset);
+}
+
+// What pread is called under with _FILE_OFFSET_BITS=64 (the same call: off_t
+// is 64 bits here).
+ssize_t pread64(int fd, void* buffer, size_t count, off64_t offset) {
+  return pread(fd, buffer, count, offset);
+}
+
+ssize_t __pread_chk(int fd, void* buffer, size_t count, off_t offset, size_t buffer_size) {
+  if (count > buffer_size) __chk_fail();
+  return pread(fd, buffer, count, offset);
+}
+
+ssize_t __pread64_chk(int fd, void* buffer, size_t count, off64_t offset, size_t buffer_size) {
+  if (count > buffer_size) __chk_fail();
+  return pread(fd, buffer, count, offset);
+}
+
+ssize_t pwrite(int fd, const void* buffer, size_t count, off_t offset) {
+  return on() ? cooperative::pwrite(fd, buffer, count, offset)
+              : original::pwrite(fd, buffer, count, offset);
+}
+
+ssize_t pwrite64(int fd, const void* buffer, size_t count, off64_t offset) {
+  return pwrite(fd, buffer, count, offset);
 }
 
 ssize_t readv(int fd, const iovec* vector, int count) {
