@@ -16,6 +16,7 @@
 #include "evergreen/loop/timeout.h"
 #include "gtest/gtest.h"
 #include "tests/io/io_fixture.h"
+#include "tests/temp_dir.h"
 
 namespace evergreen::testing {
 namespace {
@@ -29,25 +30,10 @@ constexpr int kConcurrentWriters = 4;
 
 class FileTest : public IoTest {
  protected:
-  void SetUp() override {
-    IoTest::SetUp();
-    const char* base = getenv("TEST_TMPDIR");
-    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/file_test.XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override {
-    IoTest::TearDown();
-    for (const std::string& path : created_) ::unlink(path.c_str());
-    ::rmdir(dir_.c_str());
-  }
-  std::string path(const std::string& name) {
-    created_.push_back(dir_ + "/" + name);
-    return created_.back();
-  }
+  std::string path(const std::string& name) { return temp_.file(name); }
 
-  std::string dir_;
-  std::vector<std::string> created_;
+  evergreen::testing::TempDir temp_{"file_test"};
+  const std::string& dir_ = temp_.path();
 };
 
 // A pattern byte for each offset, so that any misplaced byte shows.

@@ -15,6 +15,7 @@
 #include "evergreen/loop/timeout.h"
 #include "evergreen/patch/patch.h"
 #include "patch_test_support.h"
+#include "tests/temp_dir.h"
 
 namespace evergreen {
 namespace {
@@ -35,23 +36,10 @@ std::vector<char> pattern(size_t size, uint32_t seed) {
 
 class FileTest : public PatchedTest {
  protected:
-  void SetUp() override {
-    PatchedTest::SetUp();
-    const char* base = getenv("TEST_TMPDIR");
-    std::string dir = std::string(base != nullptr ? base : "/tmp") + "/patch_file_test.XXXXXX";
-    ASSERT_NE(mkdtemp(dir.data()), nullptr);
-    dir_ = dir;
-  }
-  void TearDown() override {
-    for (const std::string& file : files_) ::unlink(file.c_str());
-    ::rmdir(dir_.c_str());
-    PatchedTest::TearDown();
-  }
 
   // A new file in the test's directory, opened read-write.
   int create(const std::string& name) {
-    std::string path = dir_ + "/" + name;
-    files_.push_back(path);
+    std::string path = temp_.file(name);
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
     EXPECT_GE(fd, 0) << strerror(errno);
     return fd;
@@ -69,8 +57,7 @@ class FileTest : public PatchedTest {
   }
 
  private:
-  std::string dir_;
-  std::vector<std::string> files_;
+  evergreen::testing::TempDir temp_{"patch_file_test"};
 };
 
 TEST_F(FileTest, LargePreadInATaskLetsOtherTasksRun) {
