@@ -39,9 +39,14 @@ void Handler::cancel() {
 
 bool Handler::cancelled() const { return record_ && record_->cancelled.load(); }
 
-EventLoop::EventLoop()
-    : core_(std::make_unique<internal::LoopCore>(this)),
+EventLoop::EventLoop(LoopOptions options)
+    : core_(std::make_unique<internal::LoopCore>(this, options)),
       cross_thread_queue_(core_->cross_thread_queue()) {}
+
+Backend EventLoop::backend() const {
+  require_loop_thread(core_.get(), "backend");
+  return core_->backend();
+}
 
 EventLoop::~EventLoop() {
   if (!destroyed_) destroy();

@@ -28,6 +28,7 @@
 #include <optional>
 
 #include "absl/functional/any_invocable.h"
+#include "evergreen/loop/loop_options.h"
 
 namespace evergreen {
 
@@ -73,8 +74,10 @@ class EventLoop {
   using Callback = absl::AnyInvocable<void()>;
 
   // Creates this thread's loop. Throws std::runtime_error if the thread already
-  // has one.
-  EventLoop();
+  // has one, std::invalid_argument if EVERGREEN_BACKEND names no backend, and
+  // std::system_error if the backend asked for explicitly is not available.
+  EventLoop() : EventLoop(LoopOptions{}) {}
+  explicit EventLoop(LoopOptions options);
   // Destroys the loop as destroy() does, if that has not happened yet.
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
@@ -107,6 +110,11 @@ class EventLoop {
   // order they were scheduled; none is lost. Throws std::runtime_error after
   // destroy().
   Handler call_from_thread(Callback callback);
+
+  // EventLoop::backend()
+  //
+  // The backend in use (never Backend::kAuto).
+  Backend backend() const;
 
   // EventLoop::time()
   //

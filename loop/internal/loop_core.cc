@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "evergreen/fiber/internal/fatal_error.h"
+#include "evergreen/loop/internal/backend_selection.h"
 #include "evergreen/loop/internal/report.h"
 #include "evergreen/loop/internal/signal_router.h"
 #include "evergreen/loop/task.h"
@@ -67,8 +68,9 @@ struct LoopCore::FdCallbacks final : FdListener {
 
 // --- Construction --------------------------------------------------------------
 
-LoopCore::LoopCore(EventLoop* owner)
+LoopCore::LoopCore(EventLoop* owner, LoopOptions options)
     : owner_(owner),
+      backend_(choose_backend(options.backend)),
       loop_fiber_([this] { loop_body(); }, kLoopFiberStackSize) {
   loop_fiber_.set_name("event loop");
   main_context_.loop = this;

@@ -38,7 +38,7 @@ namespace evergreen::internal {
 
 class LoopCore final : public Scheduler {
  public:
-  explicit LoopCore(EventLoop* owner);
+  LoopCore(EventLoop* owner, LoopOptions options);
   ~LoopCore();
   LoopCore(const LoopCore&) = delete;
   LoopCore& operator=(const LoopCore&) = delete;
@@ -49,6 +49,7 @@ class LoopCore final : public Scheduler {
   static LoopCore& of(Scheduler& scheduler) { return static_cast<LoopCore&>(scheduler); }
 
   EventLoop& owner() { return *owner_; }
+  Backend backend() const { return backend_; }
 
   void schedule(ReadyNode* node) { ready_.push(node); }
 
@@ -97,6 +98,7 @@ class LoopCore final : public Scheduler {
   void enter_loop_fiber();
 
   EventLoop* owner_;
+  Backend backend_;
   State state_ = State::kIdle;
   bool stop_requested_ = false;
   bool run_forever_ = false;
