@@ -10,7 +10,8 @@
 //   ├── StreamError          any stream (BaseStream, StreamServer)
 //   │   ├── TCPError         TCPClient, TCPServer, TCPConnection
 //   │   ├── PipeError        PipeClient, PipeServer, PipeConnection, PipeStream
-//   │   └── TTYError         TTYStream, StdinStream, StdoutStream, StderrStream
+//   │   ├── TTYError         TTYStream, StdinStream, StdoutStream, StderrStream
+//   │   └── TLSError         TLSContext, TLSClient, TLSServer, TLSConnection (//io:tls)
 //   ├── UDPError             UDPEndpoint
 //   ├── FileError            File
 //   └── DNSError             getaddrinfo(), Resolver
@@ -69,6 +70,14 @@ class PipeError : public StreamError {
 };
 
 class TTYError : public StreamError {
+ public:
+  using StreamError::StreamError;
+};
+
+// The TLS library's reason is part of what(): "certificate verify failed",
+// "wrong version number". Declared here, with its siblings, so that every
+// stream can raise it; the TLS classes themselves are in evergreen/io/tls.h.
+class TLSError : public StreamError {
  public:
   using StreamError::StreamError;
 };

@@ -145,15 +145,23 @@ void BaseStream::close_with_error(int error, const char* operation) {
 }
 
 void BaseStream::fail(int error, const char* operation) {
+  // The transport's own account ("certificate verify failed") says more than
+  // the errno it mapped the failure to; read it before close() drops it.
+  std::string reason = transport_ != nullptr ? transport_->failure_reason() : std::string();
   close_with_error(error, operation);
-  raise(error, std::string(operation) + " failed on a " + stream_name(kind_));
+  raise(error, std::string(operation) + " failed on a " + stream_name(kind_) +
+                   (reason.empty() ? "" : ": " + reason));
 }
 
 // --- Reading --------------------------------------------------------------------
 
 size_t BaseStream::fill(const char* operation, size_t wanted_room) {
+  // A transport's read may need the descriptor writable first (a TLS key
+  // update to send): then the read is retried once it is.
+  bool retry_when_writable = false;
   for (;;) {
-    if (watcher_.readable()) {
+    if (watcher_.readable() || retry_when_writable) {
+      retry_when_writable = false;
       size_t limit = max_buffer_size_ - std::min(max_buffer_size_, input_.size());
       if (limit == 0) {
         raise(ENOBUFS, std::string(operation) + ": the read buffer is full (max_buffer_size)");
@@ -161,7 +169,8 @@ size_t BaseStream::fill(const char* operation, size_t wanted_room) {
       size_t room = 0;
       char* tail = input_.prepare(std::min(wanted_room, limit), &room);
       room = std::min(room, limit);
-      ssize_t count = internal::read_some(fd_.get(), tail, room);
+      ssize_t count = transport_ != nullptr ? transport_->read(tail, room)
+                                            : internal::read_some(fd_.get(), tail, room);
       if (count > 0) {
         input_.commit(static_cast<size_t>(count));
         // A stream socket fills a read from everything queued, so a short read
@@ -177,10 +186,16 @@ size_t BaseStream::fill(const char* operation, size_t wanted_room) {
       if (count == 0) return 0;
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) fail(errno, operation);
-      watcher_.clear_readable();
+      if (transport_ != nullptr && transport_->wants_write()) {
+        watcher_.clear_writable();
+        retry_when_writable = true;
+      } else {
+        watcher_.clear_readable();
+      }
     }
     ErrorKind kind = kind_;
-    if (watcher_.wait_readable() == WaitResult::kDestroyed) raise_destroyed(kind, operation);
+    WaitResult woken = retry_when_writable ? watcher_.wait_writable() : watcher_.wait_readable();
+    if (woken == WaitResult::kDestroyed) raise_destroyed(kind, operation);
     if (closed_) raise_closed(operation);
   }
 }
@@ -322,13 +337,13 @@ void BaseStream::check_writable() const {
 
 void BaseStream::send_directly(std::string_view data, size_t& accepted) {
   while (accepted < data.size() && watcher_.writable()) {
-    ssize_t count = internal::write_some(fd_.get(), data.data() + accepted, data.size() - accepted,
-                                         traits_.socket);
+    ssize_t count = send_some(data.data() + accepted, data.size() - accepted);
     if (count >= 0) {
       accepted += static_cast<size_t>(count);
       // A partial write means the kernel buffer is full: wait for an edge
-      // (descriptors that cannot be polled never fill, so they go on).
-      if (accepted < data.size()) watcher_.clear_writable();
+      // (descriptors that cannot be polled never fill, so they go on). A
+      // transport writes one record per call and says EAGAIN itself.
+      if (accepted < data.size() && transport_ == nullptr) watcher_.clear_writable();
       continue;
     }
     if (errno == EINTR) continue;
@@ -380,13 +395,26 @@ void BaseStream::set_write_high_water(size_t bytes) {
   if (!output_room_.empty()) output_room_.notify_all();
 }
 
+ssize_t BaseStream::send_some(const char* data, size_t size) {
+  if (transport_ != nullptr) return transport_->write(data, size);
+  return internal::write_some(fd_.get(), data, size, traits_.socket);
+}
+
 int BaseStream::drain_output() {
+  // What the transport held back goes first (its write() would send it first
+  // anyway); with nothing buffered here it is all that is left to send.
+  if (output_sent_ == output_.size() && transport_ != nullptr && transport_->holds_output() &&
+      watcher_.writable()) {
+    if (transport_->flush_held() != 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return errno;
+      watcher_.clear_writable();
+    }
+  }
   while (output_sent_ < output_.size() && watcher_.writable()) {
-    ssize_t count = internal::write_some(fd_.get(), output_.data() + output_sent_,
-                                         output_.size() - output_sent_, traits_.socket);
+    ssize_t count = send_some(output_.data() + output_sent_, output_.size() - output_sent_);
     if (count >= 0) {
       output_sent_ += static_cast<size_t>(count);
-      if (output_sent_ < output_.size()) watcher_.clear_writable();
+      if (output_sent_ < output_.size() && transport_ == nullptr) watcher_.clear_writable();
       continue;
     }
     if (errno == EINTR) continue;
@@ -409,12 +437,13 @@ int BaseStream::drain_output() {
 }
 
 void BaseStream::on_writable() {
-  if (closed_ || pending_output() == 0) return;
+  if (closed_ || !output_in_flight()) return;
   if (int error = drain_output()) close_with_error(error, "write");
 }
 
 void BaseStream::wait_output_below(size_t limit, const char* operation) {
-  while (pending_output() > limit) {
+  // Flushing (limit 0) also waits for what the transport held back.
+  while (pending_output() > limit || (limit == 0 && output_in_flight())) {
     if (watcher_.writable()) {
       if (int error = drain_output()) fail(error, operation);
       continue;
@@ -427,7 +456,7 @@ void BaseStream::wait_output_below(size_t limit, const char* operation) {
 
 void BaseStream::flush() {
   check_not_closed("flush");
-  if (pending_output() == 0) return;
+  if (!output_in_flight()) return;
   if (!fd_.valid()) {
     raise(ENOTCONN, "flush on a " + stream_name(kind_) + " that is not connected yet");
   }
@@ -439,7 +468,18 @@ void BaseStream::shutdown() {
   if (write_shut_) return;
   check_open("shutdown");
   write_shut_ = true;
-  if (traits_.socket) {
+  if (transport_ != nullptr) {
+    // The transport's farewell (a TLS close_notify) may have to wait for room;
+    // it never waits for the peer's answer.
+    while (transport_->shutdown_writes() != 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) fail(errno, "shutdown");
+      watcher_.clear_writable();
+      ErrorKind kind = kind_;
+      if (watcher_.wait_writable() == WaitResult::kDestroyed) raise_destroyed(kind, "shutdown");
+      if (closed_) raise_closed("shutdown");
+    }
+  } else if (traits_.socket) {
     int error = internal::shut_down_writes(fd_.get());
     if (error != 0 && error != ENOTCONN) fail(error, "shutdown");
   }
@@ -579,9 +619,25 @@ void StreamServer::start_connection(internal::UniqueFd fd) {
   spawn(&StreamServer::run_handler, std::move(connection));
 }
 
+bool StreamServer::prepare_connection(StreamConnection&) { return true; }
+
 void StreamServer::run_handler(std::shared_ptr<StreamConnection> connection) {
   StreamServer* server = connection->server();
   if (server == nullptr) return;  // closed before this task began
+  try {
+    if (!server->prepare_connection(*connection)) {
+      connection->close();
+      return;
+    }
+  } catch (const StreamError&) {
+    // A connection that could not be set up (a failed TLS handshake) is the
+    // client's failure, not the server's: it is dropped, and only it.
+    connection->close();
+    return;
+  }
+  // The server may have closed (and gone) while the connection was prepared.
+  server = connection->server();
+  if (server == nullptr) return;
   try {
     server->handle_connection(connection);
     // The server is gone from the connection if it closed meanwhile (and may

@@ -63,6 +63,7 @@
 #include "evergreen/io/internal/io_watcher.h"
 #include "evergreen/io/internal/raise.h"
 #include "evergreen/io/internal/read_buffer.h"
+#include "evergreen/io/internal/stream_transport.h"
 #include "evergreen/io/internal/unique_fd.h"
 #include "evergreen/loop/event_loop.h"
 #include "evergreen/loop/internal/intrusive_list.h"
@@ -213,6 +214,10 @@ class BaseStream : private internal::IoWatcher::WriteDrain {
   virtual void on_close() {}
   // Makes every read throw the stream's error (EBADF) without closing it.
   void set_write_only() { write_only_ = true; }
+  // Routes the stream's reads, writes and shutdown() through `transport` (TLS)
+  // instead of the descriptor's system calls; set before open_fd(). Not
+  // owned: the subclass keeps it alive while the stream is open.
+  void set_transport(internal::StreamTransport* transport) { transport_ = transport; }
 
  private:
   struct RegexCache;
@@ -236,9 +241,16 @@ class BaseStream : private internal::IoWatcher::WriteDrain {
   void wait_for_output_room(const WriteTurn& turn);
   // Sends buffered output until EAGAIN; returns 0 or the errno of a failure.
   int drain_output();
+  // One write of the descriptor (or the transport); -1 with errno on failure.
+  ssize_t send_some(const char* data, size_t size);
   void on_writable() override;
   // Blocks until at most `limit` bytes are buffered.
   void wait_output_below(size_t limit, const char* operation);
+  // Whether output is still on its way: buffered here, or held back by the
+  // transport.
+  bool output_in_flight() const {
+    return pending_output() > 0 || (transport_ != nullptr && transport_->holds_output());
+  }
   // Closes the stream because `operation` failed with `error`.
   void close_with_error(int error, const char* operation);
   [[noreturn]] void fail(int error, const char* operation);
@@ -246,6 +258,7 @@ class BaseStream : private internal::IoWatcher::WriteDrain {
   internal::ErrorKind kind_;
   internal::UniqueFd fd_;
   internal::FdTraits traits_;
+  internal::StreamTransport* transport_ = nullptr;
   internal::IoWatcher watcher_;
   internal::ReadBuffer input_;
   std::string output_;
@@ -383,6 +396,11 @@ class StreamServer {
   bool bound() const { return listener_.valid(); }
   // Wraps an accepted socket in the subclass's connection type.
   virtual std::shared_ptr<StreamConnection> make_connection(internal::UniqueFd fd) = 0;
+  // Runs in the connection's own task before handle_connection() (a TLS
+  // handshake). Returning false, or throwing a StreamError, drops the
+  // connection: it is closed and handle_connection() never sees it. The
+  // default accepts every connection as it is.
+  virtual bool prepare_connection(StreamConnection& connection);
   // A file close() removes after closing the listener (a pipe server's path).
   // Kept here rather than in a virtual hook: the destructor closes the server
   // after the subclass is gone.

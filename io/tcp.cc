@@ -3,12 +3,11 @@
 #include <sys/socket.h>
 
 #include <cerrno>
-#include <stdexcept>
 #include <utility>
 
-#include "absl/cleanup/cleanup.h"
 #include "evergreen/io/internal/fd_ops.h"
 #include "evergreen/io/internal/resolve.h"
+#include "evergreen/io/internal/tcp_connect.h"
 
 namespace evergreen::io {
 
@@ -16,7 +15,6 @@ using internal::ErrorKind;
 using internal::FdTraits;
 using internal::SocketAddress;
 using internal::UniqueFd;
-using internal::WaitResult;
 
 namespace {
 
@@ -96,94 +94,10 @@ TCPClient::TCPClient() : BaseStream(ErrorKind::kTCP) {}
 void TCPClient::connect(const Address& target, std::optional<Address> source) {
   std::string context = "cannot connect to " + target.to_string();
   check_not_closed("connect");
-  if (target.host.empty()) {
-    // The literal parser reads "" as 0.0.0.0 (right for bind), which Linux
-    // connects to as a local address: "Connection refused" from a host the
-    // caller never named.
-    throw std::invalid_argument("evergreen: " + context +
-                                ": the host is empty; name the server (a host name, or an IP "
-                                "address such as 127.0.0.1)");
-  }
   if (has_fd()) raise(EISCONN, context + ": the client is already connected");
-  std::vector<SocketAddress> candidates;
-  std::vector<SocketAddress> sources;
-  {
-    // Looking a name up blocks: the client may be closed or destroyed meanwhile.
-    internal::IoWatcher::Operation lookup(watcher());
-    candidates = internal::resolve_endpoint(target, ErrorKind::kTCP, context);
-    if (source) {
-      sources = internal::resolve_endpoint(*source, ErrorKind::kTCP,
-                                           context + " from " + source->to_string());
-    }
-    if (lookup.owner_destroyed()) {
-      internal::raise_closed_error(ErrorKind::kTCP, "evergreen: " + context +
-                                                        ": the client was closed (destroyed) "
-                                                        "while connecting");
-    }
-  }
-  if (closed()) raise_closed_by_this_side(context + ": the client was closed while connecting");
-
-  int last_error = EADDRNOTAVAIL;  // a name with no address at all
-  for (const SocketAddress& candidate : candidates) {
-    UniqueFd fd;
-    if (int error = internal::open_socket(candidate.family(), SOCK_STREAM, &fd)) {
-      last_error = error;
-      continue;
-    }
-    if (source) {
-      const SocketAddress* local = nullptr;
-      for (const SocketAddress& option : sources) {
-        if (option.family() == candidate.family()) local = &option;
-      }
-      if (local == nullptr) {
-        last_error = EAFNOSUPPORT;
-        continue;
-      }
-      if (int error = internal::bind_socket(fd.get(), *local, /*reuse_address=*/true)) {
-        raise(error, context + ": cannot bind to " + source->to_string());
-      }
-    }
-    if (nodelay_) internal::set_tcp_nodelay(fd.get(), true);
-    int result;
-    do {
-      result = internal::connect_socket(fd.get(), candidate);
-    } while (result == EINTR);
-    if (result != 0 && result != EINPROGRESS) {
-      last_error = result;
-      continue;
-    }
-    if (result != 0) {
-      // In progress: the socket turns writable when the handshake ends, and
-      // SO_ERROR says how it went. The watcher is attached here, once, and
-      // kept for the connection's life.
-      internal::IoWatcher& readiness = watcher();
-      readiness.attach(fd.get());
-      // A failed attempt leaves the registry before its fd closes; a
-      // destroyed client's watcher is gone and must not be touched.
-      auto detach_on_failure = absl::MakeCleanup([&readiness] { readiness.detach(); });
-      int error = 0;
-      for (;;) {
-        error = internal::pending_socket_error(fd.get());
-        if (error != 0 || internal::remote_address(fd.get()).port != 0) break;
-        if (readiness.wait_writable() == WaitResult::kDestroyed) {
-          std::move(detach_on_failure).Cancel();
-          internal::raise_closed_error(ErrorKind::kTCP, "evergreen: " + context +
-                                                            ": the client was closed (destroyed) "
-                                                            "while connecting");
-        }
-        if (closed())
-          raise_closed_by_this_side(context + ": the client was closed while connecting");
-      }
-      if (error != 0) {
-        last_error = error;
-        continue;
-      }
-      std::move(detach_on_failure).Cancel();  // kept for the connection's life
-    }
-    open_fd(std::move(fd), kTcpTraits);
-    return;
-  }
-  raise(last_error, context);
+  UniqueFd fd = internal::connect_tcp(watcher(), target, source, nodelay_, ErrorKind::kTCP, context,
+                                      [this] { return closed(); });
+  open_fd(std::move(fd), kTcpTraits);
 }
 
 Address TCPClient::sockname() const {

@@ -16,6 +16,8 @@ const char* kind_name(ErrorKind kind) {
       return "TTY";
     case ErrorKind::kUDP:
       return "UDP";
+    case ErrorKind::kTLS:
+      return "TLS";
     case ErrorKind::kStream:
       break;
   }
@@ -32,6 +34,8 @@ void raise_error(ErrorKind kind, std::error_code code, const std::string& what) 
       throw TTYError(code, what);
     case ErrorKind::kUDP:
       throw UDPError(code, what);
+    case ErrorKind::kTLS:
+      throw TLSError(code, what);
     case ErrorKind::kStream:
       break;
   }
@@ -53,6 +57,8 @@ void raise_closed_error(ErrorKind kind, const std::string& what) {
       throw TTYError(closed, what);
     case ErrorKind::kUDP:
       throw UDPError(EBADF, what);
+    case ErrorKind::kTLS:
+      throw TLSError(closed, what);
     case ErrorKind::kStream:
       break;
   }

@@ -12,12 +12,12 @@
 
 namespace evergreen::io::internal {
 
-enum class ErrorKind : uint8_t { kStream, kTCP, kPipe, kTTY, kUDP };
+enum class ErrorKind : uint8_t { kStream, kTCP, kPipe, kTTY, kUDP, kTLS };
 
-// "TCP", "pipe", "TTY", "UDP" or "" (for messages: "a closed TCP stream").
+// "TCP", "pipe", "TTY", "UDP", "TLS" or "" (for messages: "a closed TCP stream").
 const char* kind_name(ErrorKind kind);
 
-// Throws StreamError, TCPError, PipeError, TTYError or UDPError.
+// Throws StreamError, TCPError, PipeError, TTYError, UDPError or TLSError.
 [[noreturn]] void raise_error(ErrorKind kind, std::error_code code, const std::string& what);
 [[noreturn]] void raise_error(ErrorKind kind, int errno_value, const std::string& what);
 
