@@ -71,6 +71,13 @@ filegroup(name = "lcov_merger", visibility = ["//visibility:public"])
         name = "com_googlesource_code_re2",
         targets = {"re2": "libre2-dev|re2|"},
     )
+    # //io:tls (OpenSSL 3); Abseil-style upstream label: BoringSSL's and the
+    # rules_openssl wrappers' //:ssl.
+    maybe(
+        system_library,
+        name = "openssl",
+        targets = {"ssl": "libssl-dev|libssl libcrypto|"},
+    )
     # Real blocking client libraries for //tests/patch and //examples:crawler.
     maybe(
         system_library,
