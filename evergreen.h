@@ -1,7 +1,7 @@
 // evergreen/evergreen.h — the whole library in one include.
 //
 // Prefer the component headers (and Bazel targets) you actually use:
-// evergreen/fiber, /loop, /sync, /futures, /io, /patch. This header and the
+// evergreen/fiber, /loop, /sync, /futures, /io (and /io/tls.h, //io:tls), /patch. This header and the
 // //:evergreen target are for programs that want everything.
 #ifndef EVERGREEN_EVERGREEN_H_
 #define EVERGREEN_EVERGREEN_H_
@@ -16,6 +16,7 @@
 #include "evergreen/io/pipe.h"
 #include "evergreen/io/stream.h"
 #include "evergreen/io/tcp.h"
+#include "evergreen/io/tls.h"
 #include "evergreen/io/tty.h"
 #include "evergreen/io/udp.h"
 #include "evergreen/loop/event_loop.h"

@@ -24,7 +24,7 @@ set(_evergreen_test_deps_fiber evergreen::fiber)
 set(_evergreen_test_deps_loop evergreen::loop)
 set(_evergreen_test_deps_sync evergreen::sync evergreen::loop)
 set(_evergreen_test_deps_futures evergreen::futures evergreen::loop)
-set(_evergreen_test_deps_io evergreen::io evergreen::sync evergreen::loop re2::re2 c-ares::cares util)
+set(_evergreen_test_deps_io evergreen::tls evergreen::io evergreen::sync evergreen::loop re2::re2 c-ares::cares util)
 set(_evergreen_test_deps_patch evergreen::patch evergreen::io evergreen::loop)
 set(_evergreen_test_deps_soak evergreen::io evergreen::sync evergreen::loop absl::cleanup)
 
