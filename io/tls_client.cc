@@ -34,12 +34,16 @@ std::string bare_host(const std::string& host) {
 
 TLSClient::TLSClient() : BaseStream(ErrorKind::kTLS) {}
 
+// close_notify tells the peer the stream ended where the sender meant it to:
+// not when close() drops output still unsent.
 TLSClient::~TLSClient() {
-  if (session_ != nullptr && !closed()) session_->notify_close_if_possible();
+  if (session_ != nullptr && !closed() && pending_output() == 0) {
+    session_->notify_close_if_possible();
+  }
 }
 
 void TLSClient::on_close() {
-  if (session_ != nullptr) session_->notify_close_if_possible();
+  if (session_ != nullptr && pending_output() == 0) session_->notify_close_if_possible();
 }
 
 void TLSClient::connect(const Address& target, const TLSContext& context,

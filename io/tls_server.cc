@@ -33,12 +33,14 @@ TLSConnection::TLSConnection(UniqueFd fd, const TLSContext& context)
   open_fd(std::move(fd), kTlsTraits);
 }
 
+// close_notify tells the peer the stream ended where the sender meant it to:
+// not when close() drops output still unsent.
 TLSConnection::~TLSConnection() {
-  if (!closed()) session_->notify_close_if_possible();
+  if (!closed() && pending_output() == 0) session_->notify_close_if_possible();
 }
 
 void TLSConnection::on_close() {
-  session_->notify_close_if_possible();
+  if (pending_output() == 0) session_->notify_close_if_possible();
   StreamConnection::on_close();
 }
 

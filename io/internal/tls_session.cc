@@ -309,7 +309,7 @@ int TlsSession::shutdown_writes() {
 }
 
 void TlsSession::notify_close_if_possible() {
-  if (!handshake_done_ || fatal_ || shut_down_) return;
+  if (!handshake_done_ || fatal_ || shut_down_ || !held_.empty()) return;
   shut_down_ = true;
   ERR_clear_error();
   SSL_shutdown(ssl_);  // one non-blocking attempt: close() never waits

@@ -63,7 +63,8 @@ class TlsSession final : public StreamTransport {
 
   // Sends close_notify if the socket takes it at once; never waits. For
   // close() and destructors; does nothing before the handshake, after a
-  // failure or after shutdown_writes().
+  // failure, after shutdown_writes(), or while a record is held back (the
+  // stream would end truncated: the peer must not read a clean end).
   void notify_close_if_possible();
 
   // StreamTransport.

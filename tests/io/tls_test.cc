@@ -440,6 +440,31 @@ TEST_F(TlsTest, APeerThatClosesMidRecordIsAnErrorNotEndOfStream) {
   });
 }
 
+TEST_F(TlsTest, CloseThatDropsOutputSendsNoCloseNotify) {
+  bool output_dropped = false;
+  RunningTls running(server_context(certs().server), [&](std::shared_ptr<StreamConnection> c) {
+    int small = 4096;
+    setsockopt(c->fileno(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    c->set_write_high_water(8 << 20);
+    c->write(std::string(4 << 20, 'x'));  // far more than the socket takes at once
+    output_dropped = c->pending_output() > 0;
+    c->close();  // drops it: the client must not read a clean end
+  });
+  bounded([&] {
+    TLSClient client;
+    client.connect(running.address(), trusting_client());
+    size_t received = 0;
+    try {
+      for (std::string data; !(data = client.read_bytes(1 << 16)).empty();) received += data.size();
+      ADD_FAILURE() << "a truncated stream ended cleanly after " << received << " bytes";
+    } catch (const TLSError& error) {
+      EXPECT_FALSE(error.closed());
+    }
+    EXPECT_LT(received, 4u << 20);
+  });
+  EXPECT_TRUE(output_dropped);
+}
+
 TEST_F(TlsTest, AlpnPicksTheServersFirstChoiceTheClientOffers) {
   TLSContext server = server_context(certs().server);
   server.set_alpn({"h2", "http/1.1"});
