@@ -94,6 +94,19 @@ TEST_F(TlsTest, SmallRoundTripVerifiesTheIpAndTheHostName) {
   });
 }
 
+TEST_F(TlsTest, OutputWrittenBeforeConnectIsSentEncryptedAfterTheHandshake) {
+  RunningTls running(server_context(certs().server), echo);
+  bounded([&] {
+    TLSClient client;
+    EXPECT_FALSE(client.write("early\n"));  // buffered until connected
+    EXPECT_EQ(client.pending_output(), 6u);
+    client.connect(running.address(), trusting_client());
+    EXPECT_EQ(client.read_until("\n"), "early\n");
+    EXPECT_EQ(client.alpn_protocol(), "");
+    EXPECT_THROW(client.connect(running.address(), trusting_client()), TLSError);  // EISCONN
+  });
+}
+
 TEST_F(TlsTest, TenMegabytesRoundTrip) {
   RunningTls running(server_context(certs().server), [](std::shared_ptr<StreamConnection> c) {
     for (std::string data; !(data = c->read_bytes(1 << 16)).empty();) c->write(data);
