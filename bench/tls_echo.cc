@@ -100,7 +100,7 @@ double echo_rate(const io::Address& server, const io::TLSContext* context, int c
       }
     }));
   }
-  sleep(std::chrono::duration<double>(seconds));
+  sleep(std::chrono::milliseconds(static_cast<long>(seconds * 1000)));
   stop = true;
   for (auto& task : tasks) task->join();
   return requests / seconds_since(start);
