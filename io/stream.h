@@ -12,7 +12,8 @@
 //     }
 //   };
 //
-// BaseStream is what TCP connections, pipes (Unix sockets) and TTYs share:
+// BaseStream is what TCP connections, pipes (Unix sockets), TTYs and TLS
+// streams (evergreen/io/tls.h, whose bytes go through a StreamTransport) share:
 // - Reads are buffered. read_until() and read_until_regex() find their
 //   delimiter across the boundaries of the packets that brought the data,
 //   return everything up to and including it, and keep the rest for the next
@@ -32,7 +33,7 @@
 // - An I/O error (a reset, a broken pipe) closes the stream; the operation
 //   that met it throws, and every later one throws the same error.
 // - Operations on a closed stream throw the stream's error type (TCPError,
-//   PipeError, TTYError; all StreamError); close() wakes every task blocked on
+//   PipeError, TTYError, TLSError; all StreamError); close() wakes every task blocked on
 //   the stream with that error.
 // - Blocking calls block only the calling task (or the thread's main
 //   context) and raise a kill or Timeout delivered meanwhile; what a read had
