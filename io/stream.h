@@ -383,6 +383,11 @@ class StreamServer {
   bool bound() const { return listener_.valid(); }
   // Wraps an accepted socket in the subclass's connection type.
   virtual std::shared_ptr<StreamConnection> make_connection(internal::UniqueFd fd) = 0;
+  // What serve() does with each accepted socket: by default wraps it
+  // (make_connection) and runs handle_connection() in a new task on this
+  // loop. A server that hands connections to other loops
+  // (BalancedTCPServer) overrides it.
+  virtual void on_accepted(internal::UniqueFd fd) { start_connection(std::move(fd)); }
   // A file close() removes after closing the listener (a pipe server's path).
   // Kept here rather than in a virtual hook: the destructor closes the server
   // after the subclass is gone.
