@@ -24,9 +24,9 @@
 //   (TaskExit, so their destructors run; a posted function that had not begun
 //   never runs) and its thread ends. join() waits for that.
 // - Misuse: post() to an index >= size() throws std::out_of_range; post()
-//   after stop() throws std::runtime_error; join() (or the destructor) from one
-//   of the group's own threads throws std::logic_error, since a thread cannot
-//   wait for itself; a loop that cannot be created (LoopOptions asks for an
+//   after stop() throws std::runtime_error; join() from one of the group's
+//   own threads throws std::logic_error, since a thread cannot wait for
+//   itself (so destroying the group there terminates the process); a loop that cannot be created (LoopOptions asks for an
 //   unavailable backend) makes the constructor throw what EventLoop threw.
 #ifndef EVERGREEN_LOOP_LOOP_GROUP_H_
 #define EVERGREEN_LOOP_LOOP_GROUP_H_
@@ -64,7 +64,8 @@ class LoopGroup {
   // once every loop exists, so post() can reach each of them at once.
   explicit LoopGroup(size_t threads = 0) : LoopGroup(threads, LoopGroupOptions{}) {}
   LoopGroup(size_t threads, LoopGroupOptions options);
-  // stop() then join().
+  // stop() then join(). Destroy a group from outside it: on one of its own
+  // threads join() throws, and the process terminates.
   ~LoopGroup();
   LoopGroup(const LoopGroup&) = delete;
   LoopGroup& operator=(const LoopGroup&) = delete;
