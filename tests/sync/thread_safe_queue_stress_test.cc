@@ -27,7 +27,8 @@ constexpr size_t kConsumersPerLoop = 3;
 constexpr size_t kConsumerThreads = 2;
 // About a million items; a fifth of that under the sanitizers, which run
 // this several times slower on a shared two-core machine.
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#if defined(EVERGREEN_ASAN) || defined(EVERGREEN_TSAN) || defined(__SANITIZE_THREAD__) || \
+    defined(__SANITIZE_ADDRESS__)
 constexpr uint32_t kItemsPerProducer = 22'223;
 #else
 constexpr uint32_t kItemsPerProducer = 111'112;

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "evergreen/loop/internal/scheduler.h"
 #include "evergreen/loop/loop_group.h"
 #include "evergreen/loop/task.h"
 #include "evergreen/loop/timeout.h"
@@ -67,6 +68,20 @@ TEST_F(ThreadSafeQueueTest, NonThrowingVariantsReportNoItemOrNoSlot) {
   EXPECT_EQ(q.get_for(std::chrono::duration<double>(0.01)), 3);
 }
 
+TEST_F(ThreadSafeQueueTest, AThreadWithoutALoopBlocksItsOSThread) {
+  // A fresh thread: no loop is created for it, and its other work waits.
+  std::promise<std::pair<int, bool>> outcome;
+  ThreadSafeQueue<int> q;
+  std::thread consumer([&] {
+    int item = q.get();
+    outcome.set_value({item, internal::Scheduler::for_this_thread() == nullptr});
+  });
+  q.put(3);
+  auto result = outcome.get_future();
+  EXPECT_EQ(wait_for(result), std::make_pair(3, true));
+  consumer.join();
+}
+
 TEST_F(ThreadSafeQueueTest, APlainThreadBlocksUntilATaskPuts) {
   ThreadSafeQueue<std::string> q;
   std::promise<std::string> got;
@@ -99,6 +114,7 @@ TEST_F(ThreadSafeQueueTest, AWaitingTaskBlocksOnlyItselfAndAPlainThreadWakesIt) 
 }
 
 TEST_F(ThreadSafeQueueTest, TheMainContextWaitsForAnotherThreadWithoutDeadlockError) {
+  EventLoop::current();  // this thread has a loop: its main context parks on it
   ThreadSafeQueue<int> q;
   std::thread producer([&] {
     std::this_thread::sleep_for(30ms);
