@@ -108,11 +108,16 @@ void run_loop(Shared& shared, size_t index, std::promise<void>& done) {
     });
   }
   std::vector<std::shared_ptr<Task>> consumers;
+  // Every consumer ever started, killed ones included: a kill is raised only
+  // when the task next blocks, so a killed consumer may go on taking items
+  // (into `mine`) for a while, and must end before `mine` goes away.
+  std::vector<std::shared_ptr<Task>> started;
   auto start_consumer = [&] {
-    return spawn([&shared, &mine, seed = random()] {
+    started.push_back(spawn([&shared, &mine, seed = random()] {
       std::mt19937 own(seed);
       consume(shared, mine, own);
-    });
+    }));
+    return started.back();
   };
   for (size_t c = 0; c < kConsumersPerLoop; ++c) consumers.push_back(start_consumer());
   while (!shared.queue.closed()) {
@@ -122,7 +127,7 @@ void run_loop(Shared& shared, size_t index, std::promise<void>& done) {
     ++shared.kills;
     consumers[victim] = start_consumer();
   }
-  for (auto& consumer : consumers) EXPECT_TRUE(consumer->join(60s));
+  for (auto& consumer : started) EXPECT_TRUE(consumer->join(60s));
   shared.merge(mine);
   done.set_value();
 }
