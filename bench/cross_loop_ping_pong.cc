@@ -68,7 +68,7 @@ void BM_ThreadSafeQueuePingPong(benchmark::State& state) {
 }
 BENCHMARK(BM_ThreadSafeQueuePingPong)
     ->ArgName("round_trips")
-    ->Arg(100'000)
+    ->Arg(10'000)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
@@ -100,7 +100,7 @@ void BM_SpinningAtomicsPingPong(benchmark::State& state) {
 }
 BENCHMARK(BM_SpinningAtomicsPingPong)
     ->ArgName("round_trips")
-    ->Arg(100'000)
+    ->Arg(10'000)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
