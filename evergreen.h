@@ -9,7 +9,10 @@
 #include "evergreen/fiber/fiber.h"
 #include "evergreen/futures/executor.h"
 #include "evergreen/futures/future.h"
+#include "evergreen/futures/loop_group_executor.h"
 #include "evergreen/io/address.h"
+#include "evergreen/io/balanced_tcp_server.h"
+#include "evergreen/io/bind_options.h"
 #include "evergreen/io/dns.h"
 #include "evergreen/io/errno.h"
 #include "evergreen/io/file.h"
@@ -21,6 +24,7 @@
 #include "evergreen/io/udp.h"
 #include "evergreen/loop/event_loop.h"
 #include "evergreen/loop/local.h"
+#include "evergreen/loop/loop_group.h"
 #include "evergreen/loop/task.h"
 #include "evergreen/loop/timeout.h"
 #include "evergreen/patch/lib.h"
@@ -30,5 +34,6 @@
 #include "evergreen/sync/event.h"
 #include "evergreen/sync/locks.h"
 #include "evergreen/sync/queue.h"
+#include "evergreen/sync/thread_safe_queue.h"
 
 #endif  // EVERGREEN_EVERGREEN_H_

@@ -9,6 +9,7 @@ set(_evergreen_example_deps_echo_server evergreen::io evergreen::loop)
 set(_evergreen_example_deps_echo_client evergreen::io evergreen::loop)
 set(_evergreen_example_deps_echo_demo evergreen::io evergreen::loop)
 set(_evergreen_example_deps_tls_echo evergreen::tls evergreen::io evergreen::loop)
+set(_evergreen_example_deps_echo_server_multicore evergreen::io evergreen::loop)
 set(_evergreen_example_deps_readme_example evergreen::evergreen)
 set(_evergreen_example_deps_crawler
   evergreen::futures evergreen::io evergreen::loop evergreen::patch PkgConfig::EVERGREEN_EXAMPLE_CURL)

@@ -574,7 +574,7 @@ void StreamServer::serve(int backlog) {
       int error = internal::accept_connection(listener_.get(), &accepted);
       if (error == 0) {
         starvation_reported_ = false;
-        start_connection(std::move(accepted));
+        on_accepted(std::move(accepted));
         continue;
       }
       if (error == EAGAIN || error == EWOULDBLOCK) {

@@ -402,6 +402,11 @@ class StreamServer {
   // connection: it is closed and handle_connection() never sees it. The
   // default accepts every connection as it is.
   virtual bool prepare_connection(StreamConnection& connection);
+  // What serve() does with each accepted socket: by default wraps it
+  // (make_connection) and runs handle_connection() in a new task on this
+  // loop. A server that hands connections to other loops
+  // (BalancedTCPServer) overrides it.
+  virtual void on_accepted(internal::UniqueFd fd) { start_connection(std::move(fd)); }
   // A file close() removes after closing the listener (a pipe server's path).
   // Kept here rather than in a virtual hook: the destructor closes the server
   // after the subclass is gone.

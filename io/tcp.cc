@@ -8,6 +8,7 @@
 #include "evergreen/io/internal/fd_ops.h"
 #include "evergreen/io/internal/resolve.h"
 #include "evergreen/io/internal/tcp_connect.h"
+#include "evergreen/io/internal/reuse_port.h"
 
 namespace evergreen::io {
 
@@ -53,7 +54,7 @@ TCPServer::TCPServer() : TCPServer(nullptr) {}
 TCPServer::TCPServer(ConnectionHandler handler)
     : StreamServer(ErrorKind::kTCP, std::move(handler)) {}
 
-void TCPServer::bind(const Address& address) {
+void TCPServer::bind(const Address& address, BindOptions options) {
   std::string context = "cannot bind a TCP server to " + address.to_string();
   if (closed()) raise_closed(context + ": the server is closed");
   if (bound()) raise(EINVAL, context + ": the server is already bound");
@@ -63,6 +64,9 @@ void TCPServer::bind(const Address& address) {
   const SocketAddress& chosen = candidates.front();
   UniqueFd fd;
   if (int error = internal::open_socket(chosen.family(), SOCK_STREAM, &fd)) raise(error, context);
+  if (options.reuse_port) {
+    if (int error = internal::enable_reuse_port(fd.get())) raise(error, context + ": SO_REUSEPORT");
+  }
   // Lets a restarted server bind while old connections sit in TIME_WAIT; a
   // socket still listening on the address is refused all the same.
   if (int error = internal::bind_socket(fd.get(), chosen, /*reuse_address=*/true)) {

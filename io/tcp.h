@@ -27,6 +27,7 @@
 #include <string>
 
 #include "evergreen/io/address.h"
+#include "evergreen/io/bind_options.h"
 #include "evergreen/io/errors.h"
 #include "evergreen/io/stream.h"
 
@@ -63,10 +64,12 @@ class TCPServer : public StreamServer {
   // Binds to `address` (port 0: an ephemeral port, see sockname()) and starts
   // listening: clients may connect at once and wait until serve() accepts
   // them. A host name is resolved first (blocking the caller) and its first
-  // address used.
+  // address used. With options.reuse_port, other servers that ask for it too
+  // (one per loop of a LoopGroup) may bind the same address; see
+  // bind_options.h.
   // Throws TCPError: EINVAL for a malformed address, EADDRINUSE when another
   // socket holds it, the DNS status for a name that does not resolve.
-  void bind(const Address& address);
+  void bind(const Address& address, BindOptions options = {});
 
   // Where the server listens. Throws TCPError before bind() or after close().
   Address sockname() const;

@@ -10,6 +10,7 @@
 #include "evergreen/io/internal/fd_ops.h"
 #include "evergreen/io/internal/raise.h"
 #include "evergreen/io/internal/resolve.h"
+#include "evergreen/io/internal/reuse_port.h"
 
 namespace evergreen::io {
 
@@ -90,13 +91,15 @@ void UDPEndpoint::open_socket(int family, const std::string& context) {
   fd_ = std::move(fd);
 }
 
-void UDPEndpoint::bind(const Address& address) {
+void UDPEndpoint::bind(const Address& address, BindOptions options) {
   std::string context = "cannot bind a UDP endpoint to " + address.to_string();
   check_open("bind");
   if (fd_.valid()) raise(EINVAL, context + ": the endpoint is already bound");
   SocketAddress local = resolve(address, context);
   open_socket(local.family(), context);
-  if (int error = internal::bind_socket(fd_.get(), local)) {
+  int error = options.reuse_port ? internal::enable_reuse_port(fd_.get()) : 0;
+  if (error == 0) error = internal::bind_socket(fd_.get(), local);
+  if (error != 0) {
     watcher_.detach();
     fd_.reset();
     raise(error, context);

@@ -34,6 +34,7 @@
 #include <utility>
 
 #include "evergreen/io/address.h"
+#include "evergreen/io/bind_options.h"
 #include "evergreen/io/errors.h"
 #include "evergreen/io/internal/io_watcher.h"
 #include "evergreen/io/internal/socket_address.h"
@@ -62,8 +63,10 @@ class UDPEndpoint : private internal::IoWatcher::WriteDrain {
   // Binds to `address` (port 0: an ephemeral port; a host name is resolved
   // first and its first address used). Throws UDPError: EADDRINUSE, EINVAL for
   // a malformed address or when already bound, the DNS status for a name that
-  // does not resolve, EBADF after close().
-  void bind(const Address& address);
+  // does not resolve, EBADF after close(). With options.reuse_port, other
+  // endpoints that ask for it too may bind the same address, and the kernel
+  // spreads datagrams among them; see bind_options.h.
+  void bind(const Address& address, BindOptions options = {});
 
   // UDPEndpoint::send()
   //

@@ -24,11 +24,15 @@ bool CrossThreadQueue::push(std::shared_ptr<CallbackRecord> record) {
   }
   // seq_cst pairs with begin_sleep(): either the loop sees pending_ before it
   // sleeps, or we see sleeping_ and write the eventfd.
+  // Only the first push that finds the loop asleep writes the eventfd: the
+  // exchange clears the flag, so a burst of pushes costs one system call.
   pending_.store(true, std::memory_order_seq_cst);
-  if (sleeping_.load(std::memory_order_seq_cst)) {
+  if (sleeping_.load(std::memory_order_seq_cst) &&
+      sleeping_.exchange(false, std::memory_order_seq_cst)) {
     uint64_t one = 1;
     ssize_t written = write(wake_fd_, &one, sizeof one);
     (void)written;  // EAGAIN means a wake-up is already pending: enough.
+    wakeups_written_.fetch_add(1, std::memory_order_relaxed);
   }
   return true;
 }

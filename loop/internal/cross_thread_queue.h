@@ -3,7 +3,9 @@
 // Producers take a mutex only long enough to append. The loop is woken through
 // an eventfd, but only when it is about to sleep or sleeping: a busy loop checks
 // an atomic flag each iteration instead, so no system call is spent per
-// callback while the loop is running.
+// callback while the loop is running. While it sleeps, only the first push
+// writes the eventfd (it clears the sleeping flag), so a burst of pushes from
+// any number of threads costs one wake-up.
 #ifndef EVERGREEN_LOOP_INTERNAL_CROSS_THREAD_QUEUE_H_
 #define EVERGREEN_LOOP_INTERNAL_CROSS_THREAD_QUEUE_H_
 
@@ -45,6 +47,9 @@ class CrossThreadQueue final : public PollHandler {
   // Loop thread: the eventfd is readable; consume the wake-up.
   void on_poll_events(uint32_t events) override;
 
+  // How many times push() wrote the eventfd (for tests of the wake-up rule).
+  uint64_t wakeups_written() const { return wakeups_written_.load(std::memory_order_relaxed); }
+
   // Refuses further pushes.
   void close();
   // Any thread: whether close() was called (the loop is being destroyed, so
@@ -58,6 +63,7 @@ class CrossThreadQueue final : public PollHandler {
   bool closed_ = false;
   std::atomic<bool> pending_{false};
   std::atomic<bool> sleeping_{false};
+  std::atomic<uint64_t> wakeups_written_{0};
 };
 
 }  // namespace evergreen::internal

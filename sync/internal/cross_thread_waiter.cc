@@ -1,0 +1,122 @@
+#include "evergreen/sync/internal/cross_thread_waiter.h"
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "absl/cleanup/cleanup.h"
+#include "evergreen/loop/internal/blocking_context.h"
+#include "evergreen/loop/internal/cross_thread_queue.h"
+#include "evergreen/loop/internal/scheduler.h"
+#include "evergreen/loop/internal/timer_heap.h"
+
+namespace evergreen::internal {
+namespace {
+
+// Wakes the waiting context when its deadline passes; the waiter then sees
+// `expired` and, if nobody served it meanwhile, leaves with nothing.
+struct DeadlineTimer final : TimerEntry {
+  void fire() override {
+    expired = true;
+    wake(*wakes);
+  }
+  bool expired = false;
+};
+
+}  // namespace
+
+bool CrossThreadWaiter::wait(std::unique_lock<std::mutex>& lock, List& list,
+                             std::optional<TimePoint> deadline, const char* what) {
+  BlockingContext* self = current_context_or_null();
+  if (self == nullptr && Scheduler::for_this_thread() != nullptr) {
+    throw std::runtime_error(std::string("evergreen: ") + what +
+                             "() would block inside an event loop callback and stall the loop; "
+                             "call it from a task (spawn) instead");
+  }
+  if (self != nullptr) return wait_on_loop(lock, list, *self, deadline);
+  return wait_on_thread(lock, list, deadline);
+}
+
+bool CrossThreadWaiter::wait_on_loop(std::unique_lock<std::mutex>& lock, List& list,
+                                     BlockingContext& self, std::optional<TimePoint> deadline) {
+  // An exception left pending by an earlier served wait is raised here, at
+  // the next suspension point, before anything is linked.
+  if (self.pending) raise_pending(self);
+  if (deadline && *deadline <= std::chrono::steady_clock::now()) return false;
+
+  Scheduler& loop = *self.loop;
+  loop_ = &loop;
+  loop_queue_ = loop.cross_thread_queue();
+  target_ = std::make_shared<WakeTarget>();
+  target_->context = &self;
+  list.push_back(this);
+
+  // Another thread may serve us: the loop must not end (nor declare the main
+  // context deadlocked) while we wait.
+  Scheduler::KeepAlive keep_alive(loop);
+  DeadlineTimer timer;
+  timer.wakes = &self;
+  if (deadline) loop.add_timer(&timer, *deadline);
+
+  absl::Cleanup leave = [&] {
+    // Runs on the loop thread, mutex unlocked or held.
+    if (timer.armed()) loop.remove_timer(&timer);
+    target_->active = false;
+    if (!lock.owns_lock()) lock.lock();
+    if (is_linked()) list.remove(this);
+  };
+  for (;;) {
+    lock.unlock();
+    park(self);
+    lock.lock();
+    if (outcome_ != Outcome::kWaiting) return true;
+    if (self.pending) raise_pending(self);  // `leave` unlinks us
+    if (timer.expired) return false;
+    // Otherwise a stale wake-up: wait on.
+  }
+}
+
+bool CrossThreadWaiter::wait_on_thread(std::unique_lock<std::mutex>& lock, List& list,
+                                       std::optional<TimePoint> deadline) {
+  std::condition_variable wake;
+  thread_wake_ = &wake;
+  list.push_back(this);
+  absl::Cleanup leave = [&] {
+    if (is_linked()) list.remove(this);
+  };
+  while (outcome_ == Outcome::kWaiting) {
+    if (!deadline) {
+      wake.wait(lock);
+    } else if (wake.wait_until(lock, *deadline) == std::cv_status::timeout) {
+      return outcome_ != Outcome::kWaiting;
+    }
+  }
+  return true;
+}
+
+void CrossThreadWaiter::notify(List& list, Outcome outcome) {
+  list.remove(this);
+  outcome_ = outcome;
+  if (thread_wake_ != nullptr) {
+    // Under the mutex: the waiter cannot return (and destroy the condition
+    // variable) before we are done with it.
+    thread_wake_->notify_one();
+    return;
+  }
+  if (loop_ == Scheduler::for_this_thread()) {
+    // The waiter's own loop is running us, so the waiter is parked (or woken
+    // and not yet resumed): wake it directly.
+    wake(*target_->context);
+    return;
+  }
+  try {
+    Scheduler::call_from_thread(*loop_queue_, [target = target_] {
+      if (target->active) wake(*target->context);
+    });
+  } catch (const std::runtime_error&) {
+    // The waiter's loop is being destroyed: its tasks are killed and resumed
+    // by the destruction itself.
+  }
+}
+
+}  // namespace evergreen::internal
