@@ -1,7 +1,9 @@
 #include "evergreen/loop/internal/poller_io_uring.h"
 
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -64,21 +66,37 @@ uint32_t from_poll(uint32_t events) {
   throw std::system_error(error, std::generic_category(), what);
 }
 
-// epoll refuses files that cannot block, and callers rely on that (patch
-// skips them); a poll on them would just complete at once. Also catches a
-// closed fd now rather than in a completion.
-void check_pollable(int fd, const char* what) {
-  struct stat info;
-  if (fstat(fd, &info) != 0) {
-    throw_errno(errno, std::string("evergreen: cannot ") + what + " fd " + std::to_string(fd));
-  }
-  if (S_ISREG(info.st_mode) || S_ISDIR(info.st_mode)) {
-    throw_errno(EPERM, std::string("evergreen: cannot ") + what + " fd " + std::to_string(fd) +
-                           " (a regular file or directory never blocks)");
-  }
-}
-
 }  // namespace
+
+// epoll refuses files that cannot block, and callers rely on that (io and
+// patch treat them as always ready); an io_uring poll on one would complete at
+// once, and a multishot one would end at once, to be re-armed on every
+// iteration. So the same files are refused here: sockets and pipes can always
+// be polled, regular files and directories never, and anything else (devices,
+// eventfd, timerfd, ...) is asked of a probing epoll set, as epoll would
+// decide. Also catches a closed fd now rather than in a completion.
+void IoUringPoller::check_pollable(int fd, const char* what) {
+  auto refuse = [&](int error, const char* why) {
+    throw_errno(error, std::string("evergreen: cannot ") + what + " fd " + std::to_string(fd) + why);
+  };
+  struct stat info;
+  if (fstat(fd, &info) != 0) refuse(errno, "");
+  if (S_ISSOCK(info.st_mode) || S_ISFIFO(info.st_mode)) return;
+  if (S_ISREG(info.st_mode) || S_ISDIR(info.st_mode)) {
+    refuse(EPERM, " (a regular file or directory never blocks)");
+  }
+  if (probe_epoll_fd_ < 0) {
+    probe_epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    if (probe_epoll_fd_ < 0) refuse(errno, " (epoll_create1 for the poll check)");
+  }
+  epoll_event event{};
+  event.events = EPOLLIN;
+  if (epoll_ctl(probe_epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) {
+    if (errno == EPERM) refuse(EPERM, " (it never blocks)");
+    if (errno != EEXIST) refuse(errno, "");
+  }
+  epoll_ctl(probe_epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+}
 
 int set_up_ring(const std::function<int(unsigned entries, unsigned flags)>& attempt,
                 unsigned entries, unsigned minimum_entries, unsigned newer_flags,
@@ -131,7 +149,10 @@ IoUringPoller::IoUringPoller() {
   batch_.reserve(kBatch);
 }
 
-IoUringPoller::~IoUringPoller() { io_uring_queue_exit(&ring_); }
+IoUringPoller::~IoUringPoller() {
+  io_uring_queue_exit(&ring_);
+  if (probe_epoll_fd_ >= 0) close(probe_epoll_fd_);
+}
 
 IoUringPoller::Slot* IoUringPoller::find(Token token) {
   uint32_t index = static_cast<uint32_t>(token);

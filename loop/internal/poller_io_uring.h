@@ -86,6 +86,7 @@ class IoUringPoller final : public Poller {
     uint32_t flags;
   };
 
+  void check_pollable(int fd, const char* what);
   Slot* find(Token token);
   io_uring_sqe* next_sqe();
   void arm(uint32_t index);
@@ -98,6 +99,9 @@ class IoUringPoller final : public Poller {
   bool dispatch(const Completion& completion);
 
   io_uring ring_{};
+  // An epoll set that only answers whether epoll could watch an fd (see
+  // check_pollable()); made on first need.
+  int probe_epoll_fd_ = -1;
   bool multishot_ = true;
   SlotVector<Slot> slots_;
   // Completions taken off the ring but not yet delivered (the ring had to be

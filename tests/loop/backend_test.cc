@@ -144,7 +144,6 @@ TEST(BackendTest, ExplicitIoUringIsUsedOrThrows) {
   EXPECT_EQ(built.backend, Backend::kIoUring);
   EXPECT_EQ(built.fallback_reason, "");
   EXPECT_EQ(built.io_uring_fds, 1);
-  EXPECT_EQ(built.epoll_fds, 0);
   EXPECT_TRUE(built.served_a_reader);
 }
 

@@ -227,6 +227,15 @@ TEST_P(PollerTest, RefusesFilesThatNeverBlockAndClosedFds) {
     EXPECT_NE(std::string(error.what()).find(std::to_string(file)), std::string::npos);
   }
   ::close(file);
+  int null_device = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(null_device, 0);
+  try {
+    poller->add(null_device, kPollIn | kPollEdgeTriggered, &recorder);
+    ADD_FAILURE() << "/dev/null, which never blocks, was accepted";
+  } catch (const std::system_error& error) {
+    EXPECT_EQ(error.code().value(), EPERM);
+  }
+  ::close(null_device);
   try {
     poller->add(file, kPollIn, &recorder);
     ADD_FAILURE() << "a closed fd was accepted";
