@@ -204,6 +204,28 @@ void IoUringPoller::cancel(uint32_t index) {
   slot.arm = (slot.arm + 1) & kArmMask;
 }
 
+void IoUringPoller::rearm(uint32_t index) {
+  if (slots_[index].armed) return;
+  try {
+    arm(index);
+  } catch (const std::system_error&) {
+    // No room in the submission queue even after submitting (the kernel
+    // holds back while completions overflow): poll() tries again, rather
+    // than an exception escaping the loop with completions undelivered.
+    deferred_arms_.push_back({index, slots_[index].generation});
+  }
+}
+
+void IoUringPoller::arm_deferred() {
+  std::vector<DeferredArm> deferred;
+  deferred.swap(deferred_arms_);
+  for (const DeferredArm& entry : deferred) {
+    Slot& slot = slots_[entry.index];
+    if (slot.handler == nullptr || slot.generation != entry.generation) continue;
+    rearm(entry.index);
+  }
+}
+
 int IoUringPoller::submit_queued() {
   // Bounded: EBUSY means completions must be taken off the ring first (the
   // kernel holds overflowed ones until there is room), which reap() does.
@@ -308,11 +330,11 @@ bool IoUringPoller::dispatch(const Completion& completion) {
     // A kernel without multishot poll (before 5.13): one-shot polls,
     // re-armed after each completion, from now on.
     multishot_ = false;
-    if (!slot.armed) arm(index);
+    rearm(index);
     return false;
   } else if (completion.result == -ECANCELED || completion.result == -EOVERFLOW) {
     // Ended by the kernel, not by us (ours carry an older arm number).
-    if (!slot.armed) arm(index);
+    rearm(index);
     return false;
   } else {
     // The fd cannot be polled (closed before the poll reached the kernel):
@@ -323,13 +345,14 @@ bool IoUringPoller::dispatch(const Completion& completion) {
   }
   // Armed again before the handler runs, which may well remove or modify the
   // registration (cancelling this new arm) or close the fd.
-  if (!slot.armed) arm(index);
+  rearm(index);
   slot.handler->on_poll_events(events);
   return true;
 }
 
 int IoUringPoller::poll(int timeout_ms) {
-  if (!backlog_.empty()) timeout_ms = 0;
+  if (!deferred_arms_.empty()) arm_deferred();
+  if (!backlog_.empty() || !deferred_arms_.empty()) timeout_ms = 0;
   int result;
   if (timeout_ms < 0) {
     result = io_uring_submit_and_wait(&ring_, 1);

@@ -90,6 +90,9 @@ class IoUringPoller final : public Poller {
   Slot* find(Token token);
   io_uring_sqe* next_sqe();
   void arm(uint32_t index);
+  // arm() unless armed; if the submission queue has no room, later.
+  void rearm(uint32_t index);
+  void arm_deferred();
   void cancel(uint32_t index);
   // Sends what is queued; returns 0 or a negative errno.
   int submit_queued();
@@ -108,6 +111,12 @@ class IoUringPoller final : public Poller {
   // emptied to submit, outside poll()).
   std::vector<Completion> backlog_;
   std::vector<Completion> batch_;
+  // Registrations to arm again at the next poll() (see rearm()).
+  struct DeferredArm {
+    uint32_t index;
+    uint32_t generation;
+  };
+  std::vector<DeferredArm> deferred_arms_;
 };
 
 }  // namespace evergreen::internal
