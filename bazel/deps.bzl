@@ -66,6 +66,13 @@ filegroup(name = "lcov_merger", visibility = ["//visibility:public"])
         name = "com_github_c_ares_c_ares",
         targets = {"ares": "libc-ares-dev|libcares|"},
     )
+    # The io_uring backend (//loop). Not on the Bazel Central Registry: under
+    # Bzlmod too it comes from the system (see MODULE.bazel).
+    maybe(
+        system_library,
+        name = "liburing",
+        targets = {"liburing": "liburing-dev|liburing|"},
+    )
     maybe(
         system_library,
         name = "com_googlesource_code_re2",

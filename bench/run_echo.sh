@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The echo benchmark: evergreen's echo server against a minimal raw-epoll echo
+# The echo benchmark: evergreen's echo server, once on each backend (io_uring
+# and epoll, through EVERGREEN_BACKEND), against a minimal raw-epoll echo
 # server and Go's net echo server (GOMAXPROCS=1), each on one thread pinned to
 # CPU 0, loaded by bench/echo_load pinned to CPU 1 (100 persistent connections,
 # 64-byte request/response messages). The servers run alternately, ROUNDS
@@ -35,7 +36,7 @@ bin="$(./bazelw "${bazel_flags[@]}" info --config=opt bazel-bin 2>/dev/null)/ben
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-servers=(evergreen epoll)
+servers=(evergreen-io_uring evergreen-epoll epoll)
 if [[ "${SKIP_GO:-0}" != 1 ]]; then
   if ! command -v go >/dev/null; then
     echo "== installing golang-go from Debian (dev-only, for the Go comparison)" >&2
@@ -54,7 +55,10 @@ start_server() {  # $1: name; sets $pid and $port
   local out="$work/server.out"
   : >"$out"
   case "$1" in
-    evergreen) taskset -c "$SERVER_CPU" "$bin/echo_server_evergreen" --port=0 >"$out" & ;;
+    evergreen-io_uring | evergreen-epoll)
+      EVERGREEN_BACKEND=${1#evergreen-} taskset -c "$SERVER_CPU" "$bin/echo_server_evergreen" \
+        --port=0 >"$out" &
+      ;;
     epoll) taskset -c "$SERVER_CPU" "$bin/echo_server_epoll" --port=0 >"$out" & ;;
     go) GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$work/go_echo" -port=0 >"$out" & ;;
   esac
@@ -76,7 +80,7 @@ for round in $(seq "$ROUNDS"); do
       --seconds="$SECONDS_PER_ROUND" --warmup=1 --cpu="$LOAD_CPU" --server-pid="$pid")
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
-    printf "round %d  %-9s %s\n" "$round" "$server" "$result"
+    printf "round %d  %-18s %s\n" "$round" "$server" "$result"
     rps=$(sed -E 's/.*requests_per_second=([0-9.]+).*/\1/' <<<"$result")
     cpu=$(sed -E 's/.*server_cpu_us_per_request=([0-9.]+).*/\1/' <<<"$result")
     total_rps[$server]=$(awk -v a="${total_rps[$server]:-0}" -v b="$rps" 'BEGIN{print a+b}')
@@ -87,11 +91,14 @@ done
 echo "== mean over $ROUNDS rounds"
 for server in "${servers[@]}"; do
   awk -v s="$server" -v r="${total_rps[$server]}" -v c="${total_cpu[$server]}" -v n="$ROUNDS" \
-    'BEGIN{printf "%-9s %10.0f req/s   %6.2f us server CPU per request\n", s, r/n, c/n}'
+    'BEGIN{printf "%-18s %10.0f req/s   %6.2f us server CPU per request\n", s, r/n, c/n}'
 done
-awk -v e="${total_rps[evergreen]}" -v p="${total_rps[epoll]}" \
-  'BEGIN{printf "evergreen / epoll: %.1f%% of the requests per second\n", 100*e/p}'
-if [[ -n "${total_rps[go]:-}" ]]; then
-  awk -v e="${total_rps[evergreen]}" -v g="${total_rps[go]}" \
-    'BEGIN{printf "evergreen / go:    %.1f%% of the requests per second\n", 100*e/g}'
-fi
+for backend in io_uring epoll; do
+  awk -v b="$backend" -v e="${total_rps[evergreen-$backend]}" -v p="${total_rps[epoll]}" \
+    -v ec="${total_cpu[evergreen-$backend]}" -v pc="${total_cpu[epoll]}" \
+    'BEGIN{printf "evergreen (%s) / raw epoll: %.2fx the requests per second, %.2fx the server CPU per request\n", b, e/p, ec/pc}'
+  if [[ -n "${total_rps[go]:-}" ]]; then
+    awk -v b="$backend" -v e="${total_rps[evergreen-$backend]}" -v g="${total_rps[go]}" \
+      'BEGIN{printf "evergreen (%s) / go: %.1f%% of the requests per second\n", b, 100*e/g}'
+  fi
+done

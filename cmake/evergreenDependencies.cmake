@@ -7,10 +7,10 @@
 #                  (Debian 12's libc-ares-dev 1.18 ships only libcares.pc)
 #   re2::re2       RE2's own re2Config.cmake, else pkg-config's re2
 #                  (Debian 12's libre2-dev ships only re2.pc)
+#   uring::uring   pkg-config's liburing (liburing ships no CMake package)
 #
 # Used by the build (CMakeLists.txt) and installed beside evergreenConfig.cmake,
-# which calls it again in the consumer's project. A later dependency (liburing
-# for an io_uring poller) is one more evergreen_import_dependency() call here.
+# which calls it again in the consumer's project.
 
 # Defines imported target TARGET, from CMake package CONFIG_PACKAGE if it has
 # one, else from pkg-config module PKG_CONFIG_MODULE. Leaves TARGET undefined
@@ -35,17 +35,21 @@ function(evergreen_import_dependency target config_package pkg_config_module)
   endif()
 endfunction()
 
-# Both of evergreen's, and the Debian package that provides each. Sets
+# Each of evergreen's, and the Debian package that provides each. Sets
 # EVERGREEN_MISSING_DEPENDENCIES to what is still missing.
 function(evergreen_import_dependencies)
   evergreen_import_dependency(c-ares::cares c-ares libcares)
   evergreen_import_dependency(re2::re2 re2 re2)
+  evergreen_import_dependency(uring::uring liburing liburing)
   set(missing "")
   if(NOT TARGET c-ares::cares)
     list(APPEND missing "c-ares (Debian: libc-ares-dev)")
   endif()
   if(NOT TARGET re2::re2)
     list(APPEND missing "RE2 (Debian: libre2-dev)")
+  endif()
+  if(NOT TARGET uring::uring)
+    list(APPEND missing "liburing (Debian: liburing-dev)")
   endif()
   set(EVERGREEN_MISSING_DEPENDENCIES "${missing}" PARENT_SCOPE)
 endfunction()

@@ -48,6 +48,11 @@ Backend EventLoop::backend() const {
   return core_->backend();
 }
 
+std::string_view EventLoop::backend_fallback_reason() const {
+  require_loop_thread(core_.get(), "backend_fallback_reason");
+  return core_->backend_fallback_reason();
+}
+
 EventLoop::~EventLoop() {
   if (!destroyed_) destroy();
 }

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string_view>
 
 #include "absl/functional/any_invocable.h"
 #include "evergreen/loop/loop_options.h"
@@ -115,6 +116,16 @@ class EventLoop {
   //
   // The backend in use (never Backend::kAuto).
   Backend backend() const;
+
+  // EventLoop::backend_fallback_reason()
+  //
+  // Why a loop built with Backend::kAuto (and no EVERGREEN_BACKEND) uses epoll
+  // although io_uring was wanted: the kernel's refusal, e.g. "evergreen:
+  // io_uring: io_uring_setup failed with 8 entries: Operation not permitted
+  // (refused by seccomp or the kernel.io_uring_disabled sysctl)". Empty when
+  // io_uring is in use or a backend was asked for by name. Valid as long as
+  // the loop.
+  std::string_view backend_fallback_reason() const;
 
   // EventLoop::time()
   //

@@ -4,6 +4,7 @@
 // errors and the reported events are always exactly libc's; only when
 // nothing is ready does the task park on the fds' readiness, and on waking it
 // asks again.
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 
@@ -27,9 +28,17 @@ using patch_internal::CooperativeWait;
 using patch_internal::Interrupt;
 using patch_internal::WaitOutcome;
 
-// The poll(2) events epoll can watch (same bit values).
-constexpr uint32_t kWatchableEvents = EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLRDNORM | EPOLLRDBAND |
-                                      EPOLLWRNORM | EPOLLWRBAND | EPOLLRDHUP;
+// The loop's readiness bits for poll(2)'s `events` (the normal and band
+// variants fold into plain input, priority and output: each wake-up is
+// checked with the real call anyway).
+uint32_t watched_events(short events) {
+  uint32_t out = 0;
+  if (events & (POLLIN | POLLRDNORM)) out |= internal::kPollIn;
+  if (events & (POLLPRI | POLLRDBAND)) out |= internal::kPollPriority;
+  if (events & (POLLOUT | POLLWRNORM | POLLWRBAND)) out |= internal::kPollOut;
+  if (events & POLLRDHUP) out |= internal::kPollPeerClosed;
+  return out;
+}
 
 std::optional<TimePoint> deadline_after(Duration timeout) {
   if (timeout < Duration::zero()) return std::nullopt;
@@ -98,7 +107,7 @@ int poll(pollfd* fds, nfds_t count, int timeout_ms) {
       [&](CooperativeWait& wait) {
         for (nfds_t i = 0; i < count; ++i) {
           if (fds[i].fd < 0) continue;
-          uint32_t events = static_cast<uint16_t>(fds[i].events) & kWatchableEvents;
+          uint32_t events = watched_events(fds[i].events);
           if (!watch_fd(wait, fds[i].fd, events)) return false;
         }
         return true;
@@ -142,9 +151,9 @@ int select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds, timev
   int ready = wait_until(*task, deadline, check, [&](CooperativeWait& wait) {
     for (int fd = 0; fd < nfds; ++fd) {
       uint32_t events = 0;
-      if (readfds != nullptr && FD_ISSET(fd, &wanted[0])) events |= EPOLLIN;
-      if (writefds != nullptr && FD_ISSET(fd, &wanted[1])) events |= EPOLLOUT;
-      if (exceptfds != nullptr && FD_ISSET(fd, &wanted[2])) events |= EPOLLPRI;
+      if (readfds != nullptr && FD_ISSET(fd, &wanted[0])) events |= internal::kPollIn;
+      if (writefds != nullptr && FD_ISSET(fd, &wanted[1])) events |= internal::kPollOut;
+      if (exceptfds != nullptr && FD_ISSET(fd, &wanted[2])) events |= internal::kPollPriority;
       if (events != 0 && !watch_fd(wait, fd, events)) return false;
     }
     return true;
@@ -174,7 +183,7 @@ int epoll_wait(int epfd, epoll_event* events, int max_events, int timeout_ms) {
   return wait_until(
       *task, deadline_after(std::chrono::milliseconds(timeout_ms)),
       [&] { return original::epoll_wait(epfd, events, max_events, 0); },
-      [&](CooperativeWait& wait) { return wait.watch(epfd, EPOLLIN); });
+      [&](CooperativeWait& wait) { return wait.watch(epfd, internal::kPollIn); });
 }
 
 }  // namespace evergreen::lib::select

@@ -7,6 +7,9 @@
 #include <string_view>
 #include <system_error>
 
+#include "evergreen/loop/internal/poller_epoll.h"
+#include "evergreen/loop/internal/poller_io_uring.h"
+
 namespace evergreen::internal {
 namespace {
 
@@ -20,15 +23,48 @@ Backend from_environment() {
                               "\" names no backend (use \"epoll\" or \"io_uring\")");
 }
 
+// The test hook (see the header): a refusal like seccomp's.
+bool refusal_simulated() {
+  const char* value = std::getenv("EVERGREEN_TEST_REFUSE_IO_URING");
+  return value != nullptr && *value != '\0';
+}
+
+std::unique_ptr<Poller> open_io_uring() {
+  if (refusal_simulated()) {
+    throw std::system_error(EPERM, std::generic_category(),
+                            "evergreen: io_uring: io_uring_setup refused (simulated by "
+                            "EVERGREEN_TEST_REFUSE_IO_URING)");
+  }
+  return std::make_unique<IoUringPoller>();
+}
+
 }  // namespace
 
-Backend choose_backend(Backend requested) {
-  if (requested == Backend::kAuto) requested = from_environment();
-  if (requested == Backend::kIoUring) {
-    throw std::system_error(ENOSYS, std::generic_category(),
-                            "evergreen: the io_uring backend is not available in this build");
+OpenedBackend open_backend(Backend requested) {
+  OpenedBackend opened;
+  bool automatic = requested == Backend::kAuto;
+  if (automatic) {
+    requested = from_environment();
+    automatic = requested == Backend::kAuto;
   }
-  return Backend::kEpoll;
+  if (requested == Backend::kEpoll) {
+    opened.poller = std::make_unique<EpollPoller>();
+    return opened;
+  }
+  try {
+    opened.poller = open_io_uring();
+    opened.backend = Backend::kIoUring;
+    return opened;
+  } catch (const std::system_error& error) {
+    if (!automatic) throw;
+    // Missing or refused (seccomp, the sysctl, an old kernel): epoll does
+    // everything io_uring would, so use it and keep the reason for whoever
+    // asks.
+    opened.fallback_reason = error.what();
+  }
+  opened.poller = std::make_unique<EpollPoller>();
+  opened.backend = Backend::kEpoll;
+  return opened;
 }
 
 }  // namespace evergreen::internal

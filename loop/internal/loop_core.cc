@@ -69,15 +69,20 @@ struct LoopCore::FdCallbacks final : FdListener {
 // --- Construction --------------------------------------------------------------
 
 LoopCore::LoopCore(EventLoop* owner, LoopOptions options)
-    : owner_(owner),
-      backend_(choose_backend(options.backend)),
+    : LoopCore(owner, open_backend(options.backend)) {}
+
+LoopCore::LoopCore(EventLoop* owner, OpenedBackend opened)
+    : Scheduler(std::move(opened.poller)),
+      owner_(owner),
+      backend_(opened.backend),
+      backend_fallback_reason_(std::move(opened.fallback_reason)),
       loop_fiber_([this] { loop_body(); }, kLoopFiberStackSize) {
   loop_fiber_.set_name("event loop");
   main_context_.loop = this;
   main_context_.fiber = Fiber::current();
   current_ = &main_context_;
   scheduler_fiber_ = &loop_fiber_;
-  thread_queue_token_ = poller_.add(thread_queue_->wake_fd(), kPollIn, thread_queue_.get());
+  thread_queue_token_ = poller_->add(thread_queue_->wake_fd(), kPollIn, thread_queue_.get());
 }
 
 LoopCore::~LoopCore() {
@@ -308,7 +313,7 @@ Handler LoopCore::add_signal_handler(int signum, EventLoop::Callback callback) {
   auto record =
       std::make_shared<CallbackRecord>(CallbackRecord::Kind::kSignal, this, std::move(callback));
   record->signum = signum;
-  if (!signals_) signals_ = std::make_unique<SignalPipe>(poller_);
+  if (!signals_) signals_ = std::make_unique<SignalPipe>(*poller_);
   signals_->add(signum, record);
   return Handler(std::move(record));
 }
@@ -391,13 +396,13 @@ void LoopCore::run_once() {
   // Nothing but our own wake-up eventfd is registered and work is waiting:
   // cross-thread callbacks are noticed through an atomic flag, so skip the
   // system call.
-  if (timeout_ms == 0 && poller_.size() == 1) return;
+  if (timeout_ms == 0 && poller_->size() == 1) return;
   bool may_sleep = timeout_ms != 0;
   if (may_sleep && !thread_queue_->begin_sleep()) {
     timeout_ms = 0;
     may_sleep = false;
   }
-  poller_.poll(timeout_ms);
+  poller_->poll(timeout_ms);
   if (may_sleep) thread_queue_->end_sleep();
 }
 
@@ -509,7 +514,7 @@ void LoopCore::destroy() {
   std::vector<std::shared_ptr<CallbackRecord>> late;
   thread_queue_->drain(late);
   for (auto& record : late) record->loop = nullptr;
-  poller_.remove(thread_queue_token_, thread_queue_->wake_fd());
+  poller_->remove(thread_queue_token_, thread_queue_->wake_fd());
   state_ = State::kDestroyed;
   leave_thread();
 }

@@ -16,12 +16,15 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "evergreen/fiber/fiber.h"
 #include "evergreen/loop/event_loop.h"
+#include "evergreen/loop/internal/backend_selection.h"
 #include "evergreen/loop/internal/blocking_context.h"
 #include "evergreen/loop/internal/callback_record.h"
 #include "evergreen/loop/internal/cross_thread_queue.h"
@@ -50,6 +53,7 @@ class LoopCore final : public Scheduler {
 
   EventLoop& owner() { return *owner_; }
   Backend backend() const { return backend_; }
+  std::string_view backend_fallback_reason() const { return backend_fallback_reason_; }
 
   void schedule(ReadyNode* node) { ready_.push(node); }
 
@@ -80,6 +84,8 @@ class LoopCore final : public Scheduler {
   void destroy();
 
  private:
+  LoopCore(EventLoop* owner, OpenedBackend opened);
+
   enum class State { kIdle, kRunning, kFinished, kDestroyed };
 
   struct FdCallbacks;
@@ -99,6 +105,7 @@ class LoopCore final : public Scheduler {
 
   EventLoop* owner_;
   Backend backend_;
+  std::string backend_fallback_reason_;
   State state_ = State::kIdle;
   bool stop_requested_ = false;
   bool run_forever_ = false;

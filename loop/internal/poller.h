@@ -1,32 +1,38 @@
-// The loop's readiness backend: epoll. Only this file pair calls epoll, but
-// the class is epoll's shape (it holds the epoll fd, and the kPoll* bits
-// below have epoll's values so that events pass through unconverted): a
-// second backend needs an interface in front of it, not just a new .cc.
-// Only the fd registry (fd_registry.h) and the loop's own fds (its wake-up
-// eventfd, the signal pipe) register here.
+// The loop's readiness backend, behind one interface with two
+// implementations: EpollPoller (poller_epoll.h) and IoUringPoller
+// (poller_io_uring.h). Only those file pairs talk to the kernel's readiness
+// interfaces; open_backend() (backend_selection.h) picks and builds one. Only
+// the fd registry (fd_registry.h) and the loop's own fds (its wake-up eventfd,
+// the signal pipe) register here.
 //
-// Each registration gets a token made of a slot index and a generation. The
-// kernel hands the token back with each event; an event whose generation no
-// longer matches (the registration was removed, perhaps the fd closed and
-// reused, while the event sat in the same batch) is dropped, as Go's netpoller
-// does with its sequence numbers.
+// The kPoll* bits are evergreen's own; each backend converts to and from the
+// kernel's. Calls through the interface are virtual: a registration is added
+// once per fd (edge-triggered entries stay for the fd's life) and poll() is
+// called once per loop iteration, so no per-read or per-write path pays for
+// the indirection.
+//
+// Each registration gets a token made of a slot index and a generation. An
+// event whose registration was removed (perhaps the fd closed and reused)
+// while the event sat in the same batch is dropped, as Go's netpoller does
+// with its sequence numbers.
 #ifndef EVERGREEN_LOOP_INTERNAL_POLLER_H_
 #define EVERGREEN_LOOP_INTERNAL_POLLER_H_
 
+#include <cstddef>
 #include <cstdint>
-#include <vector>
-
-#include "evergreen/loop/internal/slot_vector.h"
 
 namespace evergreen::internal {
 
-// Readiness bits, the same values as epoll's.
-inline constexpr uint32_t kPollIn = 0x001;
-inline constexpr uint32_t kPollOut = 0x004;
-inline constexpr uint32_t kPollError = 0x008;
-inline constexpr uint32_t kPollHangUp = 0x010;
-inline constexpr uint32_t kPollPeerClosed = 0x2000;       // EPOLLRDHUP
-inline constexpr uint32_t kPollEdgeTriggered = 1u << 31;  // EPOLLET
+// Readiness bits (evergreen's, not the kernel's).
+inline constexpr uint32_t kPollIn = 1u << 0;
+inline constexpr uint32_t kPollPriority = 1u << 1;  // urgent data (poll's POLLPRI)
+inline constexpr uint32_t kPollOut = 1u << 2;
+inline constexpr uint32_t kPollError = 1u << 3;
+inline constexpr uint32_t kPollHangUp = 1u << 4;
+inline constexpr uint32_t kPollPeerClosed = 1u << 5;  // the peer shut down its writing side
+// A request bit, never reported: one event per readiness change rather than
+// one per poll while the fd stays ready.
+inline constexpr uint32_t kPollEdgeTriggered = 1u << 6;
 
 class PollHandler {
  public:
@@ -39,33 +45,30 @@ class Poller {
  public:
   using Token = uint64_t;
 
-  Poller();
-  ~Poller();
-  Poller(const Poller&) = delete;
-  Poller& operator=(const Poller&) = delete;
+  virtual ~Poller() = default;
 
-  // Watches `fd` for `events`. Throws std::system_error (e.g. EBADF, EEXIST).
-  Token add(int fd, uint32_t events, PollHandler* handler);
-  // Changes what `fd` is watched for. Throws std::system_error.
-  void modify(Token token, int fd, uint32_t events);
-  // Stops watching. Safe if `fd` was already closed (the kernel dropped it then).
-  void remove(Token token, int fd);
+  // Watches `fd` for `events`. Throws std::system_error: EBADF, EEXIST, or
+  // EPERM for an fd that never blocks (a regular file, a directory).
+  virtual Token add(int fd, uint32_t events, PollHandler* handler) = 0;
+  // Changes what `fd` is watched for. Throws std::system_error. If `fd` was
+  // closed and its number reused, either the registration now follows the
+  // new file (io_uring) or this throws ENOENT (epoll: the kernel dropped the
+  // registration with the old file); FdRegistry handles both.
+  virtual void modify(Token token, int fd, uint32_t events) = 0;
+  // Stops watching; once it returns no event of the registration is
+  // delivered and the kernel holds no reference to the file through it. Safe
+  // if `fd` was already closed.
+  virtual void remove(Token token, int fd) = 0;
 
-  // Waits at most `timeout_ms` (-1: no limit, 0: just look) and dispatches the
-  // events to their handlers. Returns the number of events dispatched.
-  int poll(int timeout_ms);
+  // Sends whatever the backend queued, waits at most `timeout_ms` (-1: no
+  // limit, 0: just look) and dispatches the events to their handlers.
+  // Returns the number of events dispatched.
+  virtual int poll(int timeout_ms) = 0;
 
   // Number of live registrations.
   size_t size() const { return live_; }
 
- private:
-  struct Slot {
-    PollHandler* handler = nullptr;
-    uint32_t generation = 0;
-  };
-
-  int epoll_fd_ = -1;
-  SlotVector<Slot> slots_;
+ protected:
   size_t live_ = 0;
 };
 

@@ -1,45 +1,58 @@
+#include "evergreen/loop/internal/poller_epoll.h"
+
 #include <sys/epoll.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <string>
 #include <system_error>
-
-#include "evergreen/loop/internal/poller.h"
 
 namespace evergreen::internal {
 namespace {
 
 constexpr int kMaxEventsPerPoll = 256;
 
-static_assert(kPollIn == static_cast<uint32_t>(EPOLLIN) &&
-              kPollOut == static_cast<uint32_t>(EPOLLOUT) &&
-              kPollError == static_cast<uint32_t>(EPOLLERR) &&
-              kPollHangUp == static_cast<uint32_t>(EPOLLHUP) &&
-              kPollPeerClosed == static_cast<uint32_t>(EPOLLRDHUP) &&
-              kPollEdgeTriggered == static_cast<uint32_t>(EPOLLET));
-
 uint64_t make_token(uint32_t slot, uint32_t generation) {
   return (static_cast<uint64_t>(generation) << 32) | slot;
 }
 
+uint32_t to_epoll(uint32_t events) {
+  uint32_t out = 0;
+  if (events & kPollIn) out |= EPOLLIN;
+  if (events & kPollPriority) out |= EPOLLPRI;
+  if (events & kPollOut) out |= EPOLLOUT;
+  if (events & kPollPeerClosed) out |= EPOLLRDHUP;
+  if (events & kPollEdgeTriggered) out |= EPOLLET;
+  return out;
+}
+
+// Called for every event: branch-free shifts where the bits allow it.
+uint32_t from_epoll(uint32_t events) {
+  static_assert(EPOLLIN == 0x1 && EPOLLPRI == 0x2 && EPOLLOUT == 0x4 && EPOLLERR == 0x8 &&
+                EPOLLHUP == 0x10 && EPOLLRDHUP == 0x2000);
+  static_assert(kPollIn == 0x1 && kPollPriority == 0x2 && kPollOut == 0x4 && kPollError == 0x8 &&
+                kPollHangUp == 0x10 && kPollPeerClosed == 0x20);
+  return (events & 0x1f) | ((events & EPOLLRDHUP) >> 8);
+}
+
 }  // namespace
 
-Poller::Poller() {
+EpollPoller::EpollPoller() {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
 }
 
-Poller::~Poller() {
+EpollPoller::~EpollPoller() {
   if (epoll_fd_ >= 0) close(epoll_fd_);
 }
 
-Poller::Token Poller::add(int fd, uint32_t events, PollHandler* handler) {
+Poller::Token EpollPoller::add(int fd, uint32_t events, PollHandler* handler) {
   uint32_t slot = slots_.acquire();
   Slot& entry = slots_[slot];
   entry.handler = handler;
   Token token = make_token(slot, entry.generation);
   epoll_event event{};
-  event.events = events;
+  event.events = to_epoll(events);
   event.data.u64 = token;
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) {
     int error = errno;
@@ -53,9 +66,9 @@ Poller::Token Poller::add(int fd, uint32_t events, PollHandler* handler) {
   return token;
 }
 
-void Poller::modify(Token token, int fd, uint32_t events) {
+void EpollPoller::modify(Token token, int fd, uint32_t events) {
   epoll_event event{};
-  event.events = events;
+  event.events = to_epoll(events);
   event.data.u64 = token;
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &event) != 0) {
     throw std::system_error(errno, std::generic_category(),
@@ -63,7 +76,7 @@ void Poller::modify(Token token, int fd, uint32_t events) {
   }
 }
 
-void Poller::remove(Token token, int fd) {
+void EpollPoller::remove(Token token, int fd) {
   uint32_t slot = static_cast<uint32_t>(token);
   uint32_t generation = static_cast<uint32_t>(token >> 32);
   if (slot >= slots_.size() || slots_[slot].generation != generation) return;
@@ -75,7 +88,7 @@ void Poller::remove(Token token, int fd) {
   --live_;
 }
 
-int Poller::poll(int timeout_ms) {
+int EpollPoller::poll(int timeout_ms) {
   epoll_event events[kMaxEventsPerPoll];
   int count = epoll_wait(epoll_fd_, events, kMaxEventsPerPoll, timeout_ms);
   if (count < 0) {
@@ -90,7 +103,7 @@ int Poller::poll(int timeout_ms) {
     // removed this registration.
     if (slot >= slots_.size() || slots_[slot].generation != generation) continue;
     PollHandler* handler = slots_[slot].handler;
-    if (handler != nullptr) handler->on_poll_events(events[i].events);
+    if (handler != nullptr) handler->on_poll_events(from_epoll(events[i].events));
   }
   return count;
 }

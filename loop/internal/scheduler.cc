@@ -12,8 +12,10 @@ thread_local Scheduler* this_thread_scheduler = nullptr;
 
 }  // namespace
 
-Scheduler::Scheduler()
-    : thread_(std::this_thread::get_id()), thread_queue_(std::make_shared<CrossThreadQueue>()) {
+Scheduler::Scheduler(std::unique_ptr<Poller> poller)
+    : thread_(std::this_thread::get_id()),
+      poller_(std::move(poller)),
+      thread_queue_(std::make_shared<CrossThreadQueue>()) {
   if (this_thread_scheduler != nullptr) {
     throw std::runtime_error("evergreen: this thread already has an event loop");
   }

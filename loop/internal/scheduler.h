@@ -106,8 +106,9 @@ class Scheduler {
   static void call_from_thread(CrossThreadQueue& queue, absl::AnyInvocable<void()> callback);
 
  protected:
-  // Becomes this thread's loop; throws std::runtime_error if it has one.
-  Scheduler();
+  // Becomes this thread's loop, waiting for I/O with `poller`; throws
+  // std::runtime_error if the thread has a loop.
+  explicit Scheduler(std::unique_ptr<Poller> poller);
   ~Scheduler();
   // Stops being this thread's loop (destroy()): a new one may be made.
   void leave_thread();
@@ -115,8 +116,8 @@ class Scheduler {
   std::thread::id thread_;
   ReadyQueue ready_;
   TimerHeap timers_;
-  Poller poller_;
-  FdRegistry fds_{poller_};
+  std::unique_ptr<Poller> poller_;
+  FdRegistry fds_{*poller_};
   std::shared_ptr<CrossThreadQueue> thread_queue_;
   int keep_alive_ = 0;
   IntrusiveList<DestroyListener> destroy_listeners_;

@@ -65,8 +65,8 @@ class CooperativeWait {
   CooperativeWait(const CooperativeWait&) = delete;
   CooperativeWait& operator=(const CooperativeWait&) = delete;
 
-  // Wakes the wait when `fd` reports any of `events` (kPoll* bits, the same
-  // as epoll's and poll's), an error or a hang-up, or when it is closed. The
+  // Wakes the wait when `fd` reports any of `events` (the loop's kPoll*
+  // bits, poller.h), an error or a hang-up, or when it is closed. The
   // fd may be watched by anyone else on this loop, and by this wait more than
   // once. Returns false with errno set if the fd cannot be watched; EPERM
   // means it never blocks (a regular file), and callers may ignore it. Throws

@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,7 +19,7 @@
 #include <string>
 #include <system_error>
 
-#include "evergreen/loop/internal/poller.h"
+#include "evergreen/loop/internal/poller_epoll.h"
 #include "gtest/gtest.h"
 
 namespace evergreen::internal {
@@ -132,7 +133,7 @@ class FdRegistryTest : public ::testing::Test {
     return count;
   }
 
-  Poller poller;
+  EpollPoller poller;
   FdRegistry registry{poller};
 };
 
@@ -309,7 +310,7 @@ TEST_F(FdRegistryTest, RemovingTheLevelTriggeredListenerReturnsTheEntryToEdgeTri
   EXPECT_EQ(poller.size(), 1u);
   auto events = kernel_events(pipe.read);
   ASSERT_TRUE(events.has_value());
-  EXPECT_TRUE(*events & kPollEdgeTriggered);
+  EXPECT_TRUE(*events & EPOLLET);
   // Re-registering edge-triggered may report the current readiness once;
   // after that, nothing until something changes.
   poll();
@@ -416,7 +417,7 @@ TEST_F(FdRegistryTest, RemovingTheLevelTriggeredListenerWhileCalledReturnsToEdge
   EXPECT_FALSE(edge.entry_level_triggered());
   auto events = kernel_events(pipe.read);
   ASSERT_TRUE(events.has_value());
-  EXPECT_TRUE(*events & kPollEdgeTriggered);
+  EXPECT_TRUE(*events & EPOLLET);
   poll();  // re-registering may report the readiness once
   int calls = edge.calls;
   EXPECT_EQ(poll(), 0);
