@@ -29,5 +29,6 @@
 #include "evergreen/sync/event.h"
 #include "evergreen/sync/locks.h"
 #include "evergreen/sync/queue.h"
+#include "evergreen/sync/queue_closed.h"
 
 #endif  // EVERGREEN_EVERGREEN_H_
