@@ -39,6 +39,7 @@
 #include "evergreen/loop/event_loop.h"
 #include "evergreen/loop/internal/thread_affinity.h"
 #include "evergreen/loop/internal/wait_queue.h"
+#include "evergreen/sync/internal/take_iterator.h"
 
 namespace evergreen {
 
@@ -51,7 +52,7 @@ class ChannelClosed : public std::runtime_error {
 template <class T>
 class Channel {
  public:
-  class Iterator;
+  using Iterator = internal::TakeIterator<Channel, T>;
 
   Channel() = default;
   Channel(const Channel&) = delete;
@@ -169,6 +170,17 @@ class Channel {
 
   enum class Received { kMessage, kClosed, kTimedOut };
 
+  // The iterator's step: blocks like receive(); nullopt once closed.
+  friend Iterator;
+  std::optional<T> take_for_iteration() {
+    Message message;
+    if (receive_message(message, std::nullopt, "iteration") == Received::kClosed) {
+      return std::nullopt;
+    }
+    if (message.error) std::rethrow_exception(std::move(message.error));
+    return std::move(message.value);
+  }
+
   // Fills `out` from a sender, waiting up to `timeout` (nullopt: forever).
   Received receive_message(Message& out, std::optional<Duration> timeout, const char* member) {
     affinity_.check(this, "Channel", member);
@@ -189,44 +201,6 @@ class Channel {
   internal::WaitQueue senders_;    // waiter data: Offer*
   internal::WaitQueue receivers_;  // waiter data: Message* to fill
   internal::ThreadAffinity affinity_;
-};
-
-template <class T>
-class Channel<T>::Iterator {
- public:
-  using iterator_category = std::input_iterator_tag;
-  using value_type = T;
-  using difference_type = std::ptrdiff_t;
-  using reference = T&&;
-
-  Iterator() = default;
-
-  T&& operator*() const { return std::move(*current_); }
-  Iterator& operator++() {
-    advance();
-    return *this;
-  }
-  void operator++(int) { advance(); }
-
-  friend bool operator==(const Iterator& it, std::default_sentinel_t) {
-    return !it.current_.has_value();
-  }
-
- private:
-  friend class Channel;
-  explicit Iterator(Channel* channel) : channel_(channel) { advance(); }
-
-  void advance() {
-    current_.reset();
-    Message message;
-    if (channel_->receive_message(message, std::nullopt, "iteration") == Received::kClosed) return;
-    if (message.error) std::rethrow_exception(std::move(message.error));
-    current_.emplace(std::move(*message.value));
-  }
-
-  Channel* channel_ = nullptr;
-  // mutable: operator* is const (input iterator) yet hands out the value.
-  mutable std::optional<T> current_;
 };
 
 }  // namespace evergreen

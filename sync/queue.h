@@ -57,6 +57,7 @@
 #include "evergreen/loop/internal/thread_affinity.h"
 #include "evergreen/loop/internal/wait_queue.h"
 #include "evergreen/sync/internal/queue_storage.h"
+#include "evergreen/sync/internal/take_iterator.h"
 #include "evergreen/sync/queue_closed.h"
 
 namespace evergreen {
@@ -131,7 +132,7 @@ class BasicQueue {
   // Raises a kill or Timeout delivered while blocked (no item is taken).
   // Throws std::runtime_error if it would block in a loop callback.
   T get(bool block = true, std::optional<Duration> timeout = std::nullopt) {
-    std::optional<T> item = take(block, timeout, block ? "get" : "get_nowait");
+    std::optional<T> item = take_or_throw(block, timeout, block ? "get" : "get_nowait");
     if (!item) throw Empty();
     return std::move(*item);
   }
@@ -163,7 +164,7 @@ class BasicQueue {
   // as an rvalue (so `for (T item : queue)` works for move-only T);
   // dereference once per step. Each step blocks like get(), and raises what
   // get() raises except QueueClosed. It does not call task_done().
-  class Iterator;
+  using Iterator = internal::TakeIterator<BasicQueue, T>;
   Iterator begin() { return Iterator(this); }
   std::default_sentinel_t end() { return {}; }
 
@@ -172,7 +173,7 @@ class BasicQueue {
   // The next item, or std::nullopt at once if the queue is empty. Never
   // throws Empty; throws QueueClosed once a closed queue is drained. Never
   // blocks.
-  std::optional<T> try_get() { return take(false, std::nullopt, "try_get"); }
+  std::optional<T> try_get() { return take_or_throw(false, std::nullopt, "try_get"); }
 
   // BasicQueue::get_for()
   //
@@ -184,7 +185,7 @@ class BasicQueue {
   // it would block in a loop callback.
   template <class Rep, class Period>
   std::optional<T> get_for(std::chrono::duration<Rep, Period> timeout) {
-    return take(true, std::chrono::ceil<Duration>(timeout), "get_for");
+    return take_or_throw(true, std::chrono::ceil<Duration>(timeout), "get_for");
   }
 
   // BasicQueue::try_put()
@@ -287,12 +288,15 @@ class BasicQueue {
     return true;
   }
 
-  // The path every get variant takes: the next item, or nullopt when none
-  // came (not blocking, or `timeout` passed); throws QueueClosed once a
-  // closed queue is drained.
-  std::optional<T> take(bool block, std::optional<Duration> timeout, const char* member) {
+  // What take() found.
+  enum class Took { kItem, kNothing, kClosed };
+
+  // The path every get variant takes: fills `slot` with the next item
+  // (kItem), or reports that none came (kNothing: not blocking, or `timeout`
+  // passed) or that the queue is closed and drained (kClosed).
+  Took take(std::optional<T>& slot, bool block, std::optional<Duration> timeout,
+            const char* member) {
     check_thread(member);
-    std::optional<T> slot;
     if (items_.size() > 0) {
       slot.emplace(items_.pop());
       if (internal::WaitQueue::Waiter* producer = putters_.front()) {  // was full
@@ -302,13 +306,29 @@ class BasicQueue {
         ++unfinished_;
         putters_.notify(producer);
       }
-      return slot;
+      return Took::kItem;
     }
-    if (closed_) throw QueueClosed();
-    if (!block) return std::nullopt;
-    if (!getters_.wait(timeout, &slot)) return std::nullopt;
+    if (closed_) return Took::kClosed;
+    if (!block) return Took::kNothing;
+    if (!getters_.wait(timeout, &slot)) return Took::kNothing;
     // A put() filled the slot, or close() woke us with it empty.
-    if (!slot) throw QueueClosed();
+    return slot ? Took::kItem : Took::kClosed;
+  }
+
+  // take() for the get variants: nullopt when nothing came, QueueClosed once
+  // a closed queue is drained.
+  std::optional<T> take_or_throw(bool block, std::optional<Duration> timeout,
+                                 const char* member) {
+    std::optional<T> slot;
+    if (take(slot, block, timeout, member) == Took::kClosed) throw QueueClosed();
+    return slot;
+  }
+
+  // The iterator's step: blocks like get(); nullopt at the end.
+  friend Iterator;
+  std::optional<T> take_for_iteration() {
+    std::optional<T> slot;
+    take(slot, true, std::nullopt, "iteration");
     return slot;
   }
 
@@ -326,45 +346,6 @@ class BasicQueue {
   internal::WaitQueue putters_;  // waiter data: Offer*
   internal::WaitQueue joiners_;
   internal::ThreadAffinity affinity_;
-};
-
-template <class T, class Storage>
-class BasicQueue<T, Storage>::Iterator {
- public:
-  using iterator_category = std::input_iterator_tag;
-  using value_type = T;
-  using difference_type = std::ptrdiff_t;
-  using reference = T&&;
-
-  Iterator() = default;
-
-  T&& operator*() const { return std::move(*current_); }
-  Iterator& operator++() {
-    advance();
-    return *this;
-  }
-  void operator++(int) { advance(); }
-
-  friend bool operator==(const Iterator& it, std::default_sentinel_t) {
-    return !it.current_.has_value();
-  }
-
- private:
-  friend class BasicQueue;
-  explicit Iterator(BasicQueue* queue) : queue_(queue) { advance(); }
-
-  void advance() {
-    current_.reset();
-    try {
-      current_ = queue_->take(true, std::nullopt, "iteration");
-    } catch (const QueueClosed&) {
-      // Closed and drained: the end.
-    }
-  }
-
-  BasicQueue* queue_ = nullptr;
-  // mutable: operator* is const (input iterator) yet hands out the item.
-  mutable std::optional<T> current_;
 };
 
 // Queue: first in, first out.
