@@ -102,7 +102,7 @@ class Channel {
   template <class Rep, class Period>
   std::optional<T> receive_for(std::chrono::duration<Rep, Period> timeout) {
     Message message;
-    switch (receive_message(message, std::chrono::ceil<Duration>(timeout), "receive_for")) {
+    switch (receive_message(message, to_duration(timeout), "receive_for")) {
       case Received::kClosed:
         throw ChannelClosed();
       case Received::kTimedOut:

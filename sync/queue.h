@@ -119,6 +119,12 @@ class BasicQueue {
     if (!give(item, block, timeout, block ? "put" : "put_nowait")) throw Full();
   }
 
+  // Any std::chrono::duration, rounded up.
+  template <class Rep, class Period>
+  void put(T item, bool block, std::chrono::duration<Rep, Period> timeout) {
+    put(std::move(item), block, std::optional<Duration>(to_duration(timeout)));
+  }
+
   // put(item, false).
   void put_nowait(T item) { put(std::move(item), false); }
 
@@ -135,6 +141,12 @@ class BasicQueue {
     std::optional<T> item = take_or_throw(block, timeout, block ? "get" : "get_nowait");
     if (!item) throw Empty();
     return std::move(*item);
+  }
+
+  // Any std::chrono::duration, rounded up.
+  template <class Rep, class Period>
+  T get(bool block, std::chrono::duration<Rep, Period> timeout) {
+    return get(block, std::optional<Duration>(to_duration(timeout)));
   }
 
   // get(false).
@@ -185,7 +197,7 @@ class BasicQueue {
   // it would block in a loop callback.
   template <class Rep, class Period>
   std::optional<T> get_for(std::chrono::duration<Rep, Period> timeout) {
-    return take_or_throw(true, std::chrono::ceil<Duration>(timeout), "get_for");
+    return take_or_throw(true, to_duration(timeout), "get_for");
   }
 
   // BasicQueue::try_put()
@@ -215,7 +227,7 @@ class BasicQueue {
   // std::runtime_error if it would block in a loop callback.
   template <class Rep, class Period>
   bool put_for(T&& item, std::chrono::duration<Rep, Period> timeout) {
-    return give(item, true, std::chrono::ceil<Duration>(timeout), "put_for");
+    return give(item, true, to_duration(timeout), "put_for");
   }
   template <class Rep, class Period>
   bool put_for(const T& item, std::chrono::duration<Rep, Period> timeout) {
@@ -243,6 +255,11 @@ class BasicQueue {
   // until `timeout` passes; returns whether everything is done. Raises a kill
   // or Timeout delivered while blocked. Throws std::runtime_error if it would
   // block in a loop callback.
+  // Any std::chrono::duration, rounded up.
+  template <class Rep, class Period>
+  bool join(std::chrono::duration<Rep, Period> timeout) {
+    return join(std::optional<Duration>(to_duration(timeout)));
+  }
   bool join(std::optional<Duration> timeout = std::nullopt) {
     check_thread("join");
     std::optional<TimePoint> deadline;

@@ -3,6 +3,7 @@
 // from the main context and from tasks; nested groups.
 #include "evergreen/loop/task_group.h"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <stdexcept>
@@ -47,6 +48,7 @@ TEST_F(TaskGroupTest, JoinFromTheMainContextWaitsForEveryTask) {
   }
   EXPECT_EQ(group.size(), 3u);
   group.join();
+  std::sort(done.begin(), done.end());  // the order they end in is the timers'
   EXPECT_EQ(done, (std::vector<int>{1, 2, 3}));
   EXPECT_EQ(group.size(), 0u);
 }
@@ -115,12 +117,12 @@ TEST_F(TaskGroupTest, SizeCountsOnlyLiveTasks) {
 TEST_F(TaskGroupTest, ManyShortTasksAreForgottenOnceEnded) {
   TaskGroup group;
   int ran = 0;
-  for (int i = 0; i < 1000; ++i) {
+  for (int i = 0; i < 300; ++i) {
     group.spawn([&] { ++ran; });
-    if (i % 100 == 0) sleep(0s);
+    if (i % 50 == 0) sleep(0s);
   }
   group.join();
-  EXPECT_EQ(ran, 1000);
+  EXPECT_EQ(ran, 300);
   EXPECT_EQ(group.size(), 0u);
 }
 
