@@ -33,7 +33,6 @@
 
 namespace evergreen {
 
-using namespace std::chrono_literals;
 
 namespace internal {
 class LoopCore;

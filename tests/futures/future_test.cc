@@ -2,6 +2,7 @@
 // user of Executor::submit() observes them.
 #include "evergreen/futures/future.h"
 
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -16,6 +17,8 @@
 #include "evergreen/loop/timeout.h"
 #include "gtest/gtest.h"
 #include "tests/futures/futures_test_support.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen::futures {
 namespace {

@@ -3,6 +3,7 @@
 // never answers, and names that never reach DNS (/etc/hosts, literals).
 #include "evergreen/io/dns.h"
 
+#include <chrono>
 #include <ares.h>
 
 #include <algorithm>
@@ -16,6 +17,8 @@
 #include "evergreen/loop/task.h"
 #include "gtest/gtest.h"
 #include "tests/io/io_fixture.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen::io {
 namespace {

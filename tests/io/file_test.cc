@@ -1,5 +1,6 @@
 #include "evergreen/io/file.h"
 
+#include <chrono>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -17,6 +18,8 @@
 #include "gtest/gtest.h"
 #include "tests/io/io_fixture.h"
 #include "tests/temp_dir.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen::testing {
 namespace {

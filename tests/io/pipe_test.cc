@@ -2,6 +2,7 @@
 // binding and connecting by path.
 #include "evergreen/io/pipe.h"
 
+#include <chrono>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -17,6 +18,8 @@
 #include "gtest/gtest.h"
 #include "tests/io/echo_server.h"
 #include "tests/io/io_fixture.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen::io {
 namespace {

@@ -1,5 +1,6 @@
 // A server's life outside the happy path: closed before its serve() task ran,
 // and out of descriptors while accepting.
+#include <chrono>
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -12,6 +13,8 @@
 #include "evergreen/sync/event.h"
 #include "gtest/gtest.h"
 #include "tests/io/io_fixture.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen::io {
 namespace {

@@ -5,6 +5,7 @@
 // does not make an idle stream spin the loop, and an fd closed behind the stream's
 // back (what the patched close() does) wakes a task blocked on it with an
 // error instead of leaving it asleep forever.
+#include <chrono>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -23,6 +24,8 @@
 #include "gtest/gtest.h"
 #include "tests/io/echo_server.h"
 #include "tests/io/io_fixture.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen::io {
 namespace {

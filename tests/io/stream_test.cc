@@ -3,6 +3,7 @@
 // back-pressure, errors, close() and kill/Timeout while blocked.
 #include "evergreen/io/stream.h"
 
+#include <chrono>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -18,6 +19,8 @@
 #include "evergreen/loop/timeout.h"
 #include "gtest/gtest.h"
 #include "tests/io/io_fixture.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen::io {
 namespace {

@@ -3,6 +3,7 @@
 // concurrent clients, and 20,000 short connections that must not leak.
 #include "evergreen/io/tcp.h"
 
+#include <chrono>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -19,6 +20,8 @@
 #include "gtest/gtest.h"
 #include "tests/io/echo_server.h"
 #include "tests/io/io_fixture.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen::io {
 namespace {

@@ -1,3 +1,4 @@
+#include <chrono>
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -6,6 +7,8 @@
 #include "evergreen/loop/task.h"
 #include "gtest/gtest.h"
 #include "tests/loop/loop_fixture.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {

@@ -1,5 +1,6 @@
 #include "evergreen/loop/event_loop.h"
 
+#include <chrono>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -11,6 +12,8 @@
 #include "evergreen/loop/task.h"
 #include "gtest/gtest.h"
 #include "tests/loop/loop_fixture.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {

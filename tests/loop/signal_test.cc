@@ -1,3 +1,4 @@
+#include <chrono>
 #include <signal.h>
 #include <unistd.h>
 
@@ -10,6 +11,8 @@
 #include "evergreen/loop/task.h"
 #include "gtest/gtest.h"
 #include "tests/loop/loop_fixture.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {

@@ -1,6 +1,7 @@
 // libcurl's blocking easy API, unmodified, made cooperative by patch(): many
 // tasks each run curl_easy_perform() against a local server that answers
 // after 200 ms, and the transfers overlap.
+#include <chrono>
 #include <curl/curl.h>
 
 #include <cstdio>
@@ -13,6 +14,8 @@
 #include "evergreen/patch/patch.h"
 #include "patch_test_support.h"
 #include "slow_http_server.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {

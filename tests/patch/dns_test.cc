@@ -4,6 +4,7 @@
 // The tests answer DNS themselves: a small server on a loopback UDP port
 // (set_dns_servers points this loop's resolver at it) answers A queries for
 // "*.test" names after a delay, so that overlapping lookups are measurable.
+#include <chrono>
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -21,6 +22,8 @@
 #include "evergreen/patch/lib.h"
 #include "evergreen/patch/patch.h"
 #include "patch_test_support.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {

@@ -1,5 +1,6 @@
 // Patched read/write/pread/pwrite on regular files: in a task they run on io's
 // file pool, so other tasks keep running; outside tasks they are libc's.
+#include <chrono>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +17,8 @@
 #include "evergreen/patch/patch.h"
 #include "patch_test_support.h"
 #include "tests/temp_dir.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {

@@ -1,6 +1,7 @@
 // Patched poll/select/epoll_wait: in tasks they park only the caller; the
 // results are exactly what the real calls report; outside tasks they block
 // the thread.
+#include <chrono>
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -20,6 +21,8 @@
 #include "evergreen/patch/lib.h"
 #include "evergreen/patch/patch.h"
 #include "patch_test_support.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {

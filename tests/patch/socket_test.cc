@@ -1,6 +1,7 @@
 // Patched socket and pipe calls: blocking semantics kept, only the calling
 // task parked; the O_NONBLOCK the program sees is the one it set; socket
 // timeouts honoured; other fds and other contexts go to libc.
+#include <chrono>
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -23,6 +24,8 @@
 #include "evergreen/patch/lib.h"
 #include "evergreen/patch/patch.h"
 #include "patch_test_support.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {

@@ -1,5 +1,6 @@
 // Patched sleep/usleep/nanosleep: in tasks they interleave; outside tasks they
 // block the thread as usual.
+#include <chrono>
 #include <time.h>
 #include <unistd.h>
 
@@ -12,6 +13,8 @@
 #include "evergreen/patch/lib.h"
 #include "evergreen/patch/patch.h"
 #include "patch_test_support.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {

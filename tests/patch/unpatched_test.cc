@@ -1,6 +1,7 @@
 // Before patch() the interposed calls are pure pass-throughs, and patch()
 // switches on only the modules it is given. (Patching is process-wide and
 // one-way, so this binary's tests run in order: unpatched first.)
+#include <chrono>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -15,6 +16,8 @@
 #include "evergreen/patch/patch.h"
 #include "patch_test_support.h"
 #include "tests/fresh_loop.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {

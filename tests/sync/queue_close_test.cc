@@ -1,6 +1,7 @@
 // Queue, LifoQueue, PriorityQueue: close() and iteration. After close() puts
 // throw QueueClosed, gets drain what is left then throw it, blocked getters
 // and putters are woken with it, and `for (T item : queue)` ends.
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -13,6 +14,8 @@
 #include "evergreen/sync/queue_closed.h"
 #include "gtest/gtest.h"
 #include "sync_test_support.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {

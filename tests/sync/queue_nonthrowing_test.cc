@@ -14,6 +14,8 @@
 #include "gtest/gtest.h"
 #include "sync_test_support.h"
 
+using namespace std::chrono_literals;
+
 namespace evergreen {
 namespace {
 

@@ -1,6 +1,7 @@
 // Semaphore, BoundedSemaphore and Lock: counting, FIFO hand-off, timeouts,
 // kill and Timeout while blocked, the races between them and release(), and
 // misuse errors.
+#include <chrono>
 #include <algorithm>
 #include <mutex>
 #include <optional>
@@ -15,6 +16,8 @@
 #include "evergreen/sync/locks.h"
 #include "gtest/gtest.h"
 #include "sync_test_support.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {

@@ -1,6 +1,7 @@
 // Randomized stress (fixed seeds): producers, consumers, timeouts and kills
 // racing on a bounded Queue, a Channel and a Semaphore. Whatever the
 // interleaving, no item may be lost or duplicated and no permit leaked.
+#include <chrono>
 #include <algorithm>
 #include <functional>
 #include <memory>
@@ -16,6 +17,8 @@
 #include "evergreen/sync/queue.h"
 #include "gtest/gtest.h"
 #include "sync_test_support.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {
