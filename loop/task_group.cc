@@ -30,12 +30,21 @@ struct TaskGroup::State {
   void kill_all() {
     for (const std::shared_ptr<Task>& task : tasks) task->kill();
   }
-  // Waits for every task, including those spawned meanwhile.
+  // Waits for every task, including those spawned meanwhile, except the
+  // calling one (a group destroyed by one of its own tasks cannot wait for
+  // that task; it was killed with the rest).
   void wait_all() {
+    const Task* self = Task::current();
     for (;;) {
       drop_ended_at_front();
-      if (tasks.empty()) return;
-      std::shared_ptr<Task> next = tasks.front();  // the deque may change meanwhile
+      std::shared_ptr<Task> next;  // a copy: the deque may change meanwhile
+      for (const std::shared_ptr<Task>& task : tasks) {
+        if (task->is_alive() && task.get() != self) {
+          next = task;
+          break;
+        }
+      }
+      if (next == nullptr) return;
       next->join();
     }
   }

@@ -20,7 +20,9 @@
 //   a CancellationShield, so a kill or Timeout aimed at the destroying task
 //   cannot escape the destructor). A failure nobody joined is reported.
 //   Destroyed in a loop callback, where nothing can wait, it kills its tasks
-//   and leaves them to unwind on the loop.
+//   and leaves them to unwind on the loop; destroyed by one of its own tasks,
+//   it kills that one too (raised at its next suspension point) and waits
+//   for the others.
 // - Usable from a task or the main context; groups nest (a task of one group
 //   may own another: killing the outer task unwinds the inner group).
 // - Single-loop object: one thread, like the tasks it spawns.

@@ -290,6 +290,37 @@ TEST_F(TaskGroupTest, DestructorWaitingDuringAKillSurvivesASecondKill) {
   EXPECT_TRUE(child_finished_unwinding);
 }
 
+TEST_F(TaskGroupTest, DestroyedByOneOfItsOwnTasksWaitsForTheOthersNotItself) {
+  auto group = std::make_unique<TaskGroup>();
+  bool other_unwound = false, destroyer_went_on = false;
+  group->spawn([&] {
+    absl::Cleanup cleanup = [&] { other_unwound = true; };
+    sleep(60s);
+  });
+  auto destroyer = group->spawn([&] {
+    sleep(1ms);
+    group.reset();
+    destroyer_went_on = true;
+    sleep(60s);  // killed with the rest: TaskExit here
+  });
+  ASSERT_TRUE(destroyer->join(10s));
+  EXPECT_TRUE(other_unwound);
+  EXPECT_TRUE(destroyer_went_on);
+}
+
+TEST_F(TaskGroupTest, DestroyedInALoopCallbackKillsWithoutWaiting) {
+  auto group = std::make_unique<TaskGroup>();
+  bool unwound = false;
+  auto task = group->spawn([&] {
+    absl::Cleanup cleanup = [&] { unwound = true; };
+    sleep(60s);
+  });
+  sleep(1ms);
+  loop().call_soon([&] { group.reset(); });
+  ASSERT_TRUE(task->join(10s));
+  EXPECT_TRUE(unwound);
+}
+
 TEST_F(TaskGroupTest, JoinInALoopCallbackThrowsRuntimeError) {
   TaskGroup group;
   bool threw = false;
