@@ -23,6 +23,9 @@ struct TaskGroup::State {
   // The first failure not yet rethrown by join(), and its task's name.
   std::exception_ptr failure;
   std::string failed_task;
+  // The group was destroyed while some of its tasks still ran (killed but
+  // not waited for): a failure of theirs is reported by the task itself.
+  bool orphaned = false;
 
   void drop_ended_at_front() {
     while (!tasks.empty() && !tasks.front()->is_alive()) tasks.pop_front();
@@ -60,6 +63,10 @@ TaskGroup::~TaskGroup() {
     CancellationShield shield;
     state_->wait_all();
   }
+  // The tasks hold the state (their bodies record failures in it): holding
+  // them back would be a reference cycle, leaking whatever still runs.
+  state_->orphaned = true;
+  state_->tasks.clear();
   if (state_->failure) {
     std::exception_ptr failure = std::move(state_->failure);
     try {
@@ -73,7 +80,7 @@ TaskGroup::~TaskGroup() {
 }
 
 bool TaskGroup::record_failure(State& state) {
-  if (state.failure) return false;
+  if (state.failure || state.orphaned) return false;
   Task* self = Task::current();
   state.failure = std::current_exception();
   state.failed_task = self->name();

@@ -321,6 +321,23 @@ TEST_F(TaskGroupTest, DestroyedInALoopCallbackKillsWithoutWaiting) {
   EXPECT_TRUE(unwound);
 }
 
+TEST_F(TaskGroupTest, AFailureAfterTheGroupWasDestroyedIsReportedByTheTask) {
+  auto group = std::make_unique<TaskGroup>();
+  auto task = group->spawn([] {
+    try {
+      sleep(60s);
+    } catch (const TaskExit&) {
+      sleep(5ms);  // outlives the group, destroyed in a callback
+      throw std::runtime_error("after the group");
+    }
+  });
+  sleep(1ms);
+  loop().call_soon([&] { group.reset(); });
+  ASSERT_TRUE(task->join(10s));
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_NE(reports[0].find("after the group"), std::string::npos) << reports[0];
+}
+
 TEST_F(TaskGroupTest, JoinInALoopCallbackThrowsRuntimeError) {
   TaskGroup group;
   bool threw = false;
