@@ -33,7 +33,6 @@
 
 namespace evergreen {
 
-
 namespace internal {
 class LoopCore;
 class Scheduler;

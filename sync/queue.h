@@ -334,8 +334,7 @@ class BasicQueue {
 
   // take() for the get variants: nullopt when nothing came, QueueClosed once
   // a closed queue is drained.
-  std::optional<T> take_or_throw(bool block, std::optional<Duration> timeout,
-                                 const char* member) {
+  std::optional<T> take_or_throw(bool block, std::optional<Duration> timeout, const char* member) {
     std::optional<T> slot;
     if (take(slot, block, timeout, member) == Took::kClosed) throw QueueClosed();
     return slot;

@@ -1,7 +1,7 @@
 // Executor::map(): results in input order, lazily, the first failure at its
 // position, a timeout from the call to map(), and bounded concurrency.
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>

@@ -1,7 +1,7 @@
 // TaskPoolExecutor: calls run in tasks on this loop, at most max_workers at
 // once, and shutdown/destruction behave as the seed's Executor.shutdown().
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <thread>

@@ -3,11 +3,11 @@
 // never answers, and names that never reach DNS (/etc/hosts, literals).
 #include "evergreen/io/dns.h"
 
-#include <chrono>
 #include <ares.h>
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <string>
 #include <vector>
 

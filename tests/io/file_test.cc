@@ -1,6 +1,5 @@
 #include "evergreen/io/file.h"
 
-#include <chrono>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -8,6 +7,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>

@@ -2,13 +2,13 @@
 // binding and connecting by path.
 #include "evergreen/io/pipe.h"
 
-#include <chrono>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <optional>

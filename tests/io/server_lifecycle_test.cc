@@ -1,10 +1,10 @@
 // A server's life outside the happy path: closed before its serve() task ran,
 // and out of descriptors while accepting.
-#include <chrono>
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 

@@ -5,12 +5,12 @@
 // does not make an idle stream spin the loop, and an fd closed behind the stream's
 // back (what the patched close() does) wakes a task blocked on it with an
 // error instead of leaving it asleep forever.
-#include <chrono>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>

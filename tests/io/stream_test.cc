@@ -3,12 +3,12 @@
 // back-pressure, errors, close() and kill/Timeout while blocked.
 #include "evergreen/io/stream.h"
 
-#include <chrono>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>

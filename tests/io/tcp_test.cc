@@ -3,11 +3,11 @@
 // concurrent clients, and 20,000 short connections that must not leak.
 #include "evergreen/io/tcp.h"
 
-#include <chrono>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <stdexcept>

@@ -1,5 +1,5 @@
-#include <chrono>
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 

@@ -54,8 +54,7 @@ TEST(ToDuration, KeepsExactValues) {
 TEST(ToDuration, SaturatesInsteadOfOverflowing) {
   EXPECT_EQ(to_duration(std::chrono::hours::max()), kLongestDuration);
   EXPECT_EQ(to_duration(std::chrono::hours::min()), -kLongestDuration);
-  EXPECT_EQ(to_duration(DoubleSeconds(std::numeric_limits<double>::infinity())),
-            kLongestDuration);
+  EXPECT_EQ(to_duration(DoubleSeconds(std::numeric_limits<double>::infinity())), kLongestDuration);
   EXPECT_EQ(to_duration(DoubleSeconds(1e300)), kLongestDuration);
   // A deadline from it stays in the future.
   EXPECT_GT(std::chrono::steady_clock::now() + to_duration(std::chrono::hours::max()),
@@ -113,9 +112,9 @@ TEST_F(DurationTest, TimeoutWithAPassedDeadlineFiresAtTheFirstSuspension) {
 TEST_F(DurationTest, TimeoutTakesADeadlineOfAnyPrecision) {
   bool timed_out = false;
   try {
-    Timeout timeout(std::chrono::time_point_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now()) +
-                    2ms);
+    Timeout timeout(
+        std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now()) +
+        2ms);
     sleep(10s);
   } catch (const Timeout&) {
     timed_out = true;

@@ -1,9 +1,9 @@
 #include "evergreen/loop/event_loop.h"
 
-#include <chrono>
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <stdexcept>
 #include <string>
 #include <thread>

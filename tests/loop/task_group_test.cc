@@ -41,10 +41,12 @@ TEST_F(TaskGroupTest, JoinFromTheMainContextWaitsForEveryTask) {
   TaskGroup group;
   std::vector<int> done;
   for (int i : {3, 1, 2}) {
-    group.spawn([&done](int n) {
-      sleep(n * 2ms);
-      done.push_back(n);
-    }, i);
+    group.spawn(
+        [&done](int n) {
+          sleep(n * 2ms);
+          done.push_back(n);
+        },
+        i);
   }
   EXPECT_EQ(group.size(), 3u);
   group.join();

@@ -1,9 +1,9 @@
 // libcurl's blocking easy API, unmodified, made cooperative by patch(): many
 // tasks each run curl_easy_perform() against a local server that answers
 // after 200 ms, and the transfers overlap.
-#include <chrono>
 #include <curl/curl.h>
 
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>

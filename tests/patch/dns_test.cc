@@ -4,13 +4,13 @@
 // The tests answer DNS themselves: a small server on a loopback UDP port
 // (set_dns_servers points this loop's resolver at it) answers A queries for
 // "*.test" names after a delay, so that overlapping lookups are measurable.
-#include <chrono>
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <string>

@@ -1,11 +1,11 @@
 // Patched read/write/pread/pwrite on regular files: in a task they run on io's
 // file pool, so other tasks keep running; outside tasks they are libc's.
-#include <chrono>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>

@@ -1,7 +1,6 @@
 // Patched poll/select/epoll_wait: in tasks they park only the caller; the
 // results are exactly what the real calls report; outside tasks they block
 // the thread.
-#include <chrono>
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>

@@ -1,7 +1,6 @@
 // Patched socket and pipe calls: blocking semantics kept, only the calling
 // task parked; the O_NONBLOCK the program sees is the one it set; socket
 // timeouts honoured; other fds and other contexts go to libc.
-#include <chrono>
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>

@@ -1,10 +1,10 @@
 // Patched sleep/usleep/nanosleep: in tasks they interleave; outside tasks they
 // block the thread as usual.
-#include <chrono>
 #include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <memory>
 #include <vector>
 

@@ -1,12 +1,12 @@
 // Before patch() the interposed calls are pure pass-throughs, and patch()
 // switches on only the modules it is given. (Patching is process-wide and
 // one-way, so this binary's tests run in order: unpatched first.)
-#include <chrono>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <optional>
 #include <stdexcept>
 

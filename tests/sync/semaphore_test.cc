@@ -1,8 +1,8 @@
 // Semaphore, BoundedSemaphore and Lock: counting, FIFO hand-off, timeouts,
 // kill and Timeout while blocked, the races between them and release(), and
 // misuse errors.
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <stdexcept>

@@ -1,8 +1,8 @@
 // Randomized stress (fixed seeds): producers, consumers, timeouts and kills
 // racing on a bounded Queue, a Channel and a Semaphore. Whatever the
 // interleaving, no item may be lost or duplicated and no permit leaked.
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
