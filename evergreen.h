@@ -22,10 +22,14 @@
 #include "evergreen/io/tls.h"
 #include "evergreen/io/tty.h"
 #include "evergreen/io/udp.h"
+#include "evergreen/loop/duration.h"
 #include "evergreen/loop/event_loop.h"
 #include "evergreen/loop/local.h"
 #include "evergreen/loop/loop_group.h"
+#include "evergreen/loop/report.h"
+#include "evergreen/loop/shield.h"
 #include "evergreen/loop/task.h"
+#include "evergreen/loop/task_group.h"
 #include "evergreen/loop/timeout.h"
 #include "evergreen/patch/lib.h"
 #include "evergreen/patch/patch.h"
@@ -34,6 +38,7 @@
 #include "evergreen/sync/event.h"
 #include "evergreen/sync/locks.h"
 #include "evergreen/sync/queue.h"
+#include "evergreen/sync/queue_closed.h"
 #include "evergreen/sync/thread_safe_queue.h"
 
 #endif  // EVERGREEN_EVERGREEN_H_

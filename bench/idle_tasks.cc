@@ -29,6 +29,8 @@
 #include "evergreen/loop/task.h"
 #include "evergreen/sync/event.h"
 
+using namespace std::chrono_literals;
+
 namespace evergreen {
 namespace {
 

@@ -1,6 +1,7 @@
 // 100 tasks increment a shared counter under one Lock, yielding to the loop
 // (sleep(0s)) inside the critical section, so every acquire but the first
 // blocks and is served by a FIFO hand-off: the cost per acquire.
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -10,6 +11,8 @@
 #include "evergreen/loop/event_loop.h"
 #include "evergreen/loop/task.h"
 #include "evergreen/sync/locks.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {

@@ -6,6 +6,8 @@
 #include "evergreen/loop/event_loop.h"
 #include "evergreen/loop/task.h"
 
+using namespace std::chrono_literals;
+
 namespace evergreen {
 namespace {
 

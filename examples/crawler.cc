@@ -27,6 +27,8 @@
 #include "evergreen/loop/task.h"
 #include "evergreen/patch/patch.h"
 
+using namespace std::chrono_literals;
+
 using namespace evergreen;
 
 namespace {

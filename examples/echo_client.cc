@@ -5,6 +5,7 @@
 // With lines on the command line it sends those; otherwise it sends what it
 // reads from standard input (cooperatively, through StdinStream) until end of
 // input. The host may be a name ("localhost") or an IPv4/IPv6 literal.
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -14,6 +15,8 @@
 #include "evergreen/io/tty.h"
 #include "evergreen/loop/task.h"
 #include "evergreen/loop/timeout.h"
+
+using namespace std::chrono_literals;
 
 using namespace evergreen;
 

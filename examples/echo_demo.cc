@@ -6,6 +6,7 @@
 // in tasks too. Every call below reads as blocking code - connect, write,
 // read_until - yet it only suspends its own task, and the event loop runs the
 // others meanwhile: watch the clients' lines interleave.
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -14,6 +15,8 @@
 #include "evergreen/io/tcp.h"
 #include "evergreen/loop/task.h"
 #include "evergreen/loop/timeout.h"
+
+using namespace std::chrono_literals;
 
 using namespace evergreen;
 

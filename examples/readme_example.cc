@@ -1,6 +1,8 @@
 // The example in README.md, verbatim: built by `./bazelw test //...`, so the
 // README cannot show code that no longer compiles.
 #include "evergreen/evergreen.h"
+
+using namespace std::chrono_literals;
 using namespace evergreen;
 
 int main() {

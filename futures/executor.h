@@ -24,6 +24,7 @@
 #ifndef EVERGREEN_FUTURES_EXECUTOR_H_
 #define EVERGREEN_FUTURES_EXECUTOR_H_
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -78,6 +79,12 @@ class Executor {
   template <class F, std::ranges::input_range Range>
   MapResults<internal::submit_result_t<F&, std::ranges::range_reference_t<Range>>> map(
       F fn, Range&& inputs, std::optional<Duration> timeout = std::nullopt);
+  // Any std::chrono::duration, rounded up.
+  template <class F, std::ranges::input_range Range, class Rep, class Period>
+  auto map(F fn, Range&& inputs, std::chrono::duration<Rep, Period> timeout) {
+    return map(std::move(fn), std::forward<Range>(inputs),
+               std::optional<Duration>(to_duration(timeout)));
+  }
 
   // Executor::shutdown()
   //

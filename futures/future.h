@@ -20,7 +20,8 @@
 //   runs.
 // - Done callbacks run once, in the order they were added, when the call
 //   finishes or is cancelled (at once if it already did); an exception
-//   escaping one is reported on stderr and ignored.
+//   escaping one is reported (evergreen/loop/report.h; stderr by default)
+//   and ignored.
 // - Single-loop object: a future belongs to the loop of the thread that
 //   submitted its call. Use it on that thread only: in tasks and the main
 //   context, and (for the members that do not block, or get() on a future
@@ -29,6 +30,7 @@
 #ifndef EVERGREEN_FUTURES_FUTURE_H_
 #define EVERGREEN_FUTURES_FUTURE_H_
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -96,13 +98,19 @@ class FutureBase {
   // throws std::runtime_error when it would block inside a loop callback.
   // Future<T>::get() does the same and also returns the value.
   void get(std::optional<Duration> timeout = std::nullopt) const;
+  // Any std::chrono::duration, rounded up.
+  template <class Rep, class Period>
+  void get(std::chrono::duration<Rep, Period> timeout) const {
+    get(std::optional<Duration>(to_duration(timeout)));
+  }
 
   // FutureBase::add_done_callback()
   //
   // Calls `callback` with a handle to this future once the call finishes or
   // is cancelled, after the callbacks added before it; if that already
   // happened, calls it now. An exception escaping the callback is reported
-  // on stderr and ignored. The callback runs wherever the future completes
+  // through the report handler (stderr by default) and ignored. The callback
+  // runs wherever the future completes
   // (a worker task, a loop callback for ThreadPoolExecutor, the task calling
   // cancel()), so it should not block.
   void add_done_callback(absl::AnyInvocable<void(FutureBase&)> callback);
@@ -183,6 +191,12 @@ class Future : public FutureBase {
     return std::as_const(held_value(state));
   }
 
+  // get() with any std::chrono::duration, rounded up.
+  template <class Rep, class Period>
+  decltype(auto) get(std::chrono::duration<Rep, Period> timeout) const {
+    return get(std::optional<Duration>(to_duration(timeout)));
+  }
+
   // Future<T>::take()
   //
   // Blocks and throws exactly as get(), then moves the value out of the
@@ -197,6 +211,13 @@ class Future : public FutureBase {
     T value = std::move(held_value(state));
     state.slot.value.reset();
     return value;
+  }
+  // Any std::chrono::duration, rounded up.
+  template <class Rep, class Period>
+  T take(std::chrono::duration<Rep, Period> timeout) const
+    requires internal::holds_object_v<T>
+  {
+    return take(std::optional<Duration>(to_duration(timeout)));
   }
 
  private:

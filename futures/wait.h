@@ -19,6 +19,7 @@
 #ifndef EVERGREEN_FUTURES_WAIT_H_
 #define EVERGREEN_FUTURES_WAIT_H_
 
+#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <iterator>
@@ -101,6 +102,21 @@ DoneAndNotDone wait(R&& futures, std::optional<Duration> timeout = std::nullopt,
   return wait(internal::to_future_bases(std::forward<R>(futures)), timeout, return_when);
 }
 
+// wait() with any std::chrono::duration, rounded up.
+template <class Rep, class Period>
+DoneAndNotDone wait(const std::vector<FutureBase>& futures,
+                    std::chrono::duration<Rep, Period> timeout,
+                    ReturnWhen return_when = ReturnWhen::kAllCompleted) {
+  return wait(futures, std::optional<Duration>(to_duration(timeout)), return_when);
+}
+template <FutureRange R, class Rep, class Period>
+  requires(!internal::is_future_base_vector_v<R>)
+DoneAndNotDone wait(R&& futures, std::chrono::duration<Rep, Period> timeout,
+                    ReturnWhen return_when = ReturnWhen::kAllCompleted) {
+  return wait(internal::to_future_bases(std::forward<R>(futures)),
+              std::optional<Duration>(to_duration(timeout)), return_when);
+}
+
 // AsCompleted
 //
 // The input range as_completed() returns. Iterating blocks until the next
@@ -173,6 +189,19 @@ template <FutureRange R>
   requires(!internal::is_future_base_vector_v<R>)
 AsCompleted as_completed(R&& futures, std::optional<Duration> timeout = std::nullopt) {
   return as_completed(internal::to_future_bases(std::forward<R>(futures)), timeout);
+}
+
+// as_completed() with any std::chrono::duration, rounded up.
+template <class Rep, class Period>
+AsCompleted as_completed(const std::vector<FutureBase>& futures,
+                         std::chrono::duration<Rep, Period> timeout) {
+  return as_completed(futures, std::optional<Duration>(to_duration(timeout)));
+}
+template <FutureRange R, class Rep, class Period>
+  requires(!internal::is_future_base_vector_v<R>)
+AsCompleted as_completed(R&& futures, std::chrono::duration<Rep, Period> timeout) {
+  return as_completed(internal::to_future_bases(std::forward<R>(futures)),
+                      std::optional<Duration>(to_duration(timeout)));
 }
 
 }  // namespace evergreen::futures

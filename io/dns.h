@@ -107,6 +107,11 @@ std::vector<Address> getaddrinfo(std::string_view host, uint16_t port);
 // try waits and how many rounds are made. Throw as Resolver::configure().
 void set_dns_servers(std::string_view servers);
 void set_dns_timeout(Duration timeout, int tries);
+// Any std::chrono::duration, rounded up.
+template <class Rep, class Period>
+void set_dns_timeout(std::chrono::duration<Rep, Period> timeout, int tries) {
+  set_dns_timeout(to_duration(timeout), tries);
+}
 
 }  // namespace evergreen::io
 

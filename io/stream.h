@@ -39,6 +39,12 @@
 //   context) and raise a kill or Timeout delivered meanwhile; what a read had
 //   received by then stays buffered for the next read.
 // - A peer that closed never kills the process with SIGPIPE.
+// - A destructor that flushes or closes a stream with a blocking call (RAII
+//   cleanup) must do so inside a CancellationShield (evergreen/loop/shield.h):
+//   a kill or Timeout raised by that call while the task unwinds would escape
+//   the destructor, and an exception escaping a destructor during unwinding
+//   calls std::terminate. Inside the shield the flush completes and the kill
+//   or Timeout is raised after it.
 // - Destroying a stream wakes the tasks blocked on it with the stream's error
 //   (EBADF), even those woken by a close() just before that have not run yet:
 //   none of them touches the destroyed object.
@@ -377,6 +383,11 @@ class StreamServer {
   // Applies to handlers that return from then on. Throws
   // std::invalid_argument, naming the server, for a negative duration.
   void set_linger(std::optional<Duration> linger);
+  // Any std::chrono::duration, rounded up.
+  template <class Rep, class Period>
+  void set_linger(std::chrono::duration<Rep, Period> linger) {
+    set_linger(std::optional<Duration>(to_duration(linger)));
+  }
   std::optional<Duration> linger() const { return linger_; }
   static constexpr Duration kDefaultLinger = std::chrono::seconds(5);
 

@@ -11,8 +11,8 @@
 // - Every member except call_from_thread() must be called on the loop's thread.
 // - The loop runs once: after run() or run_forever() has returned it cannot be
 //   started again; create a new loop (after destroy()) instead.
-// - An exception escaping a callback is reported on stderr and does not stop
-//   the loop.
+// - An exception escaping a callback is reported (through the report handler,
+//   evergreen/loop/report.h; stderr by default) and does not stop the loop.
 #ifndef EVERGREEN_LOOP_EVENT_LOOP_H_
 #define EVERGREEN_LOOP_EVENT_LOOP_H_
 
@@ -29,13 +29,10 @@
 #include <string_view>
 
 #include "absl/functional/any_invocable.h"
+#include "evergreen/loop/duration.h"
 #include "evergreen/loop/loop_options.h"
 
 namespace evergreen {
-
-using Duration = std::chrono::nanoseconds;
-using TimePoint = std::chrono::steady_clock::time_point;
-using namespace std::chrono_literals;
 
 namespace internal {
 class LoopCore;
@@ -103,6 +100,16 @@ class EventLoop {
   // negative delay or a past time point runs it on the next iteration.
   Handler call_later(Duration delay, Callback callback);
   Handler call_at(TimePoint when, Callback callback);
+  // Any std::chrono::duration, and steady_clock time points of any
+  // precision, rounded up (see evergreen/loop/duration.h).
+  template <class Rep, class Period>
+  Handler call_later(std::chrono::duration<Rep, Period> delay, Callback callback) {
+    return call_later(to_duration(delay), std::move(callback));
+  }
+  template <class D>
+  Handler call_at(std::chrono::time_point<std::chrono::steady_clock, D> when, Callback callback) {
+    return call_at(to_time_point(when), std::move(callback));
+  }
 
   // EventLoop::call_from_thread()
   //

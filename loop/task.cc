@@ -62,6 +62,8 @@ void Task::finish() {
   state_ = State::kEnded;
   context_.pending = nullptr;
   context_.pending_source = nullptr;
+  context_.held = nullptr;
+  context_.held_source = nullptr;
   joiners_.notify_all();
   // May destroy the task: nothing may touch it after this.
   std::shared_ptr<Task> self = std::move(self_);
@@ -123,7 +125,7 @@ void Task::body() {
   } catch (const TaskExit&) {
     // A kill ends the task quietly.
   } catch (...) {
-    internal::report_current_exception("task '" + name_ + "' ended with an exception");
+    internal::report_current_exception("task '" + name_ + "' ended with an exception", name_);
   }
   locals_.clear();
 }

@@ -11,13 +11,18 @@
 //   already queued, and the exception is raised wherever the task is suspended
 //   when the delivery runs. A task killed before its body began never runs it.
 // - TaskExit ends a task quietly. Any other exception escaping a task is
-//   reported on stderr with the task's name and ends only that task.
+//   reported with the task's name (through the report handler,
+//   evergreen/loop/report.h; stderr by default) and ends only that task. A
+//   task of a TaskGroup hands its exception to TaskGroup::join() instead.
+// - A kill is held back while the task is inside a CancellationShield
+//   (evergreen/loop/shield.h).
 // - Ownership is as with std::thread: destroying a Task that was started and is
 //   still alive is a fatal error. A Task owned by a std::shared_ptr (as spawn()
 //   returns) is kept alive by the loop until it ends.
 #ifndef EVERGREEN_LOOP_TASK_H_
 #define EVERGREEN_LOOP_TASK_H_
 
+#include <chrono>
 #include <cstddef>
 #include <exception>
 #include <functional>
@@ -79,6 +84,11 @@ class Task : public std::enable_shared_from_this<Task> {
   // it ended. Throws std::runtime_error before start() and when a task joins
   // itself.
   bool join(std::optional<Duration> timeout = std::nullopt);
+  // Any std::chrono::duration (see evergreen/loop/duration.h).
+  template <class Rep, class Period>
+  bool join(std::chrono::duration<Rep, Period> timeout) {
+    return join(std::optional<Duration>(to_duration(timeout)));
+  }
 
   // Task::kill()
   //
@@ -177,6 +187,12 @@ auto task(F f) {
 // loop, letting every ready task run first. Raises a kill or Timeout delivered
 // meanwhile. Throws std::runtime_error inside a loop callback.
 void sleep(Duration duration);
+// Any std::chrono::duration (sleep(0.5s)), rounded up (see
+// evergreen/loop/duration.h).
+template <class Rep, class Period>
+void sleep(std::chrono::duration<Rep, Period> duration) {
+  sleep(to_duration(duration));
+}
 
 }  // namespace evergreen
 

@@ -1,5 +1,6 @@
 #include "evergreen/loop/timeout.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "evergreen/loop/internal/blocking_context.h"
@@ -49,6 +50,14 @@ Timeout::Timeout(std::optional<Duration> duration, std::exception_ptr error)
   state_->weak_self = state_;
   state_->arm();
 }
+
+Timeout::Timeout(TimePoint deadline) : Timeout(deadline, nullptr) {}
+
+// A passed deadline fires at once: zero, never the negative "never".
+Timeout::Timeout(TimePoint deadline, std::exception_ptr error)
+    : Timeout(std::optional<Duration>(
+                  std::max(deadline - std::chrono::steady_clock::now(), Duration::zero())),
+              std::move(error)) {}
 
 Timeout::Timeout(std::shared_ptr<State> state) : state_(std::move(state)), owner_(false) {}
 

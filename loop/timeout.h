@@ -15,9 +15,18 @@
 // std::exception. Must be created, used and destroyed on one thread, in a task
 // or the main context, and destroyed (or cancelled) before the task that
 // created it ends: it delivers into that task. Scoped use, as above, does so.
+//
+// Destructors that block: a Timeout armed in a scope is still armed while
+// the destructors of the objects in that scope run, and so is an outer one
+// while an exception unwinds. A blocking call in a destructor (flushing a
+// stream, joining a task) can then raise the Timeout, and an exception
+// escaping a destructor during unwinding calls std::terminate. Such a
+// destructor must block inside a CancellationShield (evergreen/loop/shield.h):
+// the Timeout then fires after the shield, exactly once.
 #ifndef EVERGREEN_LOOP_TIMEOUT_H_
 #define EVERGREEN_LOOP_TIMEOUT_H_
 
+#include <chrono>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -35,6 +44,22 @@ class Timeout {
   explicit Timeout(std::optional<Duration> duration);
   // Same, raising `error` instead.
   Timeout(std::optional<Duration> duration, std::exception_ptr error);
+  // Any std::chrono::duration (Timeout t(1.5s)), rounded away from zero (see
+  // evergreen/loop/duration.h).
+  template <class Rep, class Period>
+  explicit Timeout(std::chrono::duration<Rep, Period> duration)
+      : Timeout(std::optional<Duration>(to_duration(duration))) {}
+  template <class Rep, class Period>
+  Timeout(std::chrono::duration<Rep, Period> duration, std::exception_ptr error)
+      : Timeout(std::optional<Duration>(to_duration(duration)), std::move(error)) {}
+  // A deadline: fires when steady_clock reaches `deadline` (at once if it
+  // has passed). duration() and start() then use the time that was left
+  // when it was created.
+  explicit Timeout(TimePoint deadline);
+  Timeout(TimePoint deadline, std::exception_ptr error);
+  template <class D>
+  explicit Timeout(std::chrono::time_point<std::chrono::steady_clock, D> deadline)
+      : Timeout(to_time_point(deadline)) {}
   // The copy raised when a Timeout fires: it identifies the original (is())
   // but owns no timer.
   Timeout(const Timeout& other);
@@ -74,6 +99,14 @@ class Timeout {
 // Runs fn() under a Timeout of `duration`: returns its result, or an empty
 // optional if the timeout fired (the seed's exception=False). For a void fn,
 // returns whether fn completed. Another Timeout or exception propagates.
+template <class F>
+auto with_timeout(std::optional<Duration> duration, F&& fn);
+// Any std::chrono::duration, rounded away from zero.
+template <class Rep, class Period, class F>
+auto with_timeout(std::chrono::duration<Rep, Period> duration, F&& fn) {
+  return with_timeout(std::optional<Duration>(to_duration(duration)), std::forward<F>(fn));
+}
+
 template <class F>
 auto with_timeout(std::optional<Duration> duration, F&& fn) {
   using Result = std::invoke_result_t<F>;

@@ -15,6 +15,8 @@
 //   blocked leaves the channel with its value undelivered; a receiver killed
 //   in the same loop turn a value reached it still returns the value, and the
 //   exception is raised at its next suspension point.
+// - receive_for(duration) (beyond the seed) waits a bounded time and returns
+//   std::nullopt when no sender came.
 // - send_exception() makes the receiving receive() throw that exception.
 // - close() (beyond the seed) wakes every blocked sender and receiver with
 //   ChannelClosed; later send()/receive() throw it too. Iterating a channel
@@ -26,6 +28,7 @@
 #ifndef EVERGREEN_SYNC_CHANNEL_H_
 #define EVERGREEN_SYNC_CHANNEL_H_
 
+#include <chrono>
 #include <cstddef>
 #include <exception>
 #include <iterator>
@@ -33,8 +36,10 @@
 #include <stdexcept>
 #include <utility>
 
+#include "evergreen/loop/event_loop.h"
 #include "evergreen/loop/internal/thread_affinity.h"
 #include "evergreen/loop/internal/wait_queue.h"
+#include "evergreen/sync/internal/take_iterator.h"
 
 namespace evergreen {
 
@@ -47,7 +52,7 @@ class ChannelClosed : public std::runtime_error {
 template <class T>
 class Channel {
  public:
-  class Iterator;
+  using Iterator = internal::TakeIterator<Channel, T>;
 
   Channel() = default;
   Channel(const Channel&) = delete;
@@ -79,9 +84,34 @@ class Channel {
   // std::runtime_error if it would block inside a loop callback.
   T receive() {
     Message message;
-    if (!receive_message(message)) throw ChannelClosed();
+    if (receive_message(message, std::nullopt, "receive") == Received::kClosed) {
+      throw ChannelClosed();
+    }
     if (message.error) std::rethrow_exception(std::move(message.error));
     return std::move(*message.value);
+  }
+
+  // Channel::receive_for()
+  //
+  // Like receive(), but waits at most `timeout` (any std::chrono::duration,
+  // rounded up to nanoseconds) for a sender: std::nullopt if none sent in
+  // time (nothing is taken). Throws what send_exception() sent, or
+  // ChannelClosed once the channel is closed (also when close() wakes it).
+  // Raises a kill or Timeout delivered while blocked. Throws
+  // std::runtime_error if it would block inside a loop callback.
+  template <class Rep, class Period>
+  std::optional<T> receive_for(std::chrono::duration<Rep, Period> timeout) {
+    Message message;
+    switch (receive_message(message, to_duration(timeout), "receive_for")) {
+      case Received::kClosed:
+        throw ChannelClosed();
+      case Received::kTimedOut:
+        return std::nullopt;
+      case Received::kMessage:
+        break;
+    }
+    if (message.error) std::rethrow_exception(std::move(message.error));
+    return std::move(message.value);
   }
 
   // Channel::close()
@@ -138,64 +168,39 @@ class Channel {
     if (!offer.taken) throw ChannelClosed();  // close() woke us
   }
 
-  // Fills `out` from a sender; false once the channel is closed.
-  bool receive_message(Message& out) {
-    affinity_.check(this, "Channel", "receive");
+  enum class Received { kMessage, kClosed, kTimedOut };
+
+  // The iterator's step: blocks like receive(); nullopt once closed.
+  friend Iterator;
+  std::optional<T> take_for_iteration() {
+    Message message;
+    if (receive_message(message, std::nullopt, "iteration") == Received::kClosed) {
+      return std::nullopt;
+    }
+    if (message.error) std::rethrow_exception(std::move(message.error));
+    return std::move(message.value);
+  }
+
+  // Fills `out` from a sender, waiting up to `timeout` (nullopt: forever).
+  Received receive_message(Message& out, std::optional<Duration> timeout, const char* member) {
+    affinity_.check(this, "Channel", member);
     if (internal::WaitQueue::Waiter* sender = senders_.front()) {
       auto* offer = static_cast<Offer*>(sender->data);
       out = std::move(*offer->message);
       offer->taken = true;
       senders_.notify(sender);
-      return true;
+      return Received::kMessage;
     }
-    if (closed_) return false;
-    receivers_.wait(std::nullopt, &out);
+    if (closed_) return Received::kClosed;
+    if (!receivers_.wait(timeout, &out)) return Received::kTimedOut;
     // A sender filled the slot, or close() woke us with it empty.
-    return out.value.has_value() || out.error != nullptr;
+    return out.value.has_value() || out.error != nullptr ? Received::kMessage : Received::kClosed;
   }
 
   bool closed_ = false;
   internal::WaitQueue senders_;    // waiter data: Offer*
   internal::WaitQueue receivers_;  // waiter data: Message* to fill
   internal::ThreadAffinity affinity_;
-};
-
-template <class T>
-class Channel<T>::Iterator {
- public:
-  using iterator_category = std::input_iterator_tag;
-  using value_type = T;
-  using difference_type = std::ptrdiff_t;
-  using reference = T&&;
-
-  Iterator() = default;
-
-  T&& operator*() const { return std::move(*current_); }
-  Iterator& operator++() {
-    advance();
-    return *this;
-  }
-  void operator++(int) { advance(); }
-
-  friend bool operator==(const Iterator& it, std::default_sentinel_t) {
-    return !it.current_.has_value();
-  }
-
- private:
-  friend class Channel;
-  explicit Iterator(Channel* channel) : channel_(channel) { advance(); }
-
-  void advance() {
-    current_.reset();
-    Message message;
-    if (!channel_->receive_message(message)) return;
-    if (message.error) std::rethrow_exception(std::move(message.error));
-    current_.emplace(std::move(*message.value));
-  }
-
-  Channel* channel_ = nullptr;
-  // mutable: operator* is const (input iterator) yet hands out the value.
-  mutable std::optional<T> current_;
 };
 
 }  // namespace evergreen

@@ -54,6 +54,11 @@ class Condition {
   // Acquire / release the underlying lock, exactly as its own acquire() and
   // release() do (same blocking, return value and errors).
   bool acquire(bool blocking = true, std::optional<Duration> timeout = std::nullopt);
+  // Any std::chrono::duration, rounded up.
+  template <class Rep, class Period>
+  bool acquire(bool blocking, std::chrono::duration<Rep, Period> timeout) {
+    return acquire(blocking, std::optional<Duration>(to_duration(timeout)));
+  }
   void release();
 
   // Lockable interface, for std::lock_guard, std::unique_lock, std::scoped_lock.
@@ -70,6 +75,11 @@ class Condition {
   // callback. A kill or Timeout delivered while waiting propagates once the
   // lock is held again.
   bool wait(std::optional<Duration> timeout = std::nullopt);
+  // Any std::chrono::duration, rounded up.
+  template <class Rep, class Period>
+  bool wait(std::chrono::duration<Rep, Period> timeout) {
+    return wait(std::optional<Duration>(to_duration(timeout)));
+  }
 
   // Condition::wait_for()
   //
@@ -78,6 +88,11 @@ class Condition {
   // last value. Same requirements and errors as wait().
   template <class Predicate>
   bool wait_for(Predicate predicate, std::optional<Duration> timeout = std::nullopt);
+  // Any std::chrono::duration, rounded up.
+  template <class Predicate, class Rep, class Period>
+  bool wait_for(Predicate predicate, std::chrono::duration<Rep, Period> timeout) {
+    return wait_for(std::move(predicate), std::optional<Duration>(to_duration(timeout)));
+  }
 
   // Condition::notify()
   //

@@ -21,6 +21,7 @@
 #ifndef EVERGREEN_SYNC_EVENT_H_
 #define EVERGREEN_SYNC_EVENT_H_
 
+#include <chrono>
 #include <optional>
 
 #include "evergreen/loop/event_loop.h"
@@ -65,6 +66,11 @@ class Event {
   // blocked; throws std::runtime_error when it would block inside a loop
   // callback.
   bool wait(std::optional<Duration> timeout = std::nullopt);
+  // Any std::chrono::duration, rounded up.
+  template <class Rep, class Period>
+  bool wait(std::chrono::duration<Rep, Period> timeout) {
+    return wait(std::optional<Duration>(to_duration(timeout)));
+  }
 
  private:
   bool flag_ = false;

@@ -38,6 +38,7 @@
 #ifndef EVERGREEN_SYNC_LOCKS_H_
 #define EVERGREEN_SYNC_LOCKS_H_
 
+#include <chrono>
 #include <optional>
 
 #include "evergreen/loop/event_loop.h"
@@ -80,6 +81,22 @@ class Semaphore {
   void lock() { acquire(); }
   void unlock() { release(); }
   bool try_lock() { return acquire(false); }
+  // Timed Lockable interface, for std::unique_lock::try_lock_for/until:
+  // acquire(true, timeout), with any std::chrono::duration (rounded up) or
+  // a time point of any clock (the time left until it, read once).
+  template <class Rep, class Period>
+  bool try_lock_for(const std::chrono::duration<Rep, Period>& timeout) {
+    return acquire(true, to_duration(timeout));
+  }
+  template <class Clock, class D>
+  bool try_lock_until(const std::chrono::time_point<Clock, D>& deadline) {
+    return try_lock_for(deadline - Clock::now());
+  }
+  // acquire() with any std::chrono::duration, rounded up.
+  template <class Rep, class Period>
+  bool acquire(bool blocking, std::chrono::duration<Rep, Period> timeout) {
+    return acquire(blocking, std::optional<Duration>(to_duration(timeout)));
+  }
 
   // Permits free now (0 while any task waits).
   int value() const {
@@ -170,6 +187,22 @@ class RLock {
   void lock() { acquire(); }
   void unlock() { release(); }
   bool try_lock() { return acquire(false); }
+  // Timed Lockable interface, for std::unique_lock::try_lock_for/until:
+  // acquire(true, timeout), with any std::chrono::duration (rounded up) or
+  // a time point of any clock (the time left until it, read once).
+  template <class Rep, class Period>
+  bool try_lock_for(const std::chrono::duration<Rep, Period>& timeout) {
+    return acquire(true, to_duration(timeout));
+  }
+  template <class Clock, class D>
+  bool try_lock_until(const std::chrono::time_point<Clock, D>& deadline) {
+    return try_lock_for(deadline - Clock::now());
+  }
+  // acquire() with any std::chrono::duration, rounded up.
+  template <class Rep, class Period>
+  bool acquire(bool blocking, std::chrono::duration<Rep, Period> timeout) {
+    return acquire(blocking, std::optional<Duration>(to_duration(timeout)));
+  }
 
   // Whether any task owns the lock.
   bool locked() const {

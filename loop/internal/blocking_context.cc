@@ -94,12 +94,27 @@ void prefetch_queued(const ReadyNode* node) {
                                     kCacheLine + sizeof(Task));
 }
 
-void deliver(BlockingContext& context, std::exception_ptr error, const void* source) {
-  // A kill (no source) is never displaced; a Timeout's delivery may be.
-  if (!context.pending || context.pending_source != nullptr) {
-    context.pending = std::move(error);
-    context.pending_source = source;
+namespace {
+
+// Stores a delivery in a pending or held slot. A kill (no source) is never
+// displaced; a Timeout's delivery may be.
+void store_delivery(std::exception_ptr& slot, const void*& slot_source, std::exception_ptr error,
+                    const void* source) {
+  if (!slot || slot_source != nullptr) {
+    slot = std::move(error);
+    slot_source = source;
   }
+}
+
+}  // namespace
+
+void deliver(BlockingContext& context, std::exception_ptr error, const void* source) {
+  if (context.shield_depth > 0) {
+    // Not woken: whatever it is blocked in goes on blocking.
+    store_delivery(context.held, context.held_source, std::move(error), source);
+    return;
+  }
+  store_delivery(context.pending, context.pending_source, std::move(error), source);
   wake(context);
 }
 
@@ -108,6 +123,26 @@ void withdraw(BlockingContext& context, const void* source) {
     context.pending = nullptr;
     context.pending_source = nullptr;
   }
+  if (context.held && context.held_source == source) {
+    context.held = nullptr;
+    context.held_source = nullptr;
+  }
+}
+
+void shield_acquired(BlockingContext& context) {
+  if (context.shield_depth++ > 0 || !context.pending) return;
+  store_delivery(context.held, context.held_source, std::move(context.pending),
+                 context.pending_source);
+  context.pending = nullptr;
+  context.pending_source = nullptr;
+}
+
+void shield_released(BlockingContext& context) {
+  if (--context.shield_depth > 0 || !context.held) return;
+  store_delivery(context.pending, context.pending_source, std::move(context.held),
+                 context.held_source);
+  context.held = nullptr;
+  context.held_source = nullptr;
 }
 
 void keep_pending(BlockingContext& context) { context.pending_source = nullptr; }

@@ -10,6 +10,7 @@
 #ifndef EVERGREEN_LOOP_INTERNAL_BLOCKING_CONTEXT_H_
 #define EVERGREEN_LOOP_INTERNAL_BLOCKING_CONTEXT_H_
 
+#include <cstdint>
 #include <exception>
 
 #include "evergreen/fiber/fiber.h"
@@ -37,6 +38,11 @@ struct BlockingContext final : ReadyNode {
   // cancelled Timeout can withdraw its delivery.
   std::exception_ptr pending;
   const void* pending_source = nullptr;
+  // CancellationShields alive in this context, and the delivery they hold
+  // back (moved to `pending` when the last one ends). See shield.h.
+  std::exception_ptr held;
+  const void* held_source = nullptr;
+  uint32_t shield_depth = 0;
   bool scheduled = false;        // on the ready queue
   bool resumed_by_loop = false;  // main context: woken, rather than left by a finished loop
 };
@@ -78,11 +84,23 @@ void prefetch_for_resume(const BlockingContext& context);
 void prefetch_queued(const ReadyNode* node);
 
 // Queues `error` to be raised in `context` at its current (or next) suspension
-// point, and wakes it. An exception already pending is kept.
+// point, and wakes it. An exception already pending is kept. While a
+// CancellationShield is alive in `context` the delivery is held instead
+// (same rule) and the context is not woken: shield_released() passes it on.
 void deliver(BlockingContext& context, std::exception_ptr error, const void* source = nullptr);
 
-// Withdraws a pending delivery made by `source` (a cancelled Timeout).
+// Withdraws a pending (or held) delivery made by `source` (a cancelled
+// Timeout).
 void withdraw(BlockingContext& context, const void* source);
+
+// A CancellationShield begins in `context` (the running one): the first one
+// holds back what is already pending, so calls inside block normally.
+void shield_acquired(BlockingContext& context);
+
+// A CancellationShield ends: when it was the last, what it held becomes
+// pending again, raised at the context's next suspension point (every
+// blocking call raises a pending delivery before it parks). Never throws.
+void shield_released(BlockingContext& context);
 
 // Makes the pending delivery, if any, permanent: withdraw() no longer removes
 // it. For a delivery that code outside evergreen has already acted on (a C

@@ -2,6 +2,7 @@
 // user of Executor::submit() observes them.
 #include "evergreen/futures/future.h"
 
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -12,10 +13,13 @@
 
 #include "evergreen/futures/executor.h"
 #include "evergreen/loop/event_loop.h"
+#include "evergreen/loop/report.h"
 #include "evergreen/loop/task.h"
 #include "evergreen/loop/timeout.h"
 #include "gtest/gtest.h"
 #include "tests/futures/futures_test_support.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen::futures {
 namespace {
@@ -213,6 +217,20 @@ TEST_F(FutureTest, ACallbackExceptionIsLoggedAndIgnored) {
   EXPECT_TRUE(later_ran);
   EXPECT_NE(logged.find("callback boom"), std::string::npos) << logged;
   EXPECT_NE(logged.find("second boom"), std::string::npos) << logged;
+}
+
+TEST_F(FutureTest, ACallbackExceptionGoesToTheReportHandler) {
+  std::vector<Report> reports;
+  set_report_handler([&](const Report& report) { reports.push_back(report); });
+  TaskPoolExecutor executor(1);
+  Future<int> future = executor.submit([] { return 1; });
+  future.add_done_callback([](FutureBase&) { throw std::runtime_error("to the handler"); });
+  EXPECT_EQ(future.get(), 1);
+  set_report_handler(nullptr);
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_THROW(std::rethrow_exception(reports[0].error), std::runtime_error);
+  EXPECT_NE(reports[0].message.find("std::runtime_error: to the handler"), std::string::npos)
+      << reports[0].message;
 }
 
 TEST_F(FutureTest, HandlesCompareByTheirSharedState) {

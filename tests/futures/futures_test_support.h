@@ -12,6 +12,8 @@
 
 namespace evergreen::testing {
 
+using namespace std::chrono_literals;
+
 // A loop runs once: each test blocks in the main context (which starts the
 // main thread's on-demand loop), and TearDown destroys that loop so the next
 // test gets a fresh one. destroy() also kills tasks a failing test left

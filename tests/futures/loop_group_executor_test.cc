@@ -3,6 +3,7 @@
 #include "evergreen/futures/loop_group_executor.h"
 
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <memory>
 #include <set>
@@ -19,6 +20,8 @@
 
 namespace evergreen::futures {
 namespace {
+
+using namespace std::chrono_literals;
 
 using LoopGroupExecutorTest = testing::FuturesTest;
 

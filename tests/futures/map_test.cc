@@ -1,6 +1,7 @@
 // Executor::map(): results in input order, lazily, the first failure at its
 // position, a timeout from the call to map(), and bounded concurrency.
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -13,6 +14,8 @@
 #include "evergreen/loop/task.h"
 #include "gtest/gtest.h"
 #include "tests/futures/futures_test_support.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen::futures {
 namespace {

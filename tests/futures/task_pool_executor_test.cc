@@ -1,6 +1,7 @@
 // TaskPoolExecutor: calls run in tasks on this loop, at most max_workers at
 // once, and shutdown/destruction behave as the seed's Executor.shutdown().
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <thread>
@@ -11,6 +12,8 @@
 #include "evergreen/loop/task.h"
 #include "gtest/gtest.h"
 #include "tests/futures/futures_test_support.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen::futures {
 namespace {

@@ -2,6 +2,7 @@
 // belong to the loop they were created on; used from another thread they
 // throw std::logic_error naming the object and both threads. Checked only in
 // builds without NDEBUG: skipped otherwise.
+#include <chrono>
 #include <stdexcept>
 #include <string>
 
@@ -10,6 +11,8 @@
 #include "futures_test_support.h"
 #include "gtest/gtest.h"
 #include "tests/foreign_thread.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen::futures {
 namespace {

@@ -17,6 +17,8 @@
 #include "gtest/gtest.h"
 #include "tests/futures/futures_test_support.h"
 
+using namespace std::chrono_literals;
+
 namespace evergreen::futures {
 namespace {
 

@@ -2,6 +2,7 @@
 // different value types, taken together as FutureBase.
 #include "evergreen/futures/wait.h"
 
+#include <chrono>
 #include <list>
 #include <ranges>
 #include <span>
@@ -15,6 +16,8 @@
 #include "evergreen/loop/task.h"
 #include "gtest/gtest.h"
 #include "tests/futures/futures_test_support.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen::futures {
 namespace {

@@ -2,6 +2,7 @@
 // given: bracketed IPv6 literals and the empty host.
 #include "evergreen/io/address.h"
 
+#include <chrono>
 #include <stdexcept>
 #include <string>
 
@@ -9,6 +10,8 @@
 #include "evergreen/loop/task.h"
 #include "gtest/gtest.h"
 #include "tests/io/io_fixture.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen::io {
 namespace {

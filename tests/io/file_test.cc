@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +18,8 @@
 #include "gtest/gtest.h"
 #include "tests/io/io_fixture.h"
 #include "tests/temp_dir.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen::testing {
 namespace {

@@ -1,5 +1,6 @@
 // The usage example at the top of evergreen/io/tcp.h, verbatim, so that it
 // compiles and does what it says. Keep the two identical.
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -7,6 +8,8 @@
 #include "evergreen/loop/task.h"
 #include "gtest/gtest.h"
 #include "tests/io/io_fixture.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {

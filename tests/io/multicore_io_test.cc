@@ -1,5 +1,6 @@
 // Serving from several loops: BindOptions{reuse_port} for TCP and UDP, and
 // BalancedTCPServer handing connections to the least-loaded loop.
+#include <chrono>
 #include <future>
 #include <memory>
 #include <set>
@@ -18,6 +19,8 @@
 
 namespace evergreen::io {
 namespace {
+
+using namespace std::chrono_literals;
 
 using evergreen::testing::bounded;
 using MulticoreIoTest = evergreen::testing::IoTest;

@@ -3,6 +3,7 @@
 // called from another thread throws std::logic_error naming the object and
 // both threads, and leaves the object as it was. Checked only in builds
 // without NDEBUG: skipped otherwise.
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -13,6 +14,8 @@
 #include "gtest/gtest.h"
 #include "tests/foreign_thread.h"
 #include "tests/io/io_fixture.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen::io {
 namespace {

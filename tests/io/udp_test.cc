@@ -2,12 +2,15 @@
 // after close(), and close() waking a blocked receive().
 #include "evergreen/io/udp.h"
 
+#include <chrono>
 #include <stdexcept>
 #include <string>
 
 #include "evergreen/loop/task.h"
 #include "gtest/gtest.h"
 #include "tests/io/io_fixture.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen::io {
 namespace {

@@ -1,11 +1,14 @@
 #include "evergreen/loop/local.h"
 
+#include <chrono>
 #include <string>
 #include <vector>
 
 #include "evergreen/loop/task.h"
 #include "gtest/gtest.h"
 #include "tests/loop/loop_fixture.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {

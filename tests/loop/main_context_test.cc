@@ -1,5 +1,6 @@
 // The seeds' "small scripts" rule: code outside any task may block, and its
 // first blocking call runs the main thread's loop, created on demand.
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
@@ -10,6 +11,8 @@
 #include "evergreen/loop/task.h"
 #include "gtest/gtest.h"
 #include "tests/fresh_loop.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {

@@ -1,6 +1,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -10,6 +11,8 @@
 #include "evergreen/loop/task.h"
 #include "gtest/gtest.h"
 #include "tests/loop/loop_fixture.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {

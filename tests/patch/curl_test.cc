@@ -3,6 +3,7 @@
 // after 200 ms, and the transfers overlap.
 #include <curl/curl.h>
 
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -13,6 +14,8 @@
 #include "evergreen/patch/patch.h"
 #include "patch_test_support.h"
 #include "slow_http_server.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {

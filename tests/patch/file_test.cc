@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +17,8 @@
 #include "evergreen/patch/patch.h"
 #include "patch_test_support.h"
 #include "tests/temp_dir.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <optional>
 #include <stdexcept>
 
@@ -15,6 +16,8 @@
 #include "evergreen/patch/patch.h"
 #include "patch_test_support.h"
 #include "tests/fresh_loop.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {

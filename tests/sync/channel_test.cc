@@ -2,7 +2,9 @@
 // receivers, close() and iteration, kill and Timeout while blocked.
 #include "evergreen/sync/channel.h"
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -13,6 +15,8 @@
 #include "evergreen/sync/event.h"
 #include "gtest/gtest.h"
 #include "sync_test_support.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {
@@ -272,6 +276,68 @@ TEST_F(ChannelTest, PingPongBetweenTwoTasks) {
   }
   EXPECT_EQ(value, kRounds);
   ASSERT_TRUE(echo->join(5s));
+}
+
+TEST_F(ChannelTest, ReceiveForTimesOutWithNulloptWhenNobodySends) {
+  Channel<int> channel;
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(channel.receive_for(20ms), std::nullopt);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 20ms);
+  EXPECT_EQ(channel.receive_for(0s), std::nullopt);
+  EXPECT_EQ(channel.receive_for(std::chrono::duration<double, std::nano>(0.5)), std::nullopt);
+  // A timed-out receiver left the queue: a later send waits for a new one.
+  bool sent = false;
+  auto sender = spawn([&] {
+    channel.send(1);
+    sent = true;
+  });
+  yield_rounds();
+  EXPECT_FALSE(sent);
+  EXPECT_EQ(channel.receive_for(1s), 1);
+  ASSERT_TRUE(sender->join(5s));
+}
+
+TEST_F(ChannelTest, ReceiveForTakesAWaitingSendersValueAtOnce) {
+  Channel<std::unique_ptr<int>> channel;
+  auto sender = spawn([&] { channel.send(std::make_unique<int>(7)); });
+  yield_rounds();
+  std::optional<std::unique_ptr<int>> got = channel.receive_for(0s);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(**got, 7);
+  ASSERT_TRUE(sender->join(5s));
+}
+
+TEST_F(ChannelTest, ReceiveForGetsAValueSentWhileItWaits) {
+  Channel<std::string> channel;
+  spawn([&] {
+    sleep(1ms);
+    channel.send("hello");
+  });
+  EXPECT_EQ(channel.receive_for(std::chrono::duration<double>(5.0)), "hello");
+}
+
+TEST_F(ChannelTest, ReceiveForRethrowsASentException) {
+  Channel<int> channel;
+  spawn([&] { channel.send_exception(std::make_exception_ptr(std::invalid_argument("bad"))); });
+  EXPECT_THROW(channel.receive_for(5s), std::invalid_argument);
+}
+
+TEST_F(ChannelTest, ReceiveForThrowsChannelClosedWhenClosed) {
+  Channel<int> channel;
+  bool closed_thrown = false;
+  auto receiver = spawn([&] {
+    try {
+      channel.receive_for(5s);
+    } catch (const ChannelClosed&) {
+      closed_thrown = true;
+    }
+  });
+  yield_rounds();
+  channel.close();
+  ASSERT_TRUE(receiver->join(5s));
+  EXPECT_TRUE(closed_thrown);
+  EXPECT_THROW(channel.receive_for(1s), ChannelClosed);
+  EXPECT_THROW(channel.receive_for(0s), ChannelClosed);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // Timeout while waiting (the lock is always held again when wait() exits).
 #include "evergreen/sync/condition.h"
 
+#include <chrono>
 #include <deque>
 #include <mutex>
 #include <stdexcept>
@@ -16,6 +17,8 @@
 #include "evergreen/sync/locks.h"
 #include "gtest/gtest.h"
 #include "sync_test_support.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {

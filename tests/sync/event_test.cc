@@ -2,6 +2,7 @@
 // blocked, the main context and loop callbacks.
 #include "evergreen/sync/event.h"
 
+#include <chrono>
 #include <stdexcept>
 #include <vector>
 
@@ -10,6 +11,8 @@
 #include "evergreen/loop/timeout.h"
 #include "gtest/gtest.h"
 #include "sync_test_support.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {

@@ -1,4 +1,5 @@
 // EventLoop::destroy() with tasks whose unwinding depends on each other.
+#include <chrono>
 #include <mutex>
 
 #include "evergreen/loop/event_loop.h"
@@ -7,6 +8,8 @@
 #include "evergreen/sync/locks.h"
 #include "gtest/gtest.h"
 #include "tests/fresh_loop.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {

@@ -3,6 +3,7 @@
 // items, task_done/join, kill and Timeout while blocked, and the races.
 #include "evergreen/sync/queue.h"
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -16,6 +17,8 @@
 #include "evergreen/sync/event.h"
 #include "gtest/gtest.h"
 #include "sync_test_support.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {

@@ -1,5 +1,6 @@
 // RLock: reentrancy, ownership, FIFO hand-off, kill and timeouts while
 // blocked, and releasing a lock the caller does not own.
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -13,6 +14,8 @@
 #include "evergreen/sync/locks.h"
 #include "gtest/gtest.h"
 #include "sync_test_support.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {

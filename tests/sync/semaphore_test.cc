@@ -2,6 +2,7 @@
 // kill and Timeout while blocked, the races between them and release(), and
 // misuse errors.
 #include <algorithm>
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -15,6 +16,8 @@
 #include "evergreen/sync/locks.h"
 #include "gtest/gtest.h"
 #include "sync_test_support.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {

@@ -2,6 +2,7 @@
 // racing on a bounded Queue, a Channel and a Semaphore. Whatever the
 // interleaving, no item may be lost or duplicated and no permit leaked.
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -16,6 +17,8 @@
 #include "evergreen/sync/queue.h"
 #include "gtest/gtest.h"
 #include "sync_test_support.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {

@@ -3,6 +3,7 @@
 #ifndef EVERGREEN_TESTS_SYNC_SYNC_TEST_SUPPORT_H_
 #define EVERGREEN_TESTS_SYNC_SYNC_TEST_SUPPORT_H_
 
+#include <chrono>
 #include <memory>
 #include <thread>
 
@@ -11,6 +12,8 @@
 #include "gtest/gtest.h"
 
 namespace evergreen::testing {
+
+using namespace std::chrono_literals;
 
 // A loop runs once: each test blocks in the main context (which starts the
 // main thread's loop on demand), and TearDown destroys that loop so the next

@@ -3,6 +3,7 @@
 // another thread throws std::logic_error naming the object and both threads
 // instead of racing. EventLoop::call_from_thread stays the way to hand work
 // over. Checked only in builds without NDEBUG: skipped otherwise.
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -18,6 +19,8 @@
 #include "gtest/gtest.h"
 #include "sync_test_support.h"
 #include "tests/foreign_thread.h"
+
+using namespace std::chrono_literals;
 
 namespace evergreen {
 namespace {

@@ -21,6 +21,8 @@
 namespace evergreen {
 namespace {
 
+using namespace std::chrono_literals;
+
 constexpr size_t kLoops = 4;
 constexpr size_t kProducersPerLoop = 2;
 constexpr size_t kConsumersPerLoop = 3;

@@ -3,6 +3,7 @@
 #include "evergreen/sync/thread_safe_queue.h"
 
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <memory>
 #include <stdexcept>
@@ -19,6 +20,8 @@
 
 namespace evergreen {
 namespace {
+
+using namespace std::chrono_literals;
 
 using testing::SyncTest;
 using ThreadSafeQueueTest = SyncTest;
