@@ -10,6 +10,7 @@
 #include "evergreen/fiber/internal/fiber_access.h"
 #include "evergreen/loop/internal/loop_core.h"
 #include "evergreen/loop/internal/report.h"
+#include "evergreen/loop/internal/wait_label.h"
 
 namespace evergreen {
 
@@ -85,6 +86,7 @@ bool Task::join(std::optional<Duration> timeout) {
   if (current() == this) {
     throw std::runtime_error("evergreen: task '" + name_ + "' cannot join itself");
   }
+  internal::WaitLabel label("join");
   joiners_.wait(timeout);
   return state_ == State::kEnded;
 }
@@ -146,6 +148,7 @@ void sleep(Duration duration) {
     bool fired = false;
   } timer;
   timer.wakes = &self;
+  internal::WaitLabel label(self, "sleep");
   internal::Scheduler& loop = *self.loop;
   loop.add_timer(&timer, std::chrono::steady_clock::now() + duration);
   absl::Cleanup disarm = [&] {

@@ -35,6 +35,7 @@
 
 #include "evergreen/loop/internal/thread_affinity.h"
 #include "evergreen/loop/internal/wait_queue.h"
+#include "evergreen/loop/internal/wait_label.h"
 
 namespace evergreen {
 
@@ -134,6 +135,7 @@ class Channel {
       return;
     }
     Offer offer{&message};
+    internal::WaitLabel label("Channel::send");
     senders_.wait(std::nullopt, &offer);
     if (!offer.taken) throw ChannelClosed();  // close() woke us
   }
@@ -149,6 +151,7 @@ class Channel {
       return true;
     }
     if (closed_) return false;
+    internal::WaitLabel label("Channel::receive");
     receivers_.wait(std::nullopt, &out);
     // A sender filled the slot, or close() woke us with it empty.
     return out.value.has_value() || out.error != nullptr;

@@ -47,6 +47,7 @@
 #include "evergreen/loop/internal/thread_affinity.h"
 #include "evergreen/loop/internal/wait_queue.h"
 #include "evergreen/sync/internal/queue_storage.h"
+#include "evergreen/loop/internal/wait_label.h"
 
 namespace evergreen {
 
@@ -116,6 +117,7 @@ class BasicQueue {
     }
     if (!block) throw Full();
     // True: a get() moved our item into the queue and counted it.
+    internal::WaitLabel label("Queue::put");
     if (!putters_.wait(timeout, &item)) throw Full();
   }
 
@@ -142,6 +144,7 @@ class BasicQueue {
     }
     if (!block) throw Empty();
     std::optional<T> slot;
+    internal::WaitLabel label("Queue::get");
     // True: a put() filled the slot.
     if (!getters_.wait(timeout, &slot)) throw Empty();
     return std::move(*slot);
@@ -174,6 +177,7 @@ class BasicQueue {
     check_thread("join");
     std::optional<TimePoint> deadline;
     if (timeout) deadline = std::chrono::steady_clock::now() + *timeout;
+    internal::WaitLabel label("Queue::join");
     // Woken when the count reached zero; put() may have raised it again
     // before this task resumed, hence the loop.
     while (unfinished_ > 0) {

@@ -10,6 +10,7 @@
 #ifndef EVERGREEN_LOOP_INTERNAL_BLOCKING_CONTEXT_H_
 #define EVERGREEN_LOOP_INTERNAL_BLOCKING_CONTEXT_H_
 
+#include <chrono>
 #include <exception>
 
 #include "evergreen/fiber/fiber.h"
@@ -39,6 +40,12 @@ struct BlockingContext final : ReadyNode {
   const void* pending_source = nullptr;
   bool scheduled = false;        // on the ready queue
   bool resumed_by_loop = false;  // main context: woken, rather than left by a finished loop
+  // For diagnostics (debug.h): the blocking call this context is inside, in
+  // the API's own words ("Queue::get"; a string literal, never freed), and
+  // when it began. Set by WaitLabel (wait_label.h); null outside a labelled
+  // call.
+  const char* waiting_on = nullptr;
+  std::chrono::steady_clock::time_point waiting_since{};
 };
 
 // The context making a blocking call. Throws std::runtime_error inside a loop
