@@ -86,7 +86,7 @@ bool Task::join(std::optional<Duration> timeout) {
   if (current() == this) {
     throw std::runtime_error("evergreen: task '" + name_ + "' cannot join itself");
   }
-  internal::WaitLabel label("join");
+  internal::WaitLabel label("join", &context_);
   joiners_.wait(timeout);
   return state_ == State::kEnded;
 }

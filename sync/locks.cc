@@ -106,7 +106,7 @@ bool RLock::acquire(bool blocking, std::optional<Duration> timeout) {
     return true;
   }
   if (!blocking) return false;
-  internal::WaitLabel label(self, "RLock::acquire");
+  internal::WaitLabel label(self, "RLock::acquire", owner_);
   // True: the owner's last release() made us the owner, at one level.
   return waiters_.wait(timeout);
 }
@@ -153,7 +153,7 @@ void RLock::acquire_restore(int levels) {
   if (owner_ == nullptr) {
     owner_ = &self;
   } else {
-    internal::WaitLabel label(self, "RLock::acquire");
+    internal::WaitLabel label(self, "RLock::acquire", owner_);
     waiters_.wait_uninterruptibly();  // hand_off() makes us the owner
   }
   levels_ = levels;

@@ -46,6 +46,10 @@ struct BlockingContext final : ReadyNode {
   // call.
   const char* waiting_on = nullptr;
   std::chrono::steady_clock::time_point waiting_since{};
+  // The context that must act before this one can go on (the task it joins,
+  // the owner of the RLock it wants), when the call knows it: the deadlock
+  // error follows these to show a cycle.
+  const BlockingContext* waits_for = nullptr;
 };
 
 // The context making a blocking call. Throws std::runtime_error inside a loop

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ostream>
+#include <set>
 
 #include "evergreen/loop/internal/loop_core.h"
 #include "evergreen/loop/internal/stack_trace.h"
@@ -35,6 +36,38 @@ std::vector<std::string> suspended_symbols(const Fiber& fiber) {
     first = false;
   }
   return stack;
+}
+
+std::string name_of(const BlockingContext& context) {
+  return context.task != nullptr ? "'" + context.task->name() + "'" : "the main context";
+}
+
+// Each cycle of blocked contexts waiting for one another (waits_for), once,
+// starting from its member that started first: "  cycle: 'a' joins 'b'
+// joins 'a'" style, "'a' (join) -> 'b' (join) -> 'a'".
+std::string describe_wait_cycles(const LoopCore& loop) {
+  std::vector<const Task*> tasks = loop.tasks_in_start_order();
+  std::set<const BlockingContext*> reported;
+  std::string text;
+  for (const Task* task : tasks) {
+    const BlockingContext* start = &LoopCore::context_of(*task);
+    if (reported.count(start) != 0) continue;
+    // Follow at most one step per task: a longer chain cannot return to start.
+    std::vector<const BlockingContext*> chain{start};
+    const BlockingContext* next = start->waits_for;
+    for (size_t steps = 0; next != nullptr && next != start && steps <= tasks.size(); ++steps) {
+      chain.push_back(next);
+      next = next->waits_for;
+    }
+    if (next != start) continue;
+    std::string line = "\n  cycle: ";
+    for (const BlockingContext* member : chain) {
+      reported.insert(member);
+      line += name_of(*member) + " (" + (member->waiting_on ? member->waiting_on : "?") + ") -> ";
+    }
+    text += line + name_of(*start);
+  }
+  return text;
 }
 
 std::string seconds(Duration duration) {
@@ -93,7 +126,7 @@ std::string describe_blocked_tasks(const LoopCore& loop, size_t limit) {
     if (++blocked <= limit) text += "\n  '" + task.name + "' waits on " + task.waiting_on;
   }
   if (blocked > limit) text += "\n  ... and " + std::to_string(blocked - limit) + " more";
-  return text;
+  return text + describe_wait_cycles(loop);
 }
 
 }  // namespace evergreen::internal

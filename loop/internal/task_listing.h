@@ -22,7 +22,9 @@ void write_task_dump(std::ostream& out, const std::vector<TaskInfo>& tasks);
 
 // For the deadlock error: one line per blocked task of `loop`, "  'name'
 // waits on Lock::acquire", the first `limit` of them, then "  ... and N more".
-// "" when no task is blocked.
+// Then each cycle of tasks waiting for one another (a join, an RLock held by
+// another task), "  cycle: 'a' (join) -> 'b' (join) -> 'a'". "" when no task
+// is blocked.
 std::string describe_blocked_tasks(const LoopCore& loop, size_t limit = 20);
 
 }  // namespace evergreen::internal

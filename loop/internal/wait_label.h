@@ -20,19 +20,28 @@ namespace evergreen::internal {
 
 class WaitLabel {
  public:
-  WaitLabel(BlockingContext& context, const char* label) { set(&context, label); }
-  explicit WaitLabel(const char* label) { set(current_context_or_null(), label); }
+  // `waits_for`: the context that must act first (see BlockingContext), if known.
+  WaitLabel(BlockingContext& context, const char* label,
+            const BlockingContext* waits_for = nullptr) {
+    set(&context, label, waits_for);
+  }
+  explicit WaitLabel(const char* label, const BlockingContext* waits_for = nullptr) {
+    set(current_context_or_null(), label, waits_for);
+  }
   WaitLabel(const WaitLabel&) = delete;
   WaitLabel& operator=(const WaitLabel&) = delete;
   ~WaitLabel() {
-    if (context_ != nullptr) context_->waiting_on = nullptr;
+    if (context_ == nullptr) return;
+    context_->waiting_on = nullptr;
+    context_->waits_for = nullptr;
   }
 
  private:
-  void set(BlockingContext* context, const char* label) {
+  void set(BlockingContext* context, const char* label, const BlockingContext* waits_for) {
     if (context == nullptr || context->waiting_on != nullptr) return;  // an outer label holds
     context_ = context;
     context->waiting_on = label;
+    context->waits_for = waits_for;
     context->waiting_since = std::chrono::steady_clock::now();
   }
 

@@ -202,6 +202,29 @@ TEST_F(DebugTest, DeadlockErrorListsTheBlockedTasksAndWhatTheyWaitOn) {
   EXPECT_NE(message.find("\n  'holder' waits on Event::wait"), std::string::npos) << message;
   EXPECT_NE(message.find("\n  'contender' waits on Lock::acquire"), std::string::npos) << message;
   EXPECT_EQ(message.find("more"), std::string::npos) << message;
+  EXPECT_EQ(message.find("cycle"), std::string::npos) << message;  // Lock has no owner to follow
+}
+
+TEST_F(DebugTest, DeadlockErrorShowsTasksJoiningEachOtherAsACycle) {
+  std::shared_ptr<Task> first;
+  std::shared_ptr<Task> second;
+  first = start("first", [&] {
+    sleep(0s);  // let the second start
+    second->join();
+  });
+  second = start("second", [&] { first->join(); });
+  std::string message;
+  try {
+    first->join();
+  } catch (const std::runtime_error& error) {
+    message = error.what();
+  }
+  EXPECT_NE(message.find("\n  'first' waits on join"), std::string::npos) << message;
+  EXPECT_NE(message.find("\n  'second' waits on join"), std::string::npos) << message;
+  EXPECT_NE(message.find("\n  cycle: 'first' (join) -> 'second' (join) -> 'first'"),
+            std::string::npos)
+      << message;
+  EXPECT_EQ(message.find("cycle", message.find("cycle") + 1), std::string::npos) << message;
 }
 
 TEST_F(DebugTest, DeadlockErrorListsTheFirstTwentyThenCountsTheRest) {
