@@ -66,7 +66,10 @@ std::string symbolise(const void* address, bool return_address) {
     return name + "+" +
            hex(reinterpret_cast<uintptr_t>(address) - reinterpret_cast<uintptr_t>(info.dli_saddr));
   }
+  // The file's name without its directory: a build's paths are long and say
+  // nothing the name does not.
   std::string module = info.dli_fname != nullptr ? info.dli_fname : "?";
+  module.erase(0, module.rfind('/') + 1);
   return module + "+" +
          hex(reinterpret_cast<uintptr_t>(address) - reinterpret_cast<uintptr_t>(info.dli_fbase));
 }

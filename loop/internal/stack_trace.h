@@ -9,7 +9,8 @@
 //
 // Frames are symbolised with dladdr() and demangled: function names of the
 // symbols the dynamic linker can see (link with -rdynamic for those of the
-// executable itself), otherwise "module+0xoffset", otherwise the address.
+// executable itself), otherwise "file+0xoffset" (the executable's or shared
+// object's file name, without its directory), otherwise the address.
 // There are no file:line numbers; tools/gdb gives those.
 #ifndef EVERGREEN_LOOP_INTERNAL_STACK_TRACE_H_
 #define EVERGREEN_LOOP_INTERNAL_STACK_TRACE_H_
