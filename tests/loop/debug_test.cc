@@ -225,6 +225,9 @@ TEST_F(DebugTest, DeadlockErrorShowsTasksJoiningEachOtherAsACycle) {
             std::string::npos)
       << message;
   EXPECT_EQ(message.find("cycle", message.find("cycle") + 1), std::string::npos) << message;
+  // End the tasks while `first` and `second` still own them: each joins the
+  // other through these references.
+  loop().destroy();
 }
 
 TEST_F(DebugTest, DeadlockErrorListsTheFirstTwentyThenCountsTheRest) {
