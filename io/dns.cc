@@ -14,6 +14,7 @@
 #include "evergreen/io/internal/socket_address.h"
 #include "evergreen/loop/internal/scheduler.h"
 #include "evergreen/loop/internal/wait_queue.h"
+#include "evergreen/loop/internal/wait_label.h"
 
 namespace evergreen::io {
 namespace {
@@ -140,6 +141,7 @@ std::vector<Address> Resolver::resolve(std::string_view host, uint16_t port) {
     // while we wait (the query then completes with ARES_EDESTRUCTION).
     loop->retain();
     try {
+      evergreen::internal::WaitLabel label("getaddrinfo");
       while (!query->done) query->waiters.wait();
     } catch (...) {
       loop->release();

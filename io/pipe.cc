@@ -12,6 +12,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "evergreen/io/internal/fd_ops.h"
 #include "evergreen/io/internal/socket_address.h"
+#include "evergreen/loop/internal/wait_label.h"
 
 namespace evergreen::io {
 
@@ -127,6 +128,7 @@ void PipeClient::connect(std::string_view path) {
     // notices a client destroyed meanwhile without touching it.
     if (!readiness.attached()) readiness.attach(fd.get());
     internal::ErrorKind kind = error_kind();
+    evergreen::internal::WaitLabel label("connect");
     if (readiness.wait_writable(kBacklogRetry) == internal::WaitResult::kDestroyed) {
       std::move(detach_on_failure).Cancel();
       internal::raise_closed_error(

@@ -14,6 +14,7 @@
 #include "evergreen/loop/internal/report.h"
 #include "evergreen/loop/task.h"
 #include "evergreen/loop/timeout.h"
+#include "evergreen/loop/internal/wait_label.h"
 
 namespace evergreen::io {
 
@@ -194,6 +195,7 @@ size_t BaseStream::fill(const char* operation, size_t wanted_room) {
       }
     }
     ErrorKind kind = kind_;
+    evergreen::internal::WaitLabel label(operation);
     WaitResult woken = retry_when_writable ? watcher_.wait_writable() : watcher_.wait_readable();
     if (woken == WaitResult::kDestroyed) raise_destroyed(kind, operation);
     if (closed_) raise_closed(operation);
@@ -286,6 +288,7 @@ class BaseStream::WriteTurn {
     // Set by the writer that hands the turn over; close() wakes us without it.
     bool handed = false;
     ErrorKind kind = stream.kind_;
+    evergreen::internal::WaitLabel label(operation);
     stream.write_turns_.wait(std::nullopt, &handed);
     if (lifetime_.owner_destroyed()) raise_destroyed(kind, operation);
     if (!handed) stream.raise_closed(operation);
@@ -373,6 +376,7 @@ bool BaseStream::write_in_turn(std::string_view data, size_t& accepted) {
 
 void BaseStream::wait_for_output_room(const WriteTurn& turn) {
   ErrorKind kind = kind_;
+  evergreen::internal::WaitLabel label("write");
   if (!fd_.valid()) {
     // Not connected yet: room comes with the connection (open_fd()), a
     // higher mark, or close().
@@ -449,6 +453,7 @@ void BaseStream::wait_output_below(size_t limit, const char* operation) {
       continue;
     }
     ErrorKind kind = kind_;
+    evergreen::internal::WaitLabel label(operation);
     if (watcher_.wait_writable() == WaitResult::kDestroyed) raise_destroyed(kind, operation);
     if (closed_) raise_closed(operation);
   }
@@ -589,6 +594,7 @@ void StreamServer::serve(int backlog) {
         raise(error, "accept failed on " + describe());
       }
     }
+    evergreen::internal::WaitLabel label("accept");
     if (watcher_.wait_readable(backoff) == WaitResult::kDestroyed) {
       destroyed = true;
       return;

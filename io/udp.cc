@@ -11,6 +11,7 @@
 #include "evergreen/io/internal/raise.h"
 #include "evergreen/io/internal/resolve.h"
 #include "evergreen/io/internal/reuse_port.h"
+#include "evergreen/loop/internal/wait_label.h"
 
 namespace evergreen::io {
 
@@ -216,6 +217,7 @@ std::pair<std::string, Address> UDPEndpoint::receive() {
       if (errno != EAGAIN && errno != EWOULDBLOCK) raise(errno, "receive failed");
       watcher_.clear_readable();
     }
+    evergreen::internal::WaitLabel label("receive");
     if (watcher_.wait_readable() == WaitResult::kDestroyed) raise_destroyed("receive");
     check_open("receive");
   }

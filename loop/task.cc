@@ -10,6 +10,7 @@
 #include "evergreen/fiber/internal/fiber_access.h"
 #include "evergreen/loop/internal/loop_core.h"
 #include "evergreen/loop/internal/report.h"
+#include "evergreen/loop/internal/wait_label.h"
 
 namespace evergreen {
 
@@ -87,6 +88,11 @@ bool Task::join(std::optional<Duration> timeout) {
   if (current() == this) {
     throw std::runtime_error("evergreen: task '" + name_ + "' cannot join itself");
   }
+  // The joiner may hold no reference of its own (a raw pointer, or an owner
+  // that lets go while it waits): keep the task alive until we have read
+  // how the wait ended. Null for a task that is not owned by a shared_ptr.
+  std::shared_ptr<Task> keep_alive = weak_from_this().lock();
+  internal::WaitLabel label("join", &context_);
   joiners_.wait(timeout);
   return state_ == State::kEnded;
 }
@@ -148,6 +154,7 @@ void sleep(Duration duration) {
     bool fired = false;
   } timer;
   timer.wakes = &self;
+  internal::WaitLabel label(self, "sleep");
   internal::Scheduler& loop = *self.loop;
   loop.add_timer(&timer, std::chrono::steady_clock::now() + duration);
   absl::Cleanup disarm = [&] {

@@ -19,6 +19,7 @@
 #include "evergreen/patch/internal/cooperative_wait.h"
 #include "evergreen/patch/lib.h"
 #include "evergreen/patch/patch.h"
+#include "evergreen/loop/internal/wait_label.h"
 
 namespace evergreen::lib::select {
 namespace {
@@ -101,6 +102,7 @@ bool watch_fd(CooperativeWait& wait, int fd, uint32_t events) {
 int poll(pollfd* fds, nfds_t count, int timeout_ms) {
   internal::BlockingContext* task = patch_internal::current_task();
   if (task == nullptr || timeout_ms == 0) return original::poll(fds, count, timeout_ms);
+  internal::WaitLabel label(*task, "poll");
   return wait_until(
       *task, deadline_after(std::chrono::milliseconds(timeout_ms)),
       [&] { return original::poll(fds, count, 0); },
@@ -126,6 +128,7 @@ int select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds, timev
     errno = EINVAL;
     return -1;
   }
+  internal::WaitLabel label(*task, "select");
   std::optional<TimePoint> deadline;
   if (timeout != nullptr) {
     deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout->tv_sec) +
@@ -179,6 +182,7 @@ int epoll_wait(int epfd, epoll_event* events, int max_events, int timeout_ms) {
   if (task == nullptr || timeout_ms == 0) {
     return original::epoll_wait(epfd, events, max_events, timeout_ms);
   }
+  internal::WaitLabel label(*task, "epoll_wait");
   // An epoll fd is itself readable while it has events ready.
   return wait_until(
       *task, deadline_after(std::chrono::milliseconds(timeout_ms)),

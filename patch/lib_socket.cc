@@ -51,10 +51,12 @@ bool waits_for_all(int fd, int flags) {
 
 // One receive that waits until something arrives, then, for MSG_WAITALL on a
 // stream, keeps receiving until `total` bytes, end of file or an error.
-// attempt(done) receives at offset `done`.
+// attempt(done) receives at offset `done`. `name`: the libc call, for
+// diagnostics.
 template <class Attempt>
-ssize_t receive(int fd, const Route& route, size_t total, bool all, Attempt attempt) {
-  BlockingCall call(fd, route.task, kPollIn, Direction::kReceive);
+ssize_t receive(const char* name, int fd, const Route& route, size_t total, bool all,
+                Attempt attempt) {
+  BlockingCall call(name, fd, route.task, kPollIn, Direction::kReceive);
   SavedErrno saved;
   size_t done = 0;
   for (;;) {
@@ -80,7 +82,7 @@ int accept_connection(int fd, sockaddr* address, socklen_t* length, int flags) {
   if (!route.blocking) {
     accepted = original::accept4(fd, address, length, flags | extra);
   } else {
-    BlockingCall call(fd, route.task, kPollIn, Direction::kReceive);
+    BlockingCall call("accept", fd, route.task, kPollIn, Direction::kReceive);
     SavedErrno saved;
     for (;;) {
       accepted = saved.restore(original::accept4(fd, address, length, flags | extra));
@@ -120,7 +122,7 @@ int socket(int domain, int type, int protocol) {
 int connect(int fd, const sockaddr* address, socklen_t length) {
   Route route = route_call(fd, false);
   if (!route.blocking) return original::connect(fd, address, length);
-  BlockingCall call(fd, route.task, kPollOut, Direction::kSend);
+  BlockingCall call("connect", fd, route.task, kPollOut, Direction::kSend);
   SavedErrno saved;
   for (;;) {
     int result = original::connect(fd, address, length);
@@ -166,20 +168,20 @@ ssize_t read(int fd, void* buffer, size_t count) {
     return run_on_file_pool(*route.task, [&] { return original::read(fd, buffer, count); });
   }
   if (!route.blocking) return original::read(fd, buffer, count);
-  return receive(fd, route, count, false,
+  return receive("read", fd, route, count, false,
                  [&](size_t) { return original::read(fd, buffer, count); });
 }
 
 ssize_t readv(int fd, const iovec* vector, int count) {
   Route route = route_call(fd, false);
   if (!route.blocking) return original::readv(fd, vector, count);
-  return receive(fd, route, 0, false, [&](size_t) { return original::readv(fd, vector, count); });
+  return receive("readv", fd, route, 0, false, [&](size_t) { return original::readv(fd, vector, count); });
 }
 
 ssize_t recv(int fd, void* buffer, size_t length, int flags) {
   Route route = route_call(fd, (flags & MSG_DONTWAIT) != 0);
   if (!route.blocking) return original::recv(fd, buffer, length, flags);
-  return receive(fd, route, length, waits_for_all(fd, flags), [&](size_t done) {
+  return receive("recv", fd, route, length, waits_for_all(fd, flags), [&](size_t done) {
     return original::recv(fd, static_cast<char*>(buffer) + done, length - done, flags);
   });
 }
@@ -190,7 +192,7 @@ ssize_t recvfrom(int fd, void* buffer, size_t length, int flags, sockaddr* addre
   if (!route.blocking) {
     return original::recvfrom(fd, buffer, length, flags, address, address_length);
   }
-  return receive(fd, route, length, waits_for_all(fd, flags), [&](size_t done) {
+  return receive("recvfrom", fd, route, length, waits_for_all(fd, flags), [&](size_t done) {
     // The sender's address comes with the first bytes only.
     return original::recvfrom(fd, static_cast<char*>(buffer) + done, length - done, flags,
                               done == 0 ? address : nullptr, done == 0 ? address_length : nullptr);
@@ -205,7 +207,7 @@ ssize_t recvmsg(int fd, msghdr* message, int flags) {
       all ? IovCursor::total(message->msg_iov, static_cast<int>(message->msg_iovlen)) : 0;
   std::optional<IovCursor> rest;
   size_t consumed = 0;  // how far `rest` has been advanced
-  return receive(fd, route, total, all, [&](size_t done) -> ssize_t {
+  return receive("recvmsg", fd, route, total, all, [&](size_t done) -> ssize_t {
     if (done == 0) return original::recvmsg(fd, message, flags);
     // Finishing MSG_WAITALL: the rest of the buffers, without the address and
     // ancillary data already received.
@@ -227,7 +229,7 @@ ssize_t write(int fd, const void* buffer, size_t count) {
     return run_on_file_pool(*route.task, [&] { return original::write(fd, buffer, count); });
   }
   if (!route.blocking) return original::write(fd, buffer, count);
-  BlockingCall call(fd, route.task, kPollOut, Direction::kSend);
+  BlockingCall call("write", fd, route.task, kPollOut, Direction::kSend);
   return send_everything(call, count, [&](size_t done) {
     return original::write(fd, static_cast<const char*>(buffer) + done, count - done);
   });
@@ -236,7 +238,7 @@ ssize_t write(int fd, const void* buffer, size_t count) {
 ssize_t writev(int fd, const iovec* vector, int count) {
   Route route = route_call(fd, false);
   if (!route.blocking) return original::writev(fd, vector, count);
-  BlockingCall call(fd, route.task, kPollOut, Direction::kSend);
+  BlockingCall call("writev", fd, route.task, kPollOut, Direction::kSend);
   size_t total = IovCursor::total(vector, count);
   std::optional<IovCursor> rest;
   size_t consumed = 0;  // how far `rest` has been advanced
@@ -252,7 +254,7 @@ ssize_t writev(int fd, const iovec* vector, int count) {
 ssize_t send(int fd, const void* buffer, size_t length, int flags) {
   Route route = route_call(fd, (flags & MSG_DONTWAIT) != 0);
   if (!route.blocking) return original::send(fd, buffer, length, flags);
-  BlockingCall call(fd, route.task, kPollOut, Direction::kSend);
+  BlockingCall call("send", fd, route.task, kPollOut, Direction::kSend);
   return send_everything(call, length, [&](size_t done) {
     return original::send(fd, static_cast<const char*>(buffer) + done, length - done, flags);
   });
@@ -264,7 +266,7 @@ ssize_t sendto(int fd, const void* buffer, size_t length, int flags, const socka
   if (!route.blocking) {
     return original::sendto(fd, buffer, length, flags, address, address_length);
   }
-  BlockingCall call(fd, route.task, kPollOut, Direction::kSend);
+  BlockingCall call("sendto", fd, route.task, kPollOut, Direction::kSend);
   return send_everything(call, length, [&](size_t done) {
     return original::sendto(fd, static_cast<const char*>(buffer) + done, length - done, flags,
                             address, address_length);
@@ -274,7 +276,7 @@ ssize_t sendto(int fd, const void* buffer, size_t length, int flags, const socka
 ssize_t sendmsg(int fd, const msghdr* message, int flags) {
   Route route = route_call(fd, (flags & MSG_DONTWAIT) != 0);
   if (!route.blocking) return original::sendmsg(fd, message, flags);
-  BlockingCall call(fd, route.task, kPollOut, Direction::kSend);
+  BlockingCall call("sendmsg", fd, route.task, kPollOut, Direction::kSend);
   int count = static_cast<int>(message->msg_iovlen);
   size_t total = IovCursor::total(message->msg_iov, count);
   std::optional<IovCursor> rest;

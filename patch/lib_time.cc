@@ -7,6 +7,7 @@
 #include "evergreen/patch/internal/cooperative_wait.h"
 #include "evergreen/patch/lib.h"
 #include "evergreen/patch/patch.h"
+#include "evergreen/loop/internal/wait_label.h"
 
 namespace evergreen::lib::time {
 namespace {
@@ -30,6 +31,7 @@ std::optional<Duration> sleep_task(internal::BlockingContext& task, Duration dur
 unsigned int sleep(unsigned int seconds) {
   internal::BlockingContext* task = patch_internal::current_task();
   if (task == nullptr) return original::sleep(seconds);
+  internal::WaitLabel label(*task, "sleep");
   std::optional<Duration> left = sleep_task(*task, std::chrono::seconds(seconds));
   if (!left) return 0;
   // As glibc does: the unslept time rounded to the nearest second.
@@ -39,6 +41,7 @@ unsigned int sleep(unsigned int seconds) {
 int usleep(useconds_t microseconds) {
   internal::BlockingContext* task = patch_internal::current_task();
   if (task == nullptr) return original::usleep(microseconds);
+  internal::WaitLabel label(*task, "usleep");
   if (sleep_task(*task, std::chrono::microseconds(microseconds))) {
     errno = EINTR;
     return -1;
@@ -49,6 +52,7 @@ int usleep(useconds_t microseconds) {
 int nanosleep(const timespec* duration, timespec* remaining) {
   internal::BlockingContext* task = patch_internal::current_task();
   if (task == nullptr) return original::nanosleep(duration, remaining);
+  internal::WaitLabel label(*task, "nanosleep");
   if (duration == nullptr) {
     errno = EFAULT;
     return -1;

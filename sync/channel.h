@@ -40,6 +40,7 @@
 #include "evergreen/loop/internal/thread_affinity.h"
 #include "evergreen/loop/internal/wait_queue.h"
 #include "evergreen/sync/internal/take_iterator.h"
+#include "evergreen/loop/internal/wait_label.h"
 
 namespace evergreen {
 
@@ -164,6 +165,7 @@ class Channel {
       return;
     }
     Offer offer{&message};
+    internal::WaitLabel label("Channel::send");
     senders_.wait(std::nullopt, &offer);
     if (!offer.taken) throw ChannelClosed();  // close() woke us
   }
@@ -192,6 +194,7 @@ class Channel {
       return Received::kMessage;
     }
     if (closed_) return Received::kClosed;
+    internal::WaitLabel label("Channel::receive");
     if (!receivers_.wait(timeout, &out)) return Received::kTimedOut;
     // A sender filled the slot, or close() woke us with it empty.
     return out.value.has_value() || out.error != nullptr ? Received::kMessage : Received::kClosed;

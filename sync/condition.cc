@@ -1,4 +1,5 @@
 #include "evergreen/sync/condition.h"
+#include "evergreen/loop/internal/wait_label.h"
 
 #include <stdexcept>
 #include <string>
@@ -51,6 +52,7 @@ bool Condition::wait(std::optional<Duration> timeout) {
   } else {
     semaphore_->release();
   }
+  internal::WaitLabel label("Condition::wait");
   bool notified;
   try {
     notified = waiters_.wait(timeout);

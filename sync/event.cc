@@ -1,4 +1,5 @@
 #include "evergreen/sync/event.h"
+#include "evergreen/loop/internal/wait_label.h"
 
 namespace evergreen {
 
@@ -12,6 +13,7 @@ bool Event::wait(std::optional<Duration> timeout) {
   affinity_.check(this, "Event", "wait");
   if (flag_) return true;
   // Notified means set() ran while we waited, whatever clear() did since.
+  internal::WaitLabel label("Event::wait");
   return waiters_.wait(timeout) || flag_;
 }
 

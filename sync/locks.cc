@@ -4,6 +4,7 @@
 #include <string>
 
 #include "evergreen/loop/internal/scheduler.h"
+#include "evergreen/loop/internal/wait_label.h"
 
 namespace evergreen {
 namespace {
@@ -52,6 +53,7 @@ bool Semaphore::acquire(bool blocking, std::optional<Duration> timeout) {
     return true;
   }
   if (!blocking) return false;
+  internal::WaitLabel label(acquire_label());
   // True: release() handed its permit to us.
   return waiters_.wait(timeout);
 }
@@ -62,7 +64,14 @@ void Semaphore::acquire_uninterruptibly() {
     --value_;
     return;
   }
+  internal::WaitLabel label(acquire_label());
   waiters_.wait_uninterruptibly();
+}
+
+const char* Semaphore::acquire_label() const {
+  return bound_ == Bound::kUnlocked  ? "Lock::acquire"
+         : bound_ == Bound::kInvalid ? "BoundedSemaphore::acquire"
+                                     : "Semaphore::acquire";
 }
 
 void Semaphore::release() {
@@ -97,6 +106,7 @@ bool RLock::acquire(bool blocking, std::optional<Duration> timeout) {
     return true;
   }
   if (!blocking) return false;
+  internal::WaitLabel label(self, "RLock::acquire", owner_);
   // True: the owner's last release() made us the owner, at one level.
   return waiters_.wait(timeout);
 }
@@ -143,6 +153,7 @@ void RLock::acquire_restore(int levels) {
   if (owner_ == nullptr) {
     owner_ = &self;
   } else {
+    internal::WaitLabel label(self, "RLock::acquire", owner_);
     waiters_.wait_uninterruptibly();  // hand_off() makes us the owner
   }
   levels_ = levels;

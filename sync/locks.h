@@ -119,6 +119,8 @@ class Semaphore {
   // Timeout meanwhile stays pending instead of interrupting.
   void acquire_uninterruptibly();
   [[noreturn]] void throw_over_release() const;
+  // What a task blocked in acquire() waits on, for diagnostics (debug.h).
+  const char* acquire_label() const;
   // Throws std::logic_error off the owning thread (see ThreadAffinity).
   void check_thread(const char* member) const;
 

@@ -59,6 +59,7 @@
 #include "evergreen/sync/internal/queue_storage.h"
 #include "evergreen/sync/internal/take_iterator.h"
 #include "evergreen/sync/queue_closed.h"
+#include "evergreen/loop/internal/wait_label.h"
 
 namespace evergreen {
 
@@ -264,6 +265,7 @@ class BasicQueue {
     check_thread("join");
     std::optional<TimePoint> deadline;
     if (timeout) deadline = std::chrono::steady_clock::now() + *timeout;
+    internal::WaitLabel label("Queue::join");
     // Woken when the count reached zero; put() may have raised it again
     // before this task resumed, hence the loop.
     while (unfinished_ > 0) {
@@ -300,6 +302,7 @@ class BasicQueue {
     }
     if (!block) return false;
     Offer offer{&item};
+    internal::WaitLabel label("Queue::put");
     if (!putters_.wait(timeout, &offer)) return false;
     if (!offer.taken) throw QueueClosed();  // close() woke us
     return true;
@@ -327,6 +330,7 @@ class BasicQueue {
     }
     if (closed_) return Took::kClosed;
     if (!block) return Took::kNothing;
+    internal::WaitLabel label("Queue::get");
     if (!getters_.wait(timeout, &slot)) return Took::kNothing;
     // A put() filled the slot, or close() woke us with it empty.
     return slot ? Took::kItem : Took::kClosed;

@@ -37,6 +37,27 @@ struct FiberAccess {
   // the fiber is destroyed or named again (Fiber::set_name() makes it own
   // its name again).
   static void use_name(Fiber& fiber, const std::string& name) { fiber.name_ = &name; }
+
+  // FiberAccess::suspended_frame()
+  //
+  // Where a suspended fiber's stack can be walked from: the address it will
+  // resume at, its saved frame pointer, and the bounds of its stack. All null
+  // for a fiber that holds no stack or is not suspended in a switch (never
+  // run, running, or ended). Reading them costs nothing while nobody asks;
+  // the walk itself (stack_trace.h) checks every frame against the bounds.
+  struct SuspendedFrame {
+    const void* pc = nullptr;
+    const void* fp = nullptr;
+    const char* stack_low = nullptr;
+    const char* stack_high = nullptr;
+  };
+  static SuspendedFrame suspended_frame(const Fiber& fiber) {
+    const bool suspended = fiber.state_ == Fiber::State::kStarted &&
+                           fiber.thread_->current != &fiber;
+    if (!suspended || fiber.stack_ == nullptr) return {};
+    return SuspendedFrame{fiber.context_.pc, fiber.context_.fp, fiber.stack_,
+                          fiber.stack_ + fiber.stack_size_};
+  }
 };
 
 }  // namespace evergreen::fiber_internal

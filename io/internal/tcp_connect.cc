@@ -10,6 +10,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "evergreen/io/internal/fd_ops.h"
 #include "evergreen/io/internal/resolve.h"
+#include "evergreen/loop/internal/wait_label.h"
 
 namespace evergreen::io::internal {
 
@@ -85,6 +86,7 @@ UniqueFd connect_tcp(IoWatcher& watcher, const Address& target,
       for (;;) {
         error = pending_socket_error(fd.get());
         if (error != 0 || remote_address(fd.get()).port != 0) break;
+        evergreen::internal::WaitLabel label("connect");
         if (watcher.wait_writable() == WaitResult::kDestroyed) {
           std::move(detach_on_failure).Cancel();
           raise_destroyed();

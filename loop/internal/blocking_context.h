@@ -10,6 +10,7 @@
 #ifndef EVERGREEN_LOOP_INTERNAL_BLOCKING_CONTEXT_H_
 #define EVERGREEN_LOOP_INTERNAL_BLOCKING_CONTEXT_H_
 
+#include <chrono>
 #include <cstdint>
 #include <exception>
 
@@ -45,6 +46,16 @@ struct BlockingContext final : ReadyNode {
   uint32_t shield_depth = 0;
   bool scheduled = false;        // on the ready queue
   bool resumed_by_loop = false;  // main context: woken, rather than left by a finished loop
+  // For diagnostics (debug.h): the blocking call this context is inside, in
+  // the API's own words ("Queue::get"; a string literal, never freed), and
+  // when it began. Set by WaitLabel (wait_label.h); null outside a labelled
+  // call.
+  const char* waiting_on = nullptr;
+  std::chrono::steady_clock::time_point waiting_since{};
+  // The context that must act before this one can go on (the task it joins,
+  // the owner of the RLock it wants), when the call knows it: the deadlock
+  // error follows these to show a cycle.
+  const BlockingContext* waits_for = nullptr;
 };
 
 // The context making a blocking call. Throws std::runtime_error inside a loop

@@ -15,6 +15,7 @@
 #include "evergreen/loop/internal/backend_selection.h"
 #include "evergreen/loop/internal/report.h"
 #include "evergreen/loop/internal/signal_router.h"
+#include "evergreen/loop/internal/task_listing.h"
 #include "evergreen/loop/task.h"
 
 namespace evergreen::internal {
@@ -168,7 +169,8 @@ void LoopCore::park(BlockingContext& self) {
     }
     throw std::runtime_error(
         "evergreen: deadlock: the main context is blocked but the event loop has nothing "
-        "left to run (no ready task, timer or I/O watcher could wake it)");
+        "left to run (no ready task, timer or I/O watcher could wake it)" +
+        describe_blocked_tasks(*this));
   }
 }
 
@@ -226,6 +228,16 @@ void LoopCore::start_task(Task& task, std::shared_ptr<Task> owner) {
   task.context_.scheduled = true;
   ready_.push(&task.context_);
 }
+
+std::vector<const Task*> LoopCore::tasks_in_start_order() const {
+  std::vector<const Task*> tasks;
+  for (const LiveTasks::Started& entry : live_tasks_.started_since(0)) {
+    tasks.push_back(live_tasks_.find(entry));
+  }
+  return tasks;
+}
+
+const BlockingContext& LoopCore::context_of(const Task& task) { return task.context_; }
 
 void LoopCore::finish_task(Task& task) {
   live_tasks_.remove(task.live_slot_);

@@ -69,6 +69,11 @@ class LoopCore final : public Scheduler {
   // Runs on the loop fiber when a task ended (or was killed before it began).
   void finish_task(Task& task);
 
+  // --- Diagnostics (debug.h) -------------------------------------------------
+  // The live tasks, in start order.
+  std::vector<const Task*> tasks_in_start_order() const;
+  static const BlockingContext& context_of(const Task& task);
+
   // --- EventLoop's public operations -----------------------------------------
   Handler call_soon(EventLoop::Callback callback);
   Handler call_at(TimePoint when, EventLoop::Callback callback);

@@ -8,6 +8,7 @@
 #include "evergreen/io/internal/file_pool.h"
 #include "evergreen/patch/internal/cooperative_wait.h"
 #include "evergreen/patch/patch.h"
+#include "evergreen/loop/internal/wait_label.h"
 
 namespace evergreen::patch_internal {
 namespace {
@@ -82,8 +83,13 @@ bool BlockingCall::wait(int timeout_errno) {
     Duration timeout = FdTable::timeout(fd_, direction_);
     if (timeout > Duration::zero()) deadline_ = std::chrono::steady_clock::now() + timeout;
   }
-  WaitOutcome outcome = task_ != nullptr ? park_task(*task_, fd_, events_, deadline_)
-                                         : block_thread(fd_, events_, deadline_);
+  WaitOutcome outcome;
+  if (task_ != nullptr) {
+    internal::WaitLabel label(*task_, name_);
+    outcome = park_task(*task_, fd_, events_, deadline_);
+  } else {
+    outcome = block_thread(fd_, events_, deadline_);
+  }
   switch (outcome) {
     case WaitOutcome::kReady:
       return true;

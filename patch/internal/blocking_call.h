@@ -6,7 +6,7 @@
 //
 //   Route route = route_call(fd, flags & MSG_DONTWAIT);
 //   if (!route.blocking) return original::recv(fd, buffer, length, flags);
-//   BlockingCall call(fd, route.task, internal::kPollIn, Direction::kReceive);
+//   BlockingCall call("recv", fd, route.task, internal::kPollIn, Direction::kReceive);
 //   for (;;) {
 //     ssize_t got = original::recv(fd, buffer, length, flags);
 //     if (got >= 0 || !would_block(errno)) return got;
@@ -81,10 +81,13 @@ ssize_t run_on_file_pool(internal::BlockingContext& task, Call call) {
 
 class BlockingCall {
  public:
-  // `events`: kPollIn or kPollOut. The deadline (from the socket timeout for
-  // `direction`) starts at the first wait and spans the whole call.
-  BlockingCall(int fd, internal::BlockingContext* task, uint32_t events, Direction direction)
-      : fd_(fd), task_(task), events_(events), direction_(direction) {}
+  // `name`: the libc call ("recv"), a string literal; a task waiting in it
+  // shows it as what it waits on (evergreen/loop/debug.h). `events`: kPollIn
+  // or kPollOut. The deadline (from the socket timeout for `direction`)
+  // starts at the first wait and spans the whole call.
+  BlockingCall(const char* name, int fd, internal::BlockingContext* task, uint32_t events,
+               Direction direction)
+      : name_(name), fd_(fd), task_(task), events_(events), direction_(direction) {}
 
   // After an attempt failed with EAGAIN: waits until the fd is ready and
   // returns true (try again), or returns false with errno set as the blocking
@@ -95,6 +98,7 @@ class BlockingCall {
   bool wait(int timeout_errno = EAGAIN);
 
  private:
+  const char* name_;
   int fd_;
   internal::BlockingContext* task_;
   uint32_t events_;

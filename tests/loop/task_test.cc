@@ -24,6 +24,19 @@ namespace {
 
 using testing::LoopTest;
 
+TEST_F(LoopTest, JoinerWithoutAReferenceSurvivesTheTaskBeingFreed) {
+  // The joiner holds only a raw pointer and the last owner lets go while it
+  // waits: join() must not read the task after it was freed (ASan catches it).
+  std::shared_ptr<Task> target = spawn([] { sleep(1ms); });
+  Task* raw = target.get();
+  bool ended = false;
+  std::shared_ptr<Task> joiner = spawn([raw, &ended] { ended = raw->join(); });
+  sleep(0s);  // both start; the joiner waits
+  target.reset();
+  joiner->join();
+  EXPECT_TRUE(ended);
+}
+
 TEST_F(LoopTest, ThreeTasksYieldingOnceRunInterleaved) {
   std::vector<int> order;
   for (int id = 1; id <= 3; ++id) {
