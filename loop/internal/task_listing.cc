@@ -2,6 +2,7 @@
 
 #include <execinfo.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ostream>
@@ -90,7 +91,10 @@ std::vector<TaskInfo> list_tasks_of(const LoopCore& loop, bool with_stacks) {
       info.state = TaskState::kReady;
     } else if (context.waiting_on != nullptr) {
       info.waiting_on = context.waiting_on;
-      info.waiting_for = std::chrono::duration_cast<Duration>(now - context.waiting_since);
+      // waiting_since is read from the coarse clock (wait_label.h), which
+      // may lag `now` by a tick: never report a negative wait.
+      info.waiting_for =
+          std::max(Duration::zero(), std::chrono::duration_cast<Duration>(now - context.waiting_since));
     } else {
       info.waiting_on = "unknown";
     }

@@ -7,10 +7,14 @@
 // lives, list_tasks() shows a blocked task as waiting on it, for as long as
 // the object has lived. The outermost label wins: Future::get() built on an
 // inner wait still reads "Future::get". Outside a task or the main context
-// (a loop callback, a thread without a loop) it does nothing. Costs a store
-// and a clock read per blocking call, nothing per switch.
+// (a loop callback, a thread without a loop) it does nothing. Costs a few
+// stores and a coarse clock read per blocking call, nothing per switch: the
+// precise clock (a vDSO rdtsc read) doubled the cost of a channel round trip,
+// and "how long has it waited" needs milliseconds, not nanoseconds.
 #ifndef EVERGREEN_LOOP_INTERNAL_WAIT_LABEL_H_
 #define EVERGREEN_LOOP_INTERNAL_WAIT_LABEL_H_
+
+#include <time.h>
 
 #include <chrono>
 
@@ -42,7 +46,12 @@ class WaitLabel {
     context_ = context;
     context->waiting_on = label;
     context->waits_for = waits_for;
-    context->waiting_since = std::chrono::steady_clock::now();
+    // CLOCK_MONOTONIC_COARSE counts from the same origin as steady_clock
+    // (CLOCK_MONOTONIC), at the resolution of the kernel's tick.
+    timespec coarse;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &coarse);
+    context->waiting_since = std::chrono::steady_clock::time_point(
+        std::chrono::seconds(coarse.tv_sec) + std::chrono::nanoseconds(coarse.tv_nsec));
   }
 
   BlockingContext* context_ = nullptr;  // the context this label set, if it did
