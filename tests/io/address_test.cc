@@ -2,10 +2,14 @@
 // given: bracketed IPv6 literals and the empty host.
 #include "evergreen/io/address.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <chrono>
 #include <stdexcept>
 #include <string>
 
+#include "evergreen/io/internal/unique_fd.h"
 #include "evergreen/io/tcp.h"
 #include "evergreen/loop/task.h"
 #include "gtest/gtest.h"
@@ -55,17 +59,30 @@ TEST(AddressParse, RejectsMalformedTextQuotingIt) {
   }
 }
 
-// A free loopback port: bound, read, and closed again.
-uint16_t unused_port() {
+// A port on [::1] that refuses connections while `holder` stays open: bound
+// but not listening, so no test running beside this one can take it (a port
+// picked on 127.0.0.1 and closed again could be listening on [::1] by the
+// time we connect). Where the machine has no IPv6 loopback, a port that was
+// free on 127.0.0.1; the connect then fails with EADDRNOTAVAIL or ENETUNREACH.
+uint16_t refusing_port(internal::UniqueFd& holder) {
+  holder = internal::UniqueFd(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in6 address{};
+  address.sin6_family = AF_INET6;
+  address.sin6_addr = in6addr_loopback;
+  socklen_t length = sizeof address;
+  if (holder.valid() &&
+      ::bind(holder.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+      ::getsockname(holder.get(), reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+    return ntohs(address.sin6_port);
+  }
   TCPServer server;
   server.bind({"127.0.0.1", 0});
-  uint16_t port = server.sockname().port;
-  server.close();
-  return port;
+  return server.sockname().port;
 }
 
 TEST_F(AddressTest, ConnectNamesABracketedTargetWithSingleBrackets) {
-  uint16_t port = unused_port();
+  internal::UniqueFd holder;
+  uint16_t port = refusing_port(holder);
   bounded([&] {
     TCPClient client;
     try {
