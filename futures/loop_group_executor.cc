@@ -13,7 +13,7 @@ LoopGroupExecutor::~LoopGroupExecutor() {
   shutdown_ = true;
   if (loop_.can_block_here()) {
     internal::wait_in_destructor([this] {
-      while (in_flight_->count > 0) in_flight_->drained.wait();
+      while (in_flight_->count > 0) in_flight_->drained.wait("Executor::shutdown");
     });
   }
 }
@@ -23,7 +23,7 @@ void LoopGroupExecutor::shutdown(bool wait) {
   shutdown_ = true;
   if (!wait) return;
   loop_.require_current("Executor::shutdown()");
-  while (in_flight_->count > 0) in_flight_->drained.wait();
+  while (in_flight_->count > 0) in_flight_->drained.wait("Executor::shutdown");
 }
 
 void LoopGroupExecutor::enqueue(std::shared_ptr<internal::FutureStateBase> job) {

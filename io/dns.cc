@@ -142,7 +142,7 @@ std::vector<Address> Resolver::resolve(std::string_view host, uint16_t port) {
     loop->retain();
     try {
       evergreen::internal::WaitLabel label("getaddrinfo");
-      while (!query->done) query->waiters.wait();
+      while (!query->done) query->waiters.wait(nullptr);
     } catch (...) {
       loop->release();
       query->abandoned = true;

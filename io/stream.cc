@@ -195,8 +195,8 @@ size_t BaseStream::fill(const char* operation, size_t wanted_room) {
       }
     }
     ErrorKind kind = kind_;
-    evergreen::internal::WaitLabel label(operation);
-    WaitResult woken = retry_when_writable ? watcher_.wait_writable() : watcher_.wait_readable();
+    WaitResult woken = retry_when_writable ? watcher_.wait_writable(std::nullopt, operation)
+                                           : watcher_.wait_readable(std::nullopt, operation);
     if (woken == WaitResult::kDestroyed) raise_destroyed(kind, operation);
     if (closed_) raise_closed(operation);
   }
@@ -288,8 +288,7 @@ class BaseStream::WriteTurn {
     // Set by the writer that hands the turn over; close() wakes us without it.
     bool handed = false;
     ErrorKind kind = stream.kind_;
-    evergreen::internal::WaitLabel label(operation);
-    stream.write_turns_.wait(std::nullopt, &handed);
+    stream.write_turns_.wait(operation, std::nullopt, &handed);
     if (lifetime_.owner_destroyed()) raise_destroyed(kind, operation);
     if (!handed) stream.raise_closed(operation);
   }
@@ -380,7 +379,7 @@ void BaseStream::wait_for_output_room(const WriteTurn& turn) {
   if (!fd_.valid()) {
     // Not connected yet: room comes with the connection (open_fd()), a
     // higher mark, or close().
-    output_room_.wait();
+    output_room_.wait(nullptr);
     if (turn.stream_destroyed()) raise_destroyed(kind, "write");
     return;
   }

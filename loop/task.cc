@@ -93,7 +93,7 @@ bool Task::join(std::optional<Duration> timeout) {
   // how the wait ended. Null for a task that is not owned by a shared_ptr.
   std::shared_ptr<Task> keep_alive = weak_from_this().lock();
   internal::WaitLabel label("join", &context_);
-  joiners_.wait(timeout);
+  joiners_.wait(nullptr, timeout);
   return state_ == State::kEnded;
 }
 

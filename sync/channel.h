@@ -40,7 +40,6 @@
 #include "evergreen/loop/internal/thread_affinity.h"
 #include "evergreen/loop/internal/wait_queue.h"
 #include "evergreen/sync/internal/take_iterator.h"
-#include "evergreen/loop/internal/wait_label.h"
 
 namespace evergreen {
 
@@ -165,8 +164,7 @@ class Channel {
       return;
     }
     Offer offer{&message};
-    internal::WaitLabel label("Channel::send");
-    senders_.wait(std::nullopt, &offer);
+    senders_.wait("Channel::send", std::nullopt, &offer);
     if (!offer.taken) throw ChannelClosed();  // close() woke us
   }
 
@@ -194,8 +192,7 @@ class Channel {
       return Received::kMessage;
     }
     if (closed_) return Received::kClosed;
-    internal::WaitLabel label("Channel::receive");
-    if (!receivers_.wait(timeout, &out)) return Received::kTimedOut;
+    if (!receivers_.wait("Channel::receive", timeout, &out)) return Received::kTimedOut;
     // A sender filled the slot, or close() woke us with it empty.
     return out.value.has_value() || out.error != nullptr ? Received::kMessage : Received::kClosed;
   }

@@ -55,7 +55,7 @@ bool Condition::wait(std::optional<Duration> timeout) {
   internal::WaitLabel label("Condition::wait");
   bool notified;
   try {
-    notified = waiters_.wait(timeout);
+    notified = waiters_.wait(nullptr, timeout);  // named above, with the re-acquire
   } catch (...) {
     reacquire(levels);
     throw;

@@ -1,5 +1,4 @@
 #include "evergreen/sync/event.h"
-#include "evergreen/loop/internal/wait_label.h"
 
 namespace evergreen {
 
@@ -13,8 +12,7 @@ bool Event::wait(std::optional<Duration> timeout) {
   affinity_.check(this, "Event", "wait");
   if (flag_) return true;
   // Notified means set() ran while we waited, whatever clear() did since.
-  internal::WaitLabel label("Event::wait");
-  return waiters_.wait(timeout) || flag_;
+  return waiters_.wait("Event::wait", timeout) || flag_;
 }
 
 }  // namespace evergreen

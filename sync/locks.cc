@@ -53,9 +53,8 @@ bool Semaphore::acquire(bool blocking, std::optional<Duration> timeout) {
     return true;
   }
   if (!blocking) return false;
-  internal::WaitLabel label(acquire_label());
   // True: release() handed its permit to us.
-  return waiters_.wait(timeout);
+  return waiters_.wait(acquire_label(), timeout);
 }
 
 void Semaphore::acquire_uninterruptibly() {
@@ -64,8 +63,7 @@ void Semaphore::acquire_uninterruptibly() {
     --value_;
     return;
   }
-  internal::WaitLabel label(acquire_label());
-  waiters_.wait_uninterruptibly();
+  waiters_.wait_uninterruptibly(acquire_label());
 }
 
 const char* Semaphore::acquire_label() const {
@@ -108,7 +106,7 @@ bool RLock::acquire(bool blocking, std::optional<Duration> timeout) {
   if (!blocking) return false;
   internal::WaitLabel label(self, "RLock::acquire", owner_);
   // True: the owner's last release() made us the owner, at one level.
-  return waiters_.wait(timeout);
+  return waiters_.wait(nullptr, timeout);
 }
 
 void RLock::release() {
@@ -154,7 +152,7 @@ void RLock::acquire_restore(int levels) {
     owner_ = &self;
   } else {
     internal::WaitLabel label(self, "RLock::acquire", owner_);
-    waiters_.wait_uninterruptibly();  // hand_off() makes us the owner
+    waiters_.wait_uninterruptibly(nullptr);  // hand_off() makes us the owner
   }
   levels_ = levels;
 }

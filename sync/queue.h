@@ -271,7 +271,7 @@ class BasicQueue {
     while (unfinished_ > 0) {
       std::optional<Duration> remaining;
       if (deadline) remaining = *deadline - std::chrono::steady_clock::now();
-      if (!joiners_.wait(remaining)) return unfinished_ == 0;
+      if (!joiners_.wait(nullptr, remaining)) return unfinished_ == 0;
     }
     return true;
   }
@@ -302,8 +302,7 @@ class BasicQueue {
     }
     if (!block) return false;
     Offer offer{&item};
-    internal::WaitLabel label("Queue::put");
-    if (!putters_.wait(timeout, &offer)) return false;
+    if (!putters_.wait("Queue::put", timeout, &offer)) return false;
     if (!offer.taken) throw QueueClosed();  // close() woke us
     return true;
   }
@@ -330,8 +329,7 @@ class BasicQueue {
     }
     if (closed_) return Took::kClosed;
     if (!block) return Took::kNothing;
-    internal::WaitLabel label("Queue::get");
-    if (!getters_.wait(timeout, &slot)) return Took::kNothing;
+    if (!getters_.wait("Queue::get", timeout, &slot)) return Took::kNothing;
     // A put() filled the slot, or close() woke us with it empty.
     return slot ? Took::kItem : Took::kClosed;
   }

@@ -68,7 +68,7 @@ bool CompletionWatch::wait_for_completion(std::optional<TimePoint> deadline) {
   // A deadline already passed is a poll: it must work where blocking cannot
   // (a loop callback), so the wait queue is not even asked.
   if (left && *left == Duration::zero()) return false;
-  return waiter_.wait(left);
+  return waiter_.wait("futures::wait", left);
 }
 
 }  // namespace evergreen::futures::internal

@@ -7,7 +7,6 @@
 #include "evergreen/futures/future.h"
 #include "evergreen/loop/internal/report.h"
 #include "evergreen/loop/task.h"
-#include "evergreen/loop/internal/wait_label.h"
 
 namespace evergreen::futures::internal {
 namespace {
@@ -105,8 +104,7 @@ void FutureStateBase::wait_for_outcome(std::optional<Duration> timeout) {
     // timeout polls without needing a context that can block.
     if (timeout && *timeout <= Duration::zero()) throw TimeoutError();
     // Only completion notifies getters, so one wait suffices.
-    evergreen::internal::WaitLabel label("Future::get");
-    getters_.wait(timeout);
+    getters_.wait("Future::get", timeout);
     if (!done()) throw TimeoutError();
   }
   if (status_ == Status::kCancelled) throw CancelledError();

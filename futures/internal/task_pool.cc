@@ -59,7 +59,7 @@ void TaskPool::run_worker() {
     }
     // Queued calls are drained first: shutdown lets pending calls finish.
     if (shutdown_) return;
-    idle_workers_.wait();
+    idle_workers_.wait("TaskPoolExecutor: waiting for work");
   }
 }
 
@@ -81,7 +81,7 @@ void TaskPool::shutdown(bool wait) {
         "evergreen: Executor::shutdown(wait=true) called by one of the executor's own workers "
         "would wait for itself");
   }
-  while (live_workers_ > 0) shutdown_waiters_.wait();
+  while (live_workers_ > 0) shutdown_waiters_.wait("Executor::shutdown");
 }
 
 bool TaskPool::can_wait_here() const { return loop_.can_block_here() && !is_own_worker(); }

@@ -85,7 +85,7 @@ void ThreadPool::shutdown(bool wait) {
   }
   if (!wait) return;
   loop_.require_current("Executor::shutdown()");
-  while (handback_->in_flight > 0) handback_->drained.wait();
+  while (handback_->in_flight > 0) handback_->drained.wait("Executor::shutdown");
   // Every call was handed back, so the threads found the queue empty and
   // stopping set: they are exiting, and joining them takes microseconds.
   for (std::thread& thread : threads_) thread.join();

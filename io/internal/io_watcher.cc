@@ -129,7 +129,8 @@ void IoWatcher::on_fd_events(uint32_t events) {
   }
 }
 
-WaitResult IoWatcher::wait(WaitQueue& queue, std::optional<Duration> timeout) {
+WaitResult IoWatcher::wait(WaitQueue& queue, std::optional<Duration> timeout,
+                           const char* label) {
   if (loop_ == nullptr) {
     throw std::runtime_error(
         "evergreen: I/O on a descriptor whose event loop was destroyed (each stream belongs "
@@ -140,7 +141,7 @@ WaitResult IoWatcher::wait(WaitQueue& queue, std::optional<Duration> timeout) {
   if (lost_) return WaitResult::kWoken;
   Operation operation(*this);
   Scheduler::KeepAlive keep_alive(*loop_);
-  queue.wait(timeout);
+  queue.wait(label, timeout);
   return operation.owner_destroyed() ? WaitResult::kDestroyed : WaitResult::kWoken;
 }
 

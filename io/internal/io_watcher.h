@@ -144,12 +144,15 @@ class IoWatcher final : public evergreen::internal::FdListener,
   // kWoken too); returns kWoken at once if the fd was closed elsewhere
   // already. Raises a kill or
   // Timeout delivered meanwhile. Throws std::runtime_error inside a loop
-  // callback and when the fd is not attached to a live loop.
-  WaitResult wait_readable(std::optional<Duration> timeout = std::nullopt) {
-    return wait(readers_, timeout);
+  // callback and when the fd is not attached to a live loop. `label` names
+  // the blocking call for diagnostics, as WaitQueue::wait() takes it.
+  WaitResult wait_readable(std::optional<Duration> timeout = std::nullopt,
+                           const char* label = nullptr) {
+    return wait(readers_, timeout, label);
   }
-  WaitResult wait_writable(std::optional<Duration> timeout = std::nullopt) {
-    return wait(writers_, timeout);
+  WaitResult wait_writable(std::optional<Duration> timeout = std::nullopt,
+                           const char* label = nullptr) {
+    return wait(writers_, timeout, label);
   }
 
   // Wakes the contexts waiting to write (a flush that may now be complete).
@@ -179,7 +182,8 @@ class IoWatcher final : public evergreen::internal::FdListener,
   // The fd is gone from under the watcher: from now on it counts as always
   // ready, and every waiter is woken to find that out.
   void lose_fd();
-  WaitResult wait(evergreen::internal::WaitQueue& queue, std::optional<Duration> timeout);
+  WaitResult wait(evergreen::internal::WaitQueue& queue, std::optional<Duration> timeout,
+                  const char* label);
   void wake_all();
 
   evergreen::internal::Scheduler* loop_ = nullptr;

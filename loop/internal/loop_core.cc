@@ -390,6 +390,7 @@ bool LoopCore::has_work() const {
 }
 
 void LoopCore::run_once() {
+  turn_started_ = coarse_steady_now();
   retired_fd_callbacks_.clear();
   fds_.collect_retired();
   fire_due_timers();

@@ -1,24 +1,27 @@
-// Names the blocking call a context is inside, for diagnostics (debug.h):
+// Names the blocking call a context is inside, for diagnostics (debug.h).
+// A primitive whose wait is a single WaitQueue::wait() passes the name there
+// instead (getters_.wait("Queue::get", timeout, &slot)); a WaitLabel names a
+// call made of several waits, or one that knows whom it waits for:
 //
-//   internal::WaitLabel label("Queue::get");
-//   getters_.wait(timeout, &slot);
+//   internal::WaitLabel label("Future::get");
+//   ... one or more waits ...
 //
-// The label is a string literal in the API's own words. While the object
+// The label is a string literal in the API's own words; null sets nothing. While the object
 // lives, list_tasks() shows a blocked task as waiting on it, for as long as
 // the object has lived. The outermost label wins: Future::get() built on an
 // inner wait still reads "Future::get". Outside a task or the main context
 // (a loop callback, a thread without a loop) it does nothing. Costs a few
-// stores and a coarse clock read per blocking call, nothing per switch: the
-// precise clock (a vDSO rdtsc read) doubled the cost of a channel round trip,
-// and "how long has it waited" needs milliseconds, not nanoseconds.
+// stores per blocking call, nothing per switch: a task's wait is dated by the
+// start of the loop turn it blocked in (Scheduler::turn_started()), because
+// even a coarse clock read per call slowed a channel round trip by 13%, and
+// "how long has it waited" needs milliseconds, not nanoseconds. The main
+// context, which blocks outside any turn, reads the coarse clock.
 #ifndef EVERGREEN_LOOP_INTERNAL_WAIT_LABEL_H_
 #define EVERGREEN_LOOP_INTERNAL_WAIT_LABEL_H_
 
-#include <time.h>
-
-#include <chrono>
-
 #include "evergreen/loop/internal/blocking_context.h"
+#include "evergreen/loop/internal/coarse_clock.h"
+#include "evergreen/loop/internal/scheduler.h"
 
 namespace evergreen::internal {
 
@@ -42,16 +45,13 @@ class WaitLabel {
 
  private:
   void set(BlockingContext* context, const char* label, const BlockingContext* waits_for) {
-    if (context == nullptr || context->waiting_on != nullptr) return;  // an outer label holds
+    // Null: unnamed here. Set already: an outer label holds.
+    if (label == nullptr || context == nullptr || context->waiting_on != nullptr) return;
     context_ = context;
     context->waiting_on = label;
     context->waits_for = waits_for;
-    // CLOCK_MONOTONIC_COARSE counts from the same origin as steady_clock
-    // (CLOCK_MONOTONIC), at the resolution of the kernel's tick.
-    timespec coarse;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &coarse);
-    context->waiting_since = std::chrono::steady_clock::time_point(
-        std::chrono::seconds(coarse.tv_sec) + std::chrono::nanoseconds(coarse.tv_nsec));
+    context->waiting_since =
+        context->task != nullptr ? context->loop->turn_started() : coarse_steady_now();
   }
 
   BlockingContext* context_ = nullptr;  // the context this label set, if it did

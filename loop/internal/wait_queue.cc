@@ -32,9 +32,10 @@ struct WaitQueue::Deadline final : TimerEntry {
   bool expired = false;
 };
 
-bool WaitQueue::wait(std::optional<Duration> timeout, void* data) {
+bool WaitQueue::wait(const char* label, std::optional<Duration> timeout, void* data) {
   BlockingContext& self = current_blocking_context();
   if (timeout && *timeout <= Duration::zero()) return false;
+  WaitLabel labelled(self, label);
   // An exception delivered in the turn this context was last notified stayed
   // pending (the notification won); this is its next suspension point. Parked
   // first, it would wait unseen until something else woke the context.
@@ -64,8 +65,9 @@ bool WaitQueue::wait(std::optional<Duration> timeout, void* data) {
   }
 }
 
-void WaitQueue::wait_uninterruptibly(void* data) {
+void WaitQueue::wait_uninterruptibly(const char* label, void* data) {
   BlockingContext& self = current_blocking_context();
+  WaitLabel labelled(self, label);
   Waiter waiter;
   waiter.context = &self;
   waiter.data = data;

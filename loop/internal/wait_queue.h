@@ -18,6 +18,7 @@
 #include "evergreen/loop/event_loop.h"
 #include "evergreen/loop/internal/blocking_context.h"
 #include "evergreen/loop/internal/intrusive_list.h"
+#include "evergreen/loop/internal/wait_label.h"
 
 namespace evergreen::internal {
 
@@ -42,8 +43,13 @@ class WaitQueue {
   // Blocks the calling context until notified (returns true) or until
   // `timeout` passes (returns false; a zero or negative timeout returns false
   // at once). Raises a kill or Timeout delivered while waiting. Throws
-  // std::runtime_error inside a loop callback.
-  bool wait(std::optional<Duration> timeout = std::nullopt, void* data = nullptr);
+  // std::runtime_error inside a loop callback. `label` names the blocking
+  // call for diagnostics, in the API's own words ("Queue::get"; see
+  // wait_label.h); null when an enclosing WaitLabel already names it. Taking
+  // it here, where the calling context is known anyway, keeps the label to a
+  // few stores: a separate WaitLabel would look the context up again.
+  bool wait(const char* label, std::optional<Duration> timeout = std::nullopt,
+            void* data = nullptr);
 
   // WaitQueue::wait_uninterruptibly()
   //
@@ -54,7 +60,8 @@ class WaitQueue {
   // primitives that must restore a state before anything may propagate:
   // Condition::wait() re-acquiring its lock. Throws std::runtime_error inside
   // a loop callback, or in the main context when nothing could wake it.
-  void wait_uninterruptibly(void* data = nullptr);
+  // `label` as for wait().
+  void wait_uninterruptibly(const char* label, void* data = nullptr);
 
   // The longest-waiting waiter, or null.
   Waiter* front() const { return waiters_.front(); }

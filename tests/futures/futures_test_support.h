@@ -38,7 +38,7 @@ class Gate {
     waiters_.notify_all();
   }
   void wait() {
-    while (!open_) waiters_.wait();
+    while (!open_) waiters_.wait("Gate::wait");
   }
   bool is_open() const { return open_; }
 

@@ -342,7 +342,7 @@ TEST_F(LoopTest, SwitchToRaisesADeliveryLeftPendingByAWaitThatWasNotified) {
     try {
       Timeout timeout(20ms);
       loop().call_later(10ms, [&] { queue.notify_all(); });
-      notified = queue.wait();
+      notified = queue.wait("test");
       EventLoop::current().switch_to();
       resumed = true;
     } catch (const Timeout&) {
