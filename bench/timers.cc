@@ -9,6 +9,14 @@
 // end; the counters report both, as means over the iterations: cold_wall_ms
 // (first round) and warm_wall_ms (the rest).
 //
+// BM_TimersColdStart is the first round alone, as a server that starts (or a
+// burst after a long idle) sees it: one round, in a fresh process, with no
+// warm-up of any kind, reporting the wall time from the first spawn to the
+// last wake and the process's peak RSS. It refuses to run (an error in the
+// report) unless it is the first benchmark the process runs: run it alone,
+// `timers --benchmark_filter=BM_TimersColdStart`, once per process, as
+// bench/run_go_compare.sh does beside Go's equivalent.
+//
 // A task's sleep starts when it first runs, so the wall time can't be less
 // than the time until the last task has started plus 100 ms. Two more warm
 // counters split that first part: spawn_ms (spawning all tasks) and
@@ -16,6 +24,7 @@
 #include <chrono>
 #include <memory>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "bench/bench_util.h"
@@ -32,7 +41,44 @@ double ms_between(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double, std::milli>(to - from).count();
 }
 
+// Whether any benchmark has run in this process yet (BM_TimersColdStart
+// needs to be the first).
+bool process_warmed = false;
+
+// 100k tasks sleeping a random 0-100 ms, once, on a fresh process.
+void BM_TimersColdStart(benchmark::State& state) {
+  if (std::exchange(process_warmed, true)) {
+    state.SkipWithError(
+        "not a fresh process: run it alone, --benchmark_filter=BM_TimersColdStart");
+    return;
+  }
+  const int task_count = static_cast<int>(state.range(0));
+  std::mt19937 random(12345);
+  std::uniform_int_distribution<int> delay_us(0, 100'000);
+  std::vector<std::chrono::microseconds> delays(static_cast<size_t>(task_count));
+  for (auto& delay : delays) delay = std::chrono::microseconds(delay_us(random));
+  double wall_ms = 0;
+  for (auto _ : state) {  // once: Iterations(1)
+    auto start = Clock::now();
+    std::vector<std::shared_ptr<Task>> tasks;
+    tasks.reserve(task_count);
+    for (auto delay : delays) tasks.push_back(spawn([delay] { sleep(delay); }));
+    for (auto& task : tasks) task->join();
+    wall_ms = ms_between(start, Clock::now());
+  }
+  state.counters["cold_wall_ms"] = wall_ms;
+  state.counters["peak_rss_MiB"] = static_cast<double>(bench::peak_rss_bytes()) / (1 << 20);
+  EventLoop::current().destroy();
+}
+// Registered first, so that a run of the whole binary still finds it first.
+BENCHMARK(BM_TimersColdStart)
+    ->ArgName("tasks")
+    ->Arg(100'000)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+
 void BM_Timers(benchmark::State& state) {
+  process_warmed = true;
   const int task_count = static_cast<int>(state.range(0));
   std::mt19937 random(12345);
   std::uniform_int_distribution<int> delay_us(0, 100'000);
@@ -97,6 +143,7 @@ BENCHMARK(BM_Timers)
 // ns_per_wake is that loop time per task (wake_ms includes the millisecond
 // of spread). Above 1000 ns, 100k wake-ups take longer than BM_Timers' 100 ms.
 void BM_TimerWakes(benchmark::State& state) {
+  process_warmed = true;
   const int task_count = static_cast<int>(state.range(0));
   std::mt19937 random(12345);
   std::uniform_int_distribution<int> offset_ns(0, 999'999);
