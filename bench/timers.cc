@@ -7,7 +7,8 @@
 // rounds run on the same loop and reuse the pooled stacks, as a long-running
 // server does. An iteration is `rounds` rounds on one loop, destroyed at its
 // end; the counters report both, as means over the iterations: cold_wall_ms
-// (first round) and warm_wall_ms (the rest).
+// (first round: fresh stacks, but in a process that may have run earlier
+// iterations, so its heap and code are warm) and warm_wall_ms (the rest).
 //
 // BM_TimersColdStart is the first round alone, as a server that starts (or a
 // burst after a long idle) sees it: one round, in a fresh process, with no
