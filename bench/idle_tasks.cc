@@ -4,9 +4,11 @@
 // that stacks fit under the default vm.max_map_count of 65,530 mappings).
 // Compare with BM_BoostIdleFibers in sync_boost.cc (16 KiB stacks).
 //
-// Each iteration starts from a fresh loop (the previous one destroyed, its
-// stacks unmapped), so every iteration measures a cold start and the
-// counters are means over however many iterations Google Benchmark runs.
+// BM_IdleTasks starts each iteration on a new loop (the previous one
+// destroyed), but the stacks of the ended tasks stay in the thread's stack
+// pool until the thread exits: only a process's first run meets fresh stacks,
+// so its counters, means over however many iterations Google Benchmark runs,
+// describe a warm process.
 //
 // BM_IdleTasksColdStart is the same workload exactly once, in a fresh
 // process with no warm-up of any kind (the case of a server that starts, and
@@ -47,7 +49,6 @@ using bench::current_rss_bytes;
 // Whether any benchmark has run in this process yet (BM_IdleTasksColdStart
 // needs to be the first).
 bool process_warmed = false;
-
 
 void BM_IdleTasksColdStart(benchmark::State& state) {
   if (std::exchange(process_warmed, true)) {

@@ -97,9 +97,10 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < count; ++i) top(i)[page - 128] = 1;
   const double second_us = us_since(start);
   const double n = static_cast<double>(count);
-  std::printf("%s %zu pages: populate_us=%.2f first_touch_us=%.2f second_touch_us=%.3f "
-              "guest_faults=%ld\n",
-              argv[1], count, populate_us / n, first_us / n, second_us / n, faults);
+  std::printf(
+      "%s %zu pages: populate_us=%.2f first_touch_us=%.2f second_touch_us=%.3f "
+      "guest_faults=%ld\n",
+      argv[1], count, populate_us / n, first_us / n, second_us / n, faults);
   munmap(base, count * kStride);
   return 0;
 }
