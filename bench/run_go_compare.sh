@@ -26,6 +26,12 @@ runs=${1:-5}
 [[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "run_go_compare.sh: RUNS '$runs' is not a positive integer" >&2; exit 2; }
 cpu=${CPU:-1}
 workloads=${WORKLOADS:-timers idle100k idle1m}
+for workload in $workloads; do
+  case $workload in
+    timers | idle100k | idle1m) ;;
+    *) echo "run_go_compare.sh: unknown workload '$workload' (timers, idle100k, idle1m)" >&2; exit 2 ;;
+  esac
+done
 
 if ! command -v go >/dev/null; then
   echo "run_go_compare.sh: installing Debian's golang-go" >&2
@@ -48,16 +54,7 @@ results="$work/results"
 # "WORKLOAD evergreen KEY VALUE" lines.
 ours() {
   taskset -c "$cpu" "$2" --benchmark_filter="$3" --benchmark_format=json 2>/dev/null >"$work/out.json"
-  python3 - "$1" "$work/out.json" >>"$results" <<'PY'
-import json, sys
-workload, path = sys.argv[1], sys.argv[2]
-runs = json.load(open(path))["benchmarks"]
-if len(runs) != 1 or runs[0].get("error_occurred"):
-    sys.exit(f"run_go_compare.sh: {workload}: expected one successful benchmark in {path}, got {runs}")
-for key in ("cold_wall_ms", "create_ns_per_task", "rss_bytes_per_task", "peak_rss_MiB"):
-    if key in runs[0]:
-        print(workload, "evergreen", key, runs[0][key])
-PY
+  python3 bench/cold_compare.py counters "$1" "$work/out.json" >>"$results"
 }
 # theirs WORKLOAD MODE N: one fresh Go process, same lines with "go".
 theirs() {
@@ -75,24 +72,9 @@ for workload in $workloads; do
                 theirs idle100k idle 100000 ;;
       idle1m) ours idle1m "$bin/idle_tasks" 'BM_IdleTasksColdStart/tasks:1000000/'
               theirs idle1m idle 1000000 ;;
-      *) echo "run_go_compare.sh: unknown workload '$workload' (timers, idle100k, idle1m)" >&2; exit 2 ;;
     esac
   done
 done
 
-python3 - "$results" "$runs" <<'PY'
-import collections, statistics, sys
-values = collections.defaultdict(list)
-for line in open(sys.argv[1]):
-    workload, side, key, value = line.split()
-    values[(workload, key, side)].append(float(value))
-print(f"medians of {sys.argv[2]} fresh processes per side (Go: GOMAXPROCS=1)")
-print(f"{'workload':<10} {'figure':<20} {'evergreen':>12} {'go':>12} {'ratio':>7}  (all runs: evergreen | go)")
-for workload, key in dict.fromkeys((w, k) for w, k, _ in values):
-    ours, go = values[(workload, key, "evergreen")], values[(workload, key, "go")]
-    if not ours or not go:
-        continue
-    a, b = statistics.median(ours), statistics.median(go)
-    spread = " ".join(f"{v:.0f}" for v in ours) + " | " + " ".join(f"{v:.0f}" for v in go)
-    print(f"{workload:<10} {key:<20} {a:>12.1f} {b:>12.1f} {a / b:>7.2f}  ({spread})")
-PY
+echo "medians of $runs fresh processes per side (Go: GOMAXPROCS=1, both pinned to CPU $cpu)"
+python3 bench/cold_compare.py summary "$results"
