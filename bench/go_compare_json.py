@@ -20,7 +20,7 @@ LINE = re.compile(r"go (\w+) (\d+): (.*)")
 FIELDS = {
     ("create_per_task", "us"): ("create_ns_per_task", 1e3),
     ("rss_per_task", "B"): ("rss_bytes_per_task", 1.0),
-    ("wall_ms", ""): ("cold_wall_ms", 1.0),  # the first round, as //bench:timers' cold_wall_ms
+    ("wall_ms", ""): ("cold_wall_ms", 1.0),  # the first round in a fresh process, as BM_TimersColdStart's
     ("warm_wall_ms", ""): ("warm_wall_ms", 1.0),
     ("per_task", "ns"): ("seconds_per_task", 1e-9),
 }

@@ -3,8 +3,8 @@
 //
 //	idle N     N goroutines each blocked on one channel: creation time and RSS per goroutine
 //	timers N   N goroutines each sleeping a random 0-100 ms: wall time of the whole set,
-//	           for the first round and the mean of three more (as //bench:timers reports
-//	           cold_wall_ms and warm_wall_ms)
+//	           for the first round and the mean of three more (as //bench:timers'
+//	           BM_TimersColdStart reports cold_wall_ms and BM_Timers warm_wall_ms)
 //	spawn N    spawn + WaitGroup of N trivial goroutines, 10,000 alive at a time
 //
 // Run with GOMAXPROCS=1 to compare with one evergreen loop thread

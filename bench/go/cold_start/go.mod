@@ -1,0 +1,3 @@
+module evergreen/bench/go/cold_start
+
+go 1.19
