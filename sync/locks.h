@@ -45,6 +45,7 @@
 #include "evergreen/loop/internal/blocking_context.h"
 #include "evergreen/loop/internal/thread_affinity.h"
 #include "evergreen/loop/internal/wait_queue.h"
+#include "evergreen/sync/internal/lockable.h"
 
 namespace evergreen {
 
@@ -54,7 +55,7 @@ class Condition;
 //
 // A counter of permits: acquire() takes one, blocking while there is none;
 // release() returns one. Also a Lockable (lock/unlock/try_lock).
-class Semaphore {
+class Semaphore : public internal::Lockable<Semaphore> {
  public:
   // Starts with `value` permits. Throws std::invalid_argument if negative.
   Semaphore(int value = 1);  // NOLINT(google-explicit-constructor): API.md signature
@@ -77,26 +78,9 @@ class Semaphore {
   // (see below).
   void release();
 
-  // Lockable interface, for std::lock_guard, std::unique_lock, std::scoped_lock.
-  void lock() { acquire(); }
-  void unlock() { release(); }
-  bool try_lock() { return acquire(false); }
-  // Timed Lockable interface, for std::unique_lock::try_lock_for/until:
-  // acquire(true, timeout), with any std::chrono::duration (rounded up) or
-  // a time point of any clock (the time left until it, read once).
-  template <class Rep, class Period>
-  bool try_lock_for(const std::chrono::duration<Rep, Period>& timeout) {
-    return acquire(true, to_duration(timeout));
-  }
-  template <class Clock, class D>
-  bool try_lock_until(const std::chrono::time_point<Clock, D>& deadline) {
-    return try_lock_for(deadline - Clock::now());
-  }
-  // acquire() with any std::chrono::duration, rounded up.
-  template <class Rep, class Period>
-  bool acquire(bool blocking, std::chrono::duration<Rep, Period> timeout) {
-    return acquire(blocking, std::optional<Duration>(to_duration(timeout)));
-  }
+  // lock()/unlock()/try_lock(), try_lock_for()/try_lock_until() and acquire()
+  // with any std::chrono::duration (rounded up): see internal/lockable.h.
+  using Lockable::acquire;
 
   // Permits free now (0 while any task waits).
   int value() const {
@@ -163,7 +147,7 @@ class Lock : public Semaphore {
 // which may acquire it again; it is free once released as many times as
 // acquired. The owner is the calling task, so acquire() cannot be used from a
 // loop callback (std::runtime_error).
-class RLock {
+class RLock : public internal::Lockable<RLock> {
  public:
   RLock() = default;
   RLock(const RLock&) = delete;
@@ -185,26 +169,9 @@ class RLock {
   // lock. Never blocks.
   void release();
 
-  // Lockable interface, for std::lock_guard, std::unique_lock, std::scoped_lock.
-  void lock() { acquire(); }
-  void unlock() { release(); }
-  bool try_lock() { return acquire(false); }
-  // Timed Lockable interface, for std::unique_lock::try_lock_for/until:
-  // acquire(true, timeout), with any std::chrono::duration (rounded up) or
-  // a time point of any clock (the time left until it, read once).
-  template <class Rep, class Period>
-  bool try_lock_for(const std::chrono::duration<Rep, Period>& timeout) {
-    return acquire(true, to_duration(timeout));
-  }
-  template <class Clock, class D>
-  bool try_lock_until(const std::chrono::time_point<Clock, D>& deadline) {
-    return try_lock_for(deadline - Clock::now());
-  }
-  // acquire() with any std::chrono::duration, rounded up.
-  template <class Rep, class Period>
-  bool acquire(bool blocking, std::chrono::duration<Rep, Period> timeout) {
-    return acquire(blocking, std::optional<Duration>(to_duration(timeout)));
-  }
+  // lock()/unlock()/try_lock(), try_lock_for()/try_lock_until() and acquire()
+  // with any std::chrono::duration (rounded up): see internal/lockable.h.
+  using Lockable::acquire;
 
   // Whether any task owns the lock.
   bool locked() const {
