@@ -44,11 +44,12 @@ constexpr size_t kBlock = 4096;
 constexpr size_t kChunk = size_t{1} << 20;
 char fill_of(size_t offset) { return char('a' + (offset / kChunk) % 26); }
 
-void make_chunk(std::string& chunk, size_t base) {
-  std::memset(chunk.data(), fill_of(base), chunk.size());
-  for (size_t block = 0; block < chunk.size(); block += kBlock) {
+// Fills `chunk` (kChunk bytes, at file offset `base`, a multiple of kChunk).
+void make_chunk(char* chunk, size_t base) {
+  std::memset(chunk, fill_of(base), kChunk);
+  for (size_t block = 0; block < kChunk; block += kBlock) {
     const uint64_t label = base + block;
-    std::memcpy(chunk.data() + block, &label, sizeof label);
+    std::memcpy(chunk + block, &label, sizeof label);
   }
 }
 
@@ -97,18 +98,16 @@ TEST_F(FileBackendTest, KillDuringAPendingWriteWritesItAllThenRaises) {
   bool went_on = false;
   auto writer = spawn([&] {
     std::string data(kBytes, '\0');
-    for (size_t base = 0; base < kBytes; base += kChunk) {
-      std::string chunk(kChunk, '\0');
-      make_chunk(chunk, base);
-      data.replace(base, kChunk, chunk);
-    }
+    for (size_t base = 0; base < kBytes; base += kChunk) make_chunk(data.data() + base, base);
     writing = true;
     file.pwrite(data, 0);  // `data` dies with the task: nothing may write from it after
     went_on = true;
   });
-  ASSERT_TRUE(bounded([&] {
-    while (!writing) sleep(std::chrono::microseconds(10));
-  }));
+  ASSERT_TRUE(bounded(
+      [&] {
+        while (!writing) sleep(std::chrono::microseconds(10));
+      },
+      60s));
   writer->kill();
   ASSERT_TRUE(writer->join(30s));
   EXPECT_FALSE(went_on);
@@ -161,7 +160,7 @@ TEST_F(FileBackendTest, OneGibFileWrittenByFourTasksAtOnce) {
       // Interleaved across the region, so the four tasks' writes alternate.
       for (size_t done = 0; done < kRegion; done += kChunk) {
         const size_t base = size_t(w) * kRegion + done;
-        make_chunk(chunk, base);
+        make_chunk(chunk.data(), base);
         ASSERT_EQ(file.pwrite(chunk, off_t(base)), kChunk);
       }
     }));
