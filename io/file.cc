@@ -7,17 +7,14 @@
 #include <algorithm>
 #include <mutex>
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/functional/function_ref.h"
+#include "evergreen/io/internal/file_call.h"
 #include "evergreen/io/internal/file_pool.h"
 #include "evergreen/io/internal/unique_fd.h"
+#include "evergreen/loop/internal/blocking_context.h"
 
 namespace evergreen::io {
 namespace {
-
-// The most one read or write asks the kernel for (it caps a call at just under
-// 2 GiB anyway); a shorter transfer than asked for then means end of file.
-constexpr size_t kMaxTransfer = size_t{1} << 30;
 
 std::string describe(const char* operation, const std::string& path) {
   return std::string("evergreen: ") + operation + " " + path;
@@ -103,96 +100,148 @@ File File::open(std::string_view path, int flags, mode_t mode) {
 
 namespace {
 
-// Reads up to `n` bytes into `out` with read(2) (offset < 0) or pread(2);
-// returns 0 or an errno value.
-int read_fully(int fd, std::string& out, size_t n, off_t offset) {
-  out.resize(n);
-  size_t got = 0;
-  while (got < n) {
-    const size_t want = std::min(n - got, kMaxTransfer);
-    ssize_t result = offset < 0 ? ::read(fd, out.data() + got, want)
-                                : ::pread(fd, out.data() + got, want, offset + off_t(got));
-    if (result < 0) {
-      if (errno == EINTR) continue;
-      if (got > 0) break;  // return what was read; the error recurs next time
-      out.clear();
-      return errno;
+using evergreen::internal::BlockingContext;
+using internal::FileCall;
+
+// Holds `state`'s descriptor open for one File call: begin() on the way in,
+// end() on the way out. Throws FileError (EBADF) for a closed File.
+class FdInUse {
+ public:
+  FdInUse(const std::shared_ptr<FileState>& state, const char* operation) : state_(state) {
+    if (state_ == nullptr) {
+      throw FileError(EBADF, std::string("evergreen: ") + operation + ": the file is closed");
     }
+    fd_ = state_->begin(operation);
+  }
+  ~FdInUse() { state_->end(); }
+  FdInUse(const FdInUse&) = delete;
+  FdInUse& operator=(const FdInUse&) = delete;
+
+  int fd() const { return fd_; }
+
+ private:
+  std::shared_ptr<FileState> state_;
+  int fd_ = -1;
+};
+
+// The calling context, with a kill or Timeout already pending raised before
+// anything is done.
+BlockingContext& caller() {
+  BlockingContext& self = evergreen::internal::current_blocking_context();
+  evergreen::internal::raise_pending(self);
+  return self;
+}
+
+// One call, retried on EINTR.
+ssize_t perform(BlockingContext& self, const FileCall& call) {
+  ssize_t result;
+  do {
+    result = internal::perform_file_call(self, call);
+  } while (result == -EINTR && !self.pending);
+  return result;
+}
+
+// Reads up to `n` bytes with read(2) (offset < 0) or pread(2) semantics, as
+// many calls as it takes: a short count ends the loop only at the end of the
+// file (a zero count), since io_uring may return one elsewhere. Stops after
+// the current call when a kill or Timeout arrives (raised by the caller).
+// Returns the bytes, or throws FileError if the first call failed.
+std::string read_fully(BlockingContext& self, const FileState& state, int fd, size_t n,
+                       off_t offset, const char* operation) {
+  std::string out(n, '\0');
+  size_t got = 0;
+  while (got < n && !self.pending) {
+    FileCall call;
+    call.kind = FileCall::Kind::kRead;
+    call.fd = fd;
+    call.buffer = out.data() + got;
+    call.length = std::min(n - got, internal::kMaxFileTransfer);
+    call.offset = offset < 0 ? -1 : offset + off_t(got);
+    ssize_t result = perform(self, call);
+    if (result < 0) {
+      if (got > 0) break;  // return what was read; the error recurs next time
+      throw FileError(int(-result), describe(operation, state.path));
+    }
+    if (result == 0) break;  // end of file
     got += size_t(result);
-    if (size_t(result) < want) break;  // end of file
   }
   out.resize(got);
-  return 0;
+  return out;
 }
 
-// Writes all of `data` with write(2) (offset < 0) or pwrite(2); returns 0 or
-// an errno value.
-int write_fully(int fd, std::string_view data, off_t offset) {
+// Writes all of `data` with write(2) (offset < 0) or pwrite(2) semantics;
+// throws FileError if the kernel refuses part of it. Stops after the current
+// call when a kill or Timeout arrives (raised by the caller).
+void write_fully(BlockingContext& self, const FileState& state, int fd, std::string_view data,
+                 off_t offset, const char* operation) {
   size_t done = 0;
-  while (done < data.size()) {
-    const size_t want = std::min(data.size() - done, kMaxTransfer);
-    ssize_t result = offset < 0 ? ::write(fd, data.data() + done, want)
-                                : ::pwrite(fd, data.data() + done, want, offset + off_t(done));
-    if (result < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    if (result == 0) return EIO;
+  while (done < data.size() && !self.pending) {
+    FileCall call;
+    call.kind = FileCall::Kind::kWrite;
+    call.fd = fd;
+    call.buffer = const_cast<char*>(data.data() + done);  // only read from
+    call.length = std::min(data.size() - done, internal::kMaxFileTransfer);
+    call.offset = offset < 0 ? -1 : offset + off_t(done);
+    ssize_t result = perform(self, call);
+    if (result < 0) throw FileError(int(-result), describe(operation, state.path));
+    if (result == 0) throw FileError(EIO, describe(operation, state.path));
     done += size_t(result);
   }
-  return 0;
-}
-
-// Runs `op(fd)` on the pool with `state`'s descriptor held open.
-void run_on_fd(std::shared_ptr<FileState> state, const char* operation,
-               absl::FunctionRef<int(int fd)> op) {
-  if (state == nullptr) {
-    throw FileError(EBADF, std::string("evergreen: ") + operation + ": the file is closed");
-  }
-  const int fd = state->begin(operation);
-  absl::Cleanup end = [&] { state->end(); };
-  run_file_call(operation, state->path, [&] { return op(fd); });
 }
 
 }  // namespace
 
 std::string File::read(size_t n) {
-  std::string data;
-  run_on_fd(state_, "read", [&](int fd) { return read_fully(fd, data, n, -1); });
+  FdInUse in_use(state_, "read");
+  BlockingContext& self = caller();
+  std::string data = read_fully(self, *state_, in_use.fd(), n, -1, "read");
+  evergreen::internal::raise_pending(self);
   return data;
 }
 
 std::string File::pread(size_t n, off_t offset) {
   if (offset < 0) throw FileError(EINVAL, describe("pread", path()) + ": negative offset");
-  std::string data;
-  run_on_fd(state_, "pread", [&](int fd) { return read_fully(fd, data, n, offset); });
+  FdInUse in_use(state_, "pread");
+  BlockingContext& self = caller();
+  std::string data = read_fully(self, *state_, in_use.fd(), n, offset, "pread");
+  evergreen::internal::raise_pending(self);
   return data;
 }
 
 size_t File::write(std::string_view data) {
-  run_on_fd(state_, "write", [&](int fd) { return write_fully(fd, data, -1); });
+  FdInUse in_use(state_, "write");
+  BlockingContext& self = caller();
+  write_fully(self, *state_, in_use.fd(), data, -1, "write");
+  evergreen::internal::raise_pending(self);
   return data.size();
 }
 
 size_t File::pwrite(std::string_view data, off_t offset) {
   if (offset < 0) throw FileError(EINVAL, describe("pwrite", path()) + ": negative offset");
-  run_on_fd(state_, "pwrite", [&](int fd) { return write_fully(fd, data, offset); });
+  FdInUse in_use(state_, "pwrite");
+  BlockingContext& self = caller();
+  write_fully(self, *state_, in_use.fd(), data, offset, "pwrite");
+  evergreen::internal::raise_pending(self);
   return data.size();
 }
 
 void File::fsync() {
-  run_on_fd(state_, "fsync", [](int fd) {
-    int result;
-    do {
-      result = ::fsync(fd);
-    } while (result < 0 && errno == EINTR);
-    return result < 0 ? errno : 0;
-  });
+  FdInUse in_use(state_, "fsync");
+  BlockingContext& self = caller();
+  FileCall call;
+  call.kind = FileCall::Kind::kFsync;
+  call.fd = in_use.fd();
+  ssize_t result = perform(self, call);
+  evergreen::internal::raise_pending(self);
+  if (result < 0) throw FileError(int(-result), describe("fsync", state_->path));
 }
 
 off_t File::size() {
   struct stat info {};
-  run_on_fd(state_, "size", [&](int fd) { return ::fstat(fd, &info) < 0 ? errno : 0; });
+  FdInUse in_use(state_, "size");
+  const int fd = in_use.fd();
+  // On the pool on both backends: fstat never waits for the device long.
+  run_file_call("size", state_->path, [&] { return ::fstat(fd, &info) < 0 ? errno : 0; });
   return info.st_size;
 }
 

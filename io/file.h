@@ -2,16 +2,21 @@
 //
 // io::File: a regular file whose reads, writes and syncs block only the
 // calling task. Files are always "ready" to epoll, so a file system call
-// cannot be waited for like a socket; each call runs on a small process-wide
-// thread pool while the calling task (or the thread's main context) parks,
-// and the loop runs other tasks meanwhile. Results come back through the
-// loop's cross-thread queue, so the call returns on the caller's thread.
+// cannot be waited for like a socket. On a loop with the io_uring backend
+// read, write, pread, pwrite and fsync are io_uring operations: the calling
+// task (or the thread's main context) parks, the loop submits them with the
+// rest of its iteration's work in one io_uring_enter, and the completion
+// wakes the task. On the epoll backend, and for open() and size() on both,
+// each call runs on a small process-wide thread pool instead and its result
+// comes back through the loop's cross-thread queue. Either way the loop runs
+// other tasks meanwhile and the call returns on the caller's thread.
 //
-// Kill and Timeout: a file call is not interrupted. An exception delivered
-// while it is in flight is raised when the system call has finished (the
-// bytes of a write are then written, those of a read consumed), so the pool
-// thread never touches the caller's buffers after the call returns or
-// throws. An exception already pending when the call begins is raised
+// Kill and Timeout: a file system call is not interrupted. An exception
+// delivered while one is in flight is raised when it has finished (the bytes
+// of a write are then written, those of a read consumed; a transfer that
+// needs several system calls stops after the current one), so the kernel or
+// the pool thread never touches the caller's buffers after the call returns
+// or throws. An exception already pending when the call begins is raised
 // before anything is done.
 //
 // Errors throw io::FileError (a std::system_error carrying the errno value)

@@ -32,10 +32,24 @@ using patch_internal::FdTable;
 using patch_internal::IovCursor;
 using patch_internal::Route;
 using patch_internal::route_call;
-using patch_internal::run_on_file_pool;
+using patch_internal::run_file_call;
 using patch_internal::SavedErrno;
 using patch_internal::send_everything;
 using patch_internal::would_block;
+
+// A task's call on a regular file, as io::File makes it (see run_file_call()).
+// Longer transfers are cut to one call's maximum: the caller of read(2) and
+// friends handles a short count.
+io::internal::FileCall file_call(io::internal::FileCall::Kind kind, int fd, const void* buffer,
+                                 size_t count, off_t offset) {
+  io::internal::FileCall call;
+  call.kind = kind;
+  call.fd = fd;
+  call.buffer = const_cast<void*>(buffer);  // only read from, for a write
+  call.length = count < io::internal::kMaxFileTransfer ? count : io::internal::kMaxFileTransfer;
+  call.offset = offset;
+  return call;
+}
 
 // MSG_WAITALL asks for the whole buffer only on stream sockets; a datagram
 // socket returns one datagram whatever the flag.
@@ -165,7 +179,8 @@ int accept4(int fd, sockaddr* address, socklen_t* length, int flags) {
 ssize_t read(int fd, void* buffer, size_t count) {
   Route route = route_call(fd, false);
   if (route.regular_file) {
-    return run_on_file_pool(*route.task, [&] { return original::read(fd, buffer, count); });
+    return run_file_call(*route.task,
+                         file_call(io::internal::FileCall::Kind::kRead, fd, buffer, count, -1));
   }
   if (!route.blocking) return original::read(fd, buffer, count);
   return receive("read", fd, route, count, false,
@@ -226,7 +241,8 @@ ssize_t recvmsg(int fd, msghdr* message, int flags) {
 ssize_t write(int fd, const void* buffer, size_t count) {
   Route route = route_call(fd, false);
   if (route.regular_file) {
-    return run_on_file_pool(*route.task, [&] { return original::write(fd, buffer, count); });
+    return run_file_call(*route.task,
+                         file_call(io::internal::FileCall::Kind::kWrite, fd, buffer, count, -1));
   }
   if (!route.blocking) return original::write(fd, buffer, count);
   BlockingCall call("write", fd, route.task, kPollOut, Direction::kSend);
@@ -299,18 +315,20 @@ ssize_t sendmsg(int fd, const msghdr* message, int flags) {
 
 ssize_t pread(int fd, void* buffer, size_t count, off_t offset) {
   Route route = route_call(fd, false);
-  if (route.regular_file) {
-    return run_on_file_pool(*route.task,
-                            [&] { return original::pread(fd, buffer, count, offset); });
+  // A negative offset goes to libc, which refuses it (EINVAL); to io_uring
+  // -1 would mean the file offset.
+  if (route.regular_file && offset >= 0) {
+    return run_file_call(*route.task,
+                         file_call(io::internal::FileCall::Kind::kRead, fd, buffer, count, offset));
   }
   return original::pread(fd, buffer, count, offset);
 }
 
 ssize_t pwrite(int fd, const void* buffer, size_t count, off_t offset) {
   Route route = route_call(fd, false);
-  if (route.regular_file) {
-    return run_on_file_pool(*route.task,
-                            [&] { return original::pwrite(fd, buffer, count, offset); });
+  if (route.regular_file && offset >= 0) {
+    return run_file_call(*route.task,
+                         file_call(io::internal::FileCall::Kind::kWrite, fd, buffer, count, offset));
   }
   return original::pwrite(fd, buffer, count, offset);
 }

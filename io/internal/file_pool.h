@@ -14,8 +14,9 @@
 // is destroyed during the call (nothing will be handed back any more), the
 // thread waits for the pool thread outright before the task unwinds.
 //
-// This is the epoll backend's path for regular files; an io_uring backend
-// would submit the same operations to its ring from File instead.
+// This is the epoll backend's path for regular files, and both backends'
+// path for open() and fstat(); on io_uring, reads, writes and fsyncs go to
+// the ring instead (file_call.h decides).
 #ifndef EVERGREEN_IO_INTERNAL_FILE_POOL_H_
 #define EVERGREEN_IO_INTERNAL_FILE_POOL_H_
 

@@ -18,8 +18,12 @@
 #ifndef EVERGREEN_LOOP_INTERNAL_POLLER_H_
 #define EVERGREEN_LOOP_INTERNAL_POLLER_H_
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <system_error>
+
+#include "evergreen/loop/internal/kernel_operation.h"
 
 namespace evergreen::internal {
 
@@ -65,7 +69,30 @@ class Poller {
   // Returns the number of events dispatched.
   virtual int poll(int timeout_ms) = 0;
 
-  // Number of live registrations.
+  // Whether the backend performs KernelOperations itself (io_uring). When
+  // false, submit_operation() and finish_operations() must not be called:
+  // the caller runs the system call elsewhere (io's file pool).
+  virtual bool performs_operations() const { return false; }
+
+  // Queues `operation` (see kernel_operation.h for how long it must live);
+  // it is sent with the next poll() - one system call for everything queued
+  // in a loop iteration - and its on_complete() runs in a later poll().
+  // Throws std::system_error if the submission queue stays full.
+  virtual void submit_operation(KernelOperation&) {
+    throw std::system_error(ENOTSUP, std::generic_category(),
+                            "evergreen: this backend performs no file operations itself");
+  }
+
+  // Blocks the thread until every operation submitted so far has completed,
+  // running their on_complete(); readiness events that arrive meanwhile are
+  // kept for the next poll(). For a caller that can no longer wait by
+  // parking (its loop is being destroyed, or stopped) but must not let its
+  // buffer go while the kernel may still use it.
+  virtual void finish_operations() {}
+
+  // Number of live registrations and operations in flight: while it is
+  // above the loop's own wake-up registration, poll() has work to do even
+  // with a zero timeout.
   size_t size() const { return live_; }
 
  protected:

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <system_error>
@@ -31,8 +33,11 @@ constexpr size_t kBatch = 256;
 constexpr int kReapRounds = 4;
 
 // user_data: bit 63 marks our own operations (cancellations) whose
-// completions are ignored; otherwise the arm number (31 bits) and the slot.
+// completions are ignored; bit 62 a KernelOperation, whose address is the
+// rest (user-space addresses stay below bit 57); otherwise the arm number
+// (31 bits) and the slot.
 constexpr uint64_t kInternal = uint64_t{1} << 63;
+constexpr uint64_t kOperation = uint64_t{1} << 62;
 constexpr uint32_t kArmMask = 0x7fffffff;
 
 uint64_t make_user_data(uint32_t slot, uint32_t arm) {
@@ -150,6 +155,9 @@ IoUringPoller::IoUringPoller() {
 }
 
 IoUringPoller::~IoUringPoller() {
+  // Every caller waits for its own operations, so none should be left; if
+  // one were, the kernel must be done with its memory before the ring goes.
+  if (operations_in_flight_ > 0) finish_operations();
   io_uring_queue_exit(&ring_);
   if (probe_epoll_fd_ >= 0) close(probe_epoll_fd_);
 }
@@ -309,8 +317,70 @@ size_t IoUringPoller::reap() {
   }
 }
 
+void IoUringPoller::submit_operation(KernelOperation& operation) {
+  io_uring_sqe* sqe = next_sqe();
+  // -1 reads or writes at the file offset and advances it
+  // (IORING_FEAT_RW_CUR_POS, Linux 5.6; the ring needs 5.11 anyway).
+  const uint64_t offset = static_cast<uint64_t>(operation.offset);
+  switch (operation.kind) {
+    case KernelOperation::Kind::kRead:
+      io_uring_prep_read(sqe, operation.fd, operation.buffer, operation.length, offset);
+      break;
+    case KernelOperation::Kind::kWrite:
+      io_uring_prep_write(sqe, operation.fd, operation.buffer, operation.length, offset);
+      break;
+    case KernelOperation::Kind::kFsync:
+      io_uring_prep_fsync(sqe, operation.fd, 0);
+      break;
+  }
+  io_uring_sqe_set_data64(sqe, kOperation | reinterpret_cast<uintptr_t>(&operation));
+  ++operations_in_flight_;
+  ++live_;  // poll() has work to do while it is in flight
+}
+
+void IoUringPoller::complete_operation(const Completion& completion) {
+  auto* operation = reinterpret_cast<KernelOperation*>(completion.user_data & ~kOperation);
+  --operations_in_flight_;
+  --live_;
+  operation->on_complete(completion.result);
+}
+
+void IoUringPoller::finish_operations() {
+  for (;;) {
+    // Hand over whatever completed already, keeping the readiness events.
+    std::vector<Completion> kept;
+    for (const Completion& completion : backlog_) {
+      if (!(completion.user_data & kInternal) && (completion.user_data & kOperation)) {
+        complete_operation(completion);
+      } else {
+        kept.push_back(completion);
+      }
+    }
+    backlog_.swap(kept);
+    if (operations_in_flight_ == 0) return;
+    int result = submit_queued();
+    if (result == 0) {
+      io_uring_cqe* cqe = nullptr;
+      result = io_uring_wait_cqe(&ring_, &cqe);
+    }
+    if (result < 0 && result != -EINTR && result != -EAGAIN && result != -EBUSY &&
+        result != -ETIME) {
+      // Giving up would let the kernel write into memory its owner is about
+      // to free.
+      std::fprintf(stderr, "evergreen: io_uring: cannot wait for file operations: %s\n",
+                   std::strerror(-result));
+      std::abort();
+    }
+    reap();
+  }
+}
+
 bool IoUringPoller::dispatch(const Completion& completion) {
   if (completion.user_data & kInternal) return false;
+  if (completion.user_data & kOperation) {
+    complete_operation(completion);
+    return true;
+  }
   uint32_t index = static_cast<uint32_t>(completion.user_data);
   uint32_t arm_number = static_cast<uint32_t>(completion.user_data >> 32);
   // Re-read the slot each time: an earlier handler may have removed or

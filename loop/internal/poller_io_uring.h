@@ -24,6 +24,14 @@
 // dropped unread. The poller owns every piece of state a completion is
 // checked against; no kernel operation points into memory of ours.
 //
+// File operations (KernelOperation: read, write, fsync) are submitted the
+// same way, queued until the iteration's io_uring_enter. Their user_data is
+// the operation's address with bit 62 set; unlike polls, these point into
+// memory of the caller's, who keeps it alive until on_complete() (or, if it
+// can no longer park, waits in finish_operations()). The destructor waits
+// for any still in flight, so the kernel never writes to memory after the
+// ring is gone.
+//
 // The ring is set up by set_up_ring() below; a kernel that refuses it makes
 // the constructor throw std::system_error, which open_backend() turns into a
 // fall-back to epoll for Backend::kAuto.
@@ -67,6 +75,9 @@ class IoUringPoller final : public Poller {
   void modify(Token token, int fd, uint32_t events) override;
   void remove(Token token, int fd) override;
   int poll(int timeout_ms) override;
+  bool performs_operations() const override { return true; }
+  void submit_operation(KernelOperation& operation) override;
+  void finish_operations() override;
 
   // The ring's size, after any shrinking at set-up (for tests).
   unsigned ring_entries() const { return ring_.sq.ring_entries; }
@@ -100,12 +111,16 @@ class IoUringPoller final : public Poller {
   size_t reap();
   // Returns whether the completion was delivered to a handler.
   bool dispatch(const Completion& completion);
+  // Delivers an operation's completion (user_data with kOperation).
+  void complete_operation(const Completion& completion);
 
   io_uring ring_{};
   // An epoll set that only answers whether epoll could watch an fd (see
   // check_pollable()); made on first need.
   int probe_epoll_fd_ = -1;
   bool multishot_ = true;
+  // Operations submitted whose completion has not been delivered.
+  size_t operations_in_flight_ = 0;
   SlotVector<Slot> slots_;
   // Completions taken off the ring but not yet delivered (the ring had to be
   // emptied to submit, outside poll()).

@@ -5,7 +5,9 @@
 //   - the loop's one fd registry (FdRegistry: every fd the loop watches),
 //   - keep-alive (work that keeps run() going although no watcher shows it),
 //   - a destroy hook (let go of loop resources before the loop is freed),
-//   - the cross-thread queue (results handed back from other threads).
+//   - the cross-thread queue (results handed back from other threads),
+//   - file operations the backend performs itself (io_uring; see
+//     kernel_operation.h).
 // Suspending and waking a context (park, wake, deliver) are the free
 // functions of blocking_context.h; waiting in FIFO order is WaitQueue.
 //
@@ -23,6 +25,7 @@
 #include "evergreen/loop/internal/cross_thread_queue.h"
 #include "evergreen/loop/internal/fd_registry.h"
 #include "evergreen/loop/internal/intrusive_list.h"
+#include "evergreen/loop/internal/kernel_operation.h"
 #include "evergreen/loop/internal/poller.h"
 #include "evergreen/loop/internal/ready_queue.h"
 #include "evergreen/loop/internal/timer_heap.h"
@@ -105,6 +108,17 @@ class Scheduler {
   void remove_destroy_listener(DestroyListener* listener) {
     if (listener->is_linked()) destroy_listeners_.remove(listener);
   }
+
+  // Scheduler::performs_operations() / submit_operation() /
+  // finish_operations()
+  //
+  // Whether this loop's backend performs file operations itself (io_uring),
+  // and the Poller calls of the same names (poller.h): queue one for the
+  // iteration's submission; block the thread until every one in flight has
+  // completed.
+  bool performs_operations() const { return poller_->performs_operations(); }
+  void submit_operation(KernelOperation& operation) { poller_->submit_operation(operation); }
+  void finish_operations() { poller_->finish_operations(); }
 
   // Scheduler::cross_thread_queue() / call_from_thread()
   //

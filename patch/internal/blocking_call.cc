@@ -3,9 +3,9 @@
 #include <poll.h>
 
 #include <chrono>
+#include <exception>
 #include <new>
 
-#include "evergreen/io/internal/file_pool.h"
 #include "evergreen/patch/internal/cooperative_wait.h"
 #include "evergreen/patch/patch.h"
 #include "evergreen/loop/internal/wait_label.h"
@@ -55,25 +55,47 @@ Route route_call(int fd, bool nonblocking_call) {
   return route;
 }
 
-ssize_t run_on_file_pool(internal::BlockingContext& task, ssize_t (*call)(void*), void* context) {
+namespace {
+
+// `call` as libc's blocking call, on this thread.
+ssize_t call_here(const io::internal::FileCall& call) {
+  using Kind = io::internal::FileCall::Kind;
+  switch (call.kind) {
+    case Kind::kRead:
+      return call.offset < 0 ? patch::original::read(call.fd, call.buffer, call.length)
+                             : patch::original::pread(call.fd, call.buffer, call.length,
+                                                      call.offset);
+    case Kind::kWrite:
+      return call.offset < 0 ? patch::original::write(call.fd, call.buffer, call.length)
+                             : patch::original::pwrite(call.fd, call.buffer, call.length,
+                                                       call.offset);
+    case Kind::kFsync:
+      break;
+  }
+  errno = EINVAL;
+  return -1;
+}
+
+}  // namespace
+
+ssize_t run_file_call(internal::BlockingContext& task, const io::internal::FileCall& call) {
   // Already interrupted: the task is on its way back to evergreen code, so
   // the call just runs here (parking now would only be cut short).
-  if (task.pending) return call(context);
-  ssize_t result = -1;
-  int error = 0;
+  if (task.pending) return call_here(call);
+  ssize_t result;
   try {
-    io::internal::run_off_loop_leaving_pending(task, [&result, &error, call, context] {
-      result = call(context);
-      error = errno;  // the pool thread's
-    });
-  } catch (const std::bad_alloc&) {
-    return call(context);  // thrown before anything was queued
+    result = io::internal::perform_file_call(task, call);
+  } catch (const std::exception&) {
+    return call_here(call);  // thrown before anything was queued
   }
   // Delivered while the call ran: the C caller gets the completed call, and
   // the task the exception at its next suspension point, even if the Timeout
   // that sent it is cancelled before then.
   if (task.pending) internal::keep_pending(task);
-  if (result < 0) errno = error;
+  if (result < 0) {
+    errno = static_cast<int>(-result);
+    return -1;
+  }
   return result;
 }
 

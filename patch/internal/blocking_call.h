@@ -24,6 +24,7 @@
 #include <optional>
 #include <vector>
 
+#include "evergreen/io/internal/file_call.h"
 #include "evergreen/loop/event_loop.h"
 #include "evergreen/loop/internal/blocking_context.h"
 #include "evergreen/patch/internal/fd_state.h"
@@ -54,8 +55,8 @@ struct Route {
   bool blocking = false;
   // The task making the call, or null outside tasks.
   internal::BlockingContext* task = nullptr;
-  // A task's call on a regular file: it goes to io's file pool
-  // (run_on_file_pool()) instead.
+  // A task's call on a regular file: it goes to io's file path
+  // (run_file_call()) instead.
   bool regular_file = false;
 };
 
@@ -63,21 +64,16 @@ struct Route {
 // Preserves errno.
 Route route_call(int fd, bool nonblocking_call);
 
-// Runs `call` (a blocking libc call on a regular file, returning its result
-// or -1 with errno) on io's file pool while `task` parks, so that only the
-// task waits; returns its result and errno. A kill or Timeout delivered
-// meanwhile does not cut it short (the call completes) and is not raised
-// (no exception may unwind through C frames): it stays pending, kept
-// (internal::keep_pending), for the task's next suspension point. With one
-// already pending, or if the call cannot be queued, `call` runs on this
-// thread instead, blocking it as libc's would.
-ssize_t run_on_file_pool(internal::BlockingContext& task, ssize_t (*call)(void*), void* context);
-
-template <class Call>
-ssize_t run_on_file_pool(internal::BlockingContext& task, Call call) {
-  return run_on_file_pool(
-      task, [](void* context) -> ssize_t { return (*static_cast<Call*>(context))(); }, &call);
-}
+// Performs `call` (read, write, pread or pwrite on a regular file: one
+// system call) the way io::File does (io/internal/file_call.h: an io_uring
+// operation on that backend, io's file pool on epoll) while `task` parks,
+// so that only the task waits; returns its result, or -1 with errno. A kill
+// or Timeout delivered meanwhile does not cut it short (the call completes)
+// and is not raised (no exception may unwind through C frames): it stays
+// pending, kept (internal::keep_pending), for the task's next suspension
+// point. With one already pending, or if the call cannot be queued, it runs
+// on this thread instead, blocking it as libc's would.
+ssize_t run_file_call(internal::BlockingContext& task, const io::internal::FileCall& call);
 
 class BlockingCall {
  public:

@@ -1,5 +1,6 @@
-// Patched read/write/pread/pwrite on regular files: in a task they run on io's
-// file pool, so other tasks keep running; outside tasks they are libc's.
+// Patched read/write/pread/pwrite on regular files: in a task they take
+// io::File's path - io_uring operations on that backend, io's file pool on
+// epoll - so other tasks keep running; outside tasks they are libc's.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include "evergreen/loop/timeout.h"
 #include "evergreen/patch/patch.h"
 #include "patch_test_support.h"
+#include "tests/io/file_pool_jam.h"
 #include "tests/temp_dir.h"
 
 using namespace std::chrono_literals;
@@ -196,6 +198,66 @@ TEST_F(FileTest, TimeoutDuringAReadCompletesItAndIsRaisedAfterTheScope) {
   EXPECT_TRUE(got == expected);
   // Reading 64 MiB takes well over 1 ms; should it not, nothing was delivered.
   EXPECT_EQ(raised, fired);
+  ::close(fd);
+}
+
+TEST_F(FileTest, InATaskCallsGoToTheRingOnIoUringAndToThePoolOnEpoll) {
+  int fd = create("where");
+  const bool io_uring = loop().backend() == Backend::kIoUring;
+  testing::PoolJam jam;
+  bool finished = false, finished_while_jammed = false;
+  ssize_t wrote = 0, pwrote = 0, read_result = 0, pread_result = 0;
+  char head[4] = {}, middle[2] = {};
+  spawn([&] {
+    wrote = ::write(fd, "0123456789", 10);
+    pwrote = ::pwrite(fd, "ab", 2, 4);
+    ::lseek(fd, 0, SEEK_SET);
+    read_result = ::read(fd, head, sizeof head);
+    pread_result = ::pread(fd, middle, sizeof middle, 4);
+    finished = true;
+  });
+  spawn([&] {
+    // On io_uring nothing waits for the jammed pool; on epoll everything does.
+    auto give_up = std::chrono::steady_clock::now() + (io_uring ? 10s : 50ms);
+    while (!finished && std::chrono::steady_clock::now() < give_up) sleep(1ms);
+    finished_while_jammed = finished;
+    jam.release();
+  });
+  loop().run();
+  EXPECT_EQ(finished_while_jammed, io_uring);
+  EXPECT_TRUE(finished);
+  EXPECT_EQ(wrote, 10);
+  EXPECT_EQ(pwrote, 2);
+  EXPECT_EQ(read_result, 4);
+  EXPECT_EQ(std::string(head, 4), "0123");
+  EXPECT_EQ(pread_result, 2);
+  EXPECT_EQ(std::string(middle, 2), "ab");
+  ::close(fd);
+}
+
+// io_uring reads "offset -1" as "at the file offset"; pread(2) refuses it.
+TEST_F(FileTest, NegativeOffsetInATaskIsRefused) {
+  int fd = create("negative");
+  ASSERT_EQ(::write(fd, "abc", 3), 3);
+  ASSERT_EQ(::lseek(fd, 0, SEEK_SET), 0);
+  ssize_t pread_result = 0, pwrite_result = 0;
+  int pread_error = 0, pwrite_error = 0;
+  spawn([&] {
+    char byte;
+    pread_result = ::pread(fd, &byte, 1, -1);
+    pread_error = errno;
+    pwrite_result = ::pwrite(fd, "x", 1, -1);
+    pwrite_error = errno;
+  });
+  loop().run();
+  EXPECT_EQ(pread_result, -1);
+  EXPECT_EQ(pread_error, EINVAL);
+  EXPECT_EQ(pwrite_result, -1);
+  EXPECT_EQ(pwrite_error, EINVAL);
+  EXPECT_EQ(::lseek(fd, 0, SEEK_CUR), 0);  // nothing read or written at the offset
+  char head[3];
+  EXPECT_EQ(::pread(fd, head, 3, 0), 3);
+  EXPECT_EQ(std::string(head, 3), "abc");
   ::close(fd);
 }
 
