@@ -4,6 +4,7 @@
 #include <chrono>
 #include <optional>
 
+#include "evergreen/loop/internal/loop_clock.h"
 #include "evergreen/patch/internal/cooperative_wait.h"
 #include "evergreen/patch/lib.h"
 #include "evergreen/patch/patch.h"
@@ -18,11 +19,11 @@ using patch_internal::WaitOutcome;
 // Sleeps `task` for `duration`; returns the time left if a delivered
 // exception cut it short, or nullopt if it slept in full.
 std::optional<Duration> sleep_task(internal::BlockingContext& task, Duration duration) {
-  TimePoint deadline = std::chrono::steady_clock::now() + duration;
+  TimePoint deadline = ::evergreen::internal::loop_now() + duration;
   if (patch_internal::sleep_until(task, deadline) != WaitOutcome::kInterrupted) {
     return std::nullopt;
   }
-  Duration left = deadline - std::chrono::steady_clock::now();
+  Duration left = deadline - ::evergreen::internal::loop_now();
   return left > Duration::zero() ? left : Duration::zero();
 }
 

@@ -43,6 +43,7 @@
 
 #include "evergreen/loop/event_loop.h"
 #include "evergreen/loop/internal/blocking_context.h"
+#include "evergreen/loop/internal/loop_clock.h"
 #include "evergreen/loop/internal/thread_affinity.h"
 #include "evergreen/loop/internal/wait_queue.h"
 
@@ -90,7 +91,7 @@ class Semaphore {
   }
   template <class Clock, class D>
   bool try_lock_until(const std::chrono::time_point<Clock, D>& deadline) {
-    return try_lock_for(deadline - Clock::now());
+    return try_lock_for(deadline - internal::now_of<Clock>());
   }
   // acquire() with any std::chrono::duration, rounded up.
   template <class Rep, class Period>
@@ -198,7 +199,7 @@ class RLock {
   }
   template <class Clock, class D>
   bool try_lock_until(const std::chrono::time_point<Clock, D>& deadline) {
-    return try_lock_for(deadline - Clock::now());
+    return try_lock_for(deadline - internal::now_of<Clock>());
   }
   // acquire() with any std::chrono::duration, rounded up.
   template <class Rep, class Period>
