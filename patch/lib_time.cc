@@ -77,4 +77,26 @@ int nanosleep(const timespec* duration, timespec* remaining) {
   return -1;
 }
 
+int clock_gettime(clockid_t clock, timespec* now) {
+  const internal::VirtualClock* virtual_clock = internal::this_thread_virtual_clock;
+  if (virtual_clock == nullptr || clock != CLOCK_MONOTONIC || now == nullptr) {
+    return original::clock_gettime(clock, now);
+  }
+  auto since_epoch = virtual_clock->now.time_since_epoch();
+  auto whole = std::chrono::floor<std::chrono::seconds>(since_epoch);
+  now->tv_sec = static_cast<time_t>(whole.count());
+  now->tv_nsec = static_cast<long>((since_epoch - whole).count());
+  return 0;
+}
+
+time_t time(time_t* now) {
+  const internal::VirtualClock* virtual_clock = internal::this_thread_virtual_clock;
+  if (virtual_clock == nullptr) return original::time(now);
+  int64_t elapsed_ns = (virtual_clock->now - virtual_clock->start).count();
+  time_t seconds = static_cast<time_t>((virtual_clock->realtime_start_ns + elapsed_ns) /
+                                       1'000'000'000);
+  if (now != nullptr) *now = seconds;
+  return seconds;
+}
+
 }  // namespace evergreen::lib::time
