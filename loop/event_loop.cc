@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "evergreen/loop/internal/cross_thread_queue.h"
+#include "evergreen/loop/internal/loop_clock.h"
 #include "evergreen/loop/internal/loop_core.h"
 
 namespace evergreen {
@@ -79,7 +80,7 @@ Handler EventLoop::call_soon(Callback callback) {
 
 Handler EventLoop::call_later(Duration delay, Callback callback) {
   require_loop_thread(core_.get(), "call_later");
-  return core_->call_at(std::chrono::steady_clock::now() + delay, std::move(callback));
+  return core_->call_at(::evergreen::internal::loop_now() + delay, std::move(callback));
 }
 
 Handler EventLoop::call_at(TimePoint when, Callback callback) {
@@ -91,7 +92,7 @@ Handler EventLoop::call_from_thread(Callback callback) {
   return internal::LoopCore::post_from_thread(*cross_thread_queue_, std::move(callback));
 }
 
-TimePoint EventLoop::time() const { return std::chrono::steady_clock::now(); }
+TimePoint EventLoop::time() const { return ::evergreen::internal::loop_now(); }
 
 void EventLoop::add_reader(int fd, Callback callback) {
   require_loop_thread(core_.get(), "add_reader");

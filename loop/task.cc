@@ -8,6 +8,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "evergreen/fiber/internal/fatal_error.h"
 #include "evergreen/fiber/internal/fiber_access.h"
+#include "evergreen/loop/internal/loop_clock.h"
 #include "evergreen/loop/internal/loop_core.h"
 #include "evergreen/loop/internal/report.h"
 #include "evergreen/loop/internal/wait_label.h"
@@ -156,7 +157,7 @@ void sleep(Duration duration) {
   timer.wakes = &self;
   internal::WaitLabel label(self, "sleep");
   internal::Scheduler& loop = *self.loop;
-  loop.add_timer(&timer, std::chrono::steady_clock::now() + duration);
+  loop.add_timer(&timer, ::evergreen::internal::loop_now() + duration);
   absl::Cleanup disarm = [&] {
     if (timer.armed()) loop.remove_timer(&timer);
   };

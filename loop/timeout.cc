@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "evergreen/loop/internal/blocking_context.h"
+#include "evergreen/loop/internal/loop_clock.h"
 #include "evergreen/loop/internal/scheduler.h"
 
 namespace evergreen {
@@ -23,7 +24,7 @@ struct Timeout::State final : internal::TimerEntry {
       throw std::runtime_error("evergreen: Timeout: its event loop was destroyed");
     }
     fired = false;
-    loop->add_timer(this, std::chrono::steady_clock::now() + *duration);
+    loop->add_timer(this, ::evergreen::internal::loop_now() + *duration);
   }
 
   void disarm() {
@@ -56,7 +57,7 @@ Timeout::Timeout(TimePoint deadline) : Timeout(deadline, nullptr) {}
 // A passed deadline fires at once: zero, never the negative "never".
 Timeout::Timeout(TimePoint deadline, std::exception_ptr error)
     : Timeout(std::optional<Duration>(
-                  std::max(deadline - std::chrono::steady_clock::now(), Duration::zero())),
+                  std::max(deadline - ::evergreen::internal::loop_now(), Duration::zero())),
               std::move(error)) {}
 
 Timeout::Timeout(std::shared_ptr<State> state) : state_(std::move(state)), owner_(false) {}

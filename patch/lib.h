@@ -94,6 +94,13 @@ unsigned int sleep(unsigned int seconds);
 int usleep(useconds_t microseconds);
 int nanosleep(const timespec* duration, timespec* remaining);
 
+// Clocks: on a thread running testing::run_with_virtual_time() (its tasks and
+// the body), clock_gettime(CLOCK_MONOTONIC) reads the loop's virtual clock
+// and time() the real wall-clock time at its start plus the virtual time
+// elapsed; other clocks, and every other thread, get libc's.
+int clock_gettime(clockid_t clock, timespec* now);
+time_t time(time_t* now);
+
 }  // namespace time
 
 // Name resolution: in a task, host names are resolved with c-ares through

@@ -14,6 +14,7 @@
 #include <new>
 #include <optional>
 
+#include "evergreen/loop/internal/loop_clock.h"
 #include "evergreen/loop/internal/poller.h"
 #include "evergreen/patch/internal/blocking_call.h"
 #include "evergreen/patch/internal/cooperative_wait.h"
@@ -43,7 +44,7 @@ uint32_t watched_events(short events) {
 
 std::optional<TimePoint> deadline_after(Duration timeout) {
   if (timeout < Duration::zero()) return std::nullopt;
-  return std::chrono::steady_clock::now() + timeout;
+  return ::evergreen::internal::loop_now() + timeout;
 }
 
 // Parks `task` until one of the watched fds may be ready, the deadline or an
@@ -131,7 +132,7 @@ int select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds, timev
   internal::WaitLabel label(*task, "select");
   std::optional<TimePoint> deadline;
   if (timeout != nullptr) {
-    deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout->tv_sec) +
+    deadline = ::evergreen::internal::loop_now() + std::chrono::seconds(timeout->tv_sec) +
                std::chrono::microseconds(timeout->tv_usec);
   }
   // The sets asked about; each check works on fresh copies.
@@ -168,7 +169,7 @@ int select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds, timev
     }
   }
   if (timeout != nullptr) {
-    auto left = *deadline - std::chrono::steady_clock::now();
+    auto left = *deadline - ::evergreen::internal::loop_now();
     if (left < Duration::zero() || ready == 0) left = Duration::zero();
     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(left).count();
     timeout->tv_sec = micros / 1'000'000;

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <optional>
 
+#include "evergreen/loop/internal/loop_clock.h"
 #include "evergreen/loop/internal/poller.h"
 #include "evergreen/patch/internal/blocking_call.h"
 #include "evergreen/patch/internal/cooperative_wait.h"
@@ -147,7 +148,7 @@ int connect(int fd, const sockaddr* address, socklen_t length) {
     if (!would_block(errno)) return -1;
     if (route.task != nullptr) {
       patch_internal::CooperativeWait pause(*route.task, patch_internal::Interrupt::kWhilePending);
-      pause.set_deadline(std::chrono::steady_clock::now() + std::chrono::milliseconds(1));
+      pause.set_deadline(::evergreen::internal::loop_now() + std::chrono::milliseconds(1));
       if (pause.wait() == patch_internal::WaitOutcome::kInterrupted) {
         errno = patch_internal::interrupted_errno(*route.task);
         return -1;

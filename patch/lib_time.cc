@@ -4,6 +4,7 @@
 #include <chrono>
 #include <optional>
 
+#include "evergreen/loop/internal/loop_clock.h"
 #include "evergreen/patch/internal/cooperative_wait.h"
 #include "evergreen/patch/lib.h"
 #include "evergreen/patch/patch.h"
@@ -18,11 +19,11 @@ using patch_internal::WaitOutcome;
 // Sleeps `task` for `duration`; returns the time left if a delivered
 // exception cut it short, or nullopt if it slept in full.
 std::optional<Duration> sleep_task(internal::BlockingContext& task, Duration duration) {
-  TimePoint deadline = std::chrono::steady_clock::now() + duration;
+  TimePoint deadline = ::evergreen::internal::loop_now() + duration;
   if (patch_internal::sleep_until(task, deadline) != WaitOutcome::kInterrupted) {
     return std::nullopt;
   }
-  Duration left = deadline - std::chrono::steady_clock::now();
+  Duration left = deadline - ::evergreen::internal::loop_now();
   return left > Duration::zero() ? left : Duration::zero();
 }
 
@@ -74,6 +75,28 @@ int nanosleep(const timespec* duration, timespec* remaining) {
   }
   errno = EINTR;
   return -1;
+}
+
+int clock_gettime(clockid_t clock, timespec* now) {
+  const internal::VirtualClock* virtual_clock = internal::this_thread_virtual_clock;
+  if (virtual_clock == nullptr || clock != CLOCK_MONOTONIC || now == nullptr) {
+    return original::clock_gettime(clock, now);
+  }
+  auto since_epoch = virtual_clock->now.time_since_epoch();
+  auto whole = std::chrono::floor<std::chrono::seconds>(since_epoch);
+  now->tv_sec = static_cast<time_t>(whole.count());
+  now->tv_nsec = static_cast<long>((since_epoch - whole).count());
+  return 0;
+}
+
+time_t time(time_t* now) {
+  const internal::VirtualClock* virtual_clock = internal::this_thread_virtual_clock;
+  if (virtual_clock == nullptr) return original::time(now);
+  int64_t elapsed_ns = (virtual_clock->now - virtual_clock->start).count();
+  time_t seconds = static_cast<time_t>((virtual_clock->realtime_start_ns + elapsed_ns) /
+                                       1'000'000'000);
+  if (now != nullptr) *now = seconds;
+  return seconds;
 }
 
 }  // namespace evergreen::lib::time

@@ -47,6 +47,8 @@ EVERGREEN_NEXT(epoll_wait, int, int, epoll_event*, int, int);
 EVERGREEN_NEXT(sleep, unsigned int, unsigned int);
 EVERGREEN_NEXT(usleep, int, useconds_t);
 EVERGREEN_NEXT(nanosleep, int, const timespec*, timespec*);
+EVERGREEN_NEXT(clock_gettime, int, clockid_t, timespec*);
+EVERGREEN_NEXT(time, time_t, time_t*);
 EVERGREEN_NEXT(getaddrinfo, int, const char*, const char*, const addrinfo*, addrinfo**);
 EVERGREEN_NEXT(gethostbyname, hostent*, const char*);
 
@@ -90,6 +92,8 @@ __attribute__((constructor(101))) void resolve_every_original() {
   next_sleep.get();
   next_usleep.get();
   next_nanosleep.get();
+  next_clock_gettime.get();
+  next_time.get();
   next_getaddrinfo.get();
   next_gethostbyname.get();
 }
@@ -183,6 +187,8 @@ int usleep(useconds_t microseconds) { return next_usleep.get()(microseconds); }
 int nanosleep(const timespec* duration, timespec* remaining) {
   return next_nanosleep.get()(duration, remaining);
 }
+int clock_gettime(clockid_t clock, timespec* now) { return next_clock_gettime.get()(clock, now); }
+time_t time(time_t* now) { return next_time.get()(now); }
 
 int getaddrinfo(const char* node, const char* service, const addrinfo* hints, addrinfo** result) {
   return next_getaddrinfo.get()(node, service, hints, result);

@@ -102,7 +102,8 @@ namespace evergreen::patch {
 //           on regular files read, write, pread, pwrite (and pread64,
 //           pwrite64)
 //   select: select, poll, epoll_wait (on an epoll fd the program owns)
-//   time:   sleep, usleep, nanosleep
+//   time:   sleep, usleep, nanosleep, and clock_gettime and time (which only
+//           differ from libc's under testing::run_with_virtual_time)
 //   dns:    getaddrinfo, gethostbyname (resolved with c-ares, evergreen::io)
 struct Modules {
   bool socket = false;
@@ -166,6 +167,8 @@ int epoll_wait(int epfd, epoll_event* events, int max_events, int timeout_ms);
 unsigned int sleep(unsigned int seconds);
 int usleep(useconds_t microseconds);
 int nanosleep(const timespec* duration, timespec* remaining);
+int clock_gettime(clockid_t clock, timespec* now);
+time_t time(time_t* now);
 
 int getaddrinfo(const char* node, const char* service, const addrinfo* hints, addrinfo** result);
 hostent* gethostbyname(const char* name);

@@ -30,6 +30,7 @@
 #include <chrono>
 #include <optional>
 
+#include "evergreen/loop/internal/loop_clock.h"
 #include "evergreen/loop/event_loop.h"
 #include "evergreen/loop/internal/thread_affinity.h"
 #include "evergreen/loop/internal/wait_queue.h"
@@ -123,12 +124,12 @@ class Condition {
 template <class Predicate>
 bool Condition::wait_for(Predicate predicate, std::optional<Duration> timeout) {
   std::optional<TimePoint> deadline;
-  if (timeout) deadline = std::chrono::steady_clock::now() + *timeout;
+  if (timeout) deadline = ::evergreen::internal::loop_now() + *timeout;
   bool result = predicate();
   while (!result) {
     std::optional<Duration> remaining;
     if (deadline) {
-      remaining = *deadline - std::chrono::steady_clock::now();
+      remaining = *deadline - ::evergreen::internal::loop_now();
       if (*remaining <= Duration::zero()) break;
     }
     wait(remaining);

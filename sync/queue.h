@@ -53,6 +53,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "evergreen/loop/internal/loop_clock.h"
 #include "evergreen/loop/event_loop.h"
 #include "evergreen/loop/internal/thread_affinity.h"
 #include "evergreen/loop/internal/wait_queue.h"
@@ -264,13 +265,13 @@ class BasicQueue {
   bool join(std::optional<Duration> timeout = std::nullopt) {
     check_thread("join");
     std::optional<TimePoint> deadline;
-    if (timeout) deadline = std::chrono::steady_clock::now() + *timeout;
+    if (timeout) deadline = ::evergreen::internal::loop_now() + *timeout;
     internal::WaitLabel label("Queue::join");
     // Woken when the count reached zero; put() may have raised it again
     // before this task resumed, hence the loop.
     while (unfinished_ > 0) {
       std::optional<Duration> remaining;
-      if (deadline) remaining = *deadline - std::chrono::steady_clock::now();
+      if (deadline) remaining = *deadline - ::evergreen::internal::loop_now();
       if (!joiners_.wait(nullptr, remaining)) return unfinished_ == 0;
     }
     return true;

@@ -41,6 +41,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "evergreen/loop/internal/loop_clock.h"
 #include "evergreen/loop/event_loop.h"
 #include "evergreen/sync/internal/cross_thread_waiter.h"
 #include "evergreen/sync/queue.h"
@@ -214,7 +215,7 @@ class ThreadSafeQueue {
  private:
   static std::optional<TimePoint> deadline_after(std::optional<Duration> timeout) {
     if (!timeout) return std::nullopt;
-    return std::chrono::steady_clock::now() + *timeout;
+    return ::evergreen::internal::loop_now() + *timeout;
   }
   bool is_full() const { return maxsize_ > 0 && items_.size() >= maxsize_; }
 

@@ -1,5 +1,7 @@
 #include "evergreen/futures/internal/completion_watch.h"
 
+#include "evergreen/loop/internal/loop_clock.h"
+
 #include <algorithm>
 #include <chrono>
 #include <stdexcept>
@@ -9,12 +11,12 @@ namespace evergreen::futures::internal {
 
 std::optional<Duration> time_left(std::optional<TimePoint> deadline) {
   if (!deadline) return std::nullopt;
-  return std::max(Duration::zero(), *deadline - std::chrono::steady_clock::now());
+  return std::max(Duration::zero(), *deadline - ::evergreen::internal::loop_now());
 }
 
 std::optional<TimePoint> deadline_after(std::optional<Duration> timeout) {
   if (!timeout) return std::nullopt;
-  return std::chrono::steady_clock::now() + *timeout;
+  return ::evergreen::internal::loop_now() + *timeout;
 }
 
 CompletionWatch::CompletionWatch(const std::vector<FutureBase>& futures) {

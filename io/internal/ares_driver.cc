@@ -8,6 +8,7 @@
 
 #include "evergreen/io/errors.h"
 #include "evergreen/loop/event_loop.h"
+#include "evergreen/loop/internal/loop_clock.h"
 
 namespace evergreen::io::internal {
 
@@ -150,7 +151,7 @@ void AresDriver::update_timer() {
   timeval wait{};
   if (ares_timeout(channel_, nullptr, &wait) == nullptr) return;  // no query pending
   auto delay = std::chrono::seconds(wait.tv_sec) + std::chrono::microseconds(wait.tv_usec);
-  loop_->add_timer(deadline_.get(), std::chrono::steady_clock::now() + delay);
+  loop_->add_timer(deadline_.get(), ::evergreen::internal::loop_now() + delay);
 }
 
 }  // namespace evergreen::io::internal

@@ -13,6 +13,7 @@
 
 #include "evergreen/fiber/internal/fatal_error.h"
 #include "evergreen/loop/internal/backend_selection.h"
+#include "evergreen/loop/internal/loop_clock.h"
 #include "evergreen/loop/internal/report.h"
 #include "evergreen/loop/internal/signal_router.h"
 #include "evergreen/loop/internal/task_listing.h"
@@ -87,6 +88,7 @@ LoopCore::LoopCore(EventLoop* owner, OpenedBackend opened)
 }
 
 LoopCore::~LoopCore() {
+  stop_virtual_clock();
   fds_.clear();  // before the listeners it links (fd_callbacks_) are freed
 }
 
@@ -391,8 +393,13 @@ bool LoopCore::has_work() const {
 
 void LoopCore::run_once() {
   turn_started_ = coarse_steady_now();
-  retired_fd_callbacks_.clear();
-  fds_.collect_retired();
+  // Under run_with_virtual_time() only: the one branch virtual time adds to
+  // an iteration.
+  if (virtual_time_ != nullptr) [[unlikely]] {
+    run_once_virtual();
+    return;
+  }
+  release_retired();
   fire_due_timers();
   take_cross_thread_callbacks();
 
@@ -419,10 +426,15 @@ void LoopCore::run_once() {
   if (may_sleep) thread_queue_->end_sleep();
 }
 
+void LoopCore::release_retired() {
+  retired_fd_callbacks_.clear();
+  fds_.collect_retired();
+}
+
 int LoopCore::poll_timeout_ms() const {
   if (!ready_.empty() || stop_requested_ || thread_queue_->has_pending()) return 0;
   if (!timers_.empty()) {
-    auto wait = timers_.next_deadline() - std::chrono::steady_clock::now();
+    auto wait = timers_.next_deadline() - ::evergreen::internal::loop_now();
     if (wait <= Duration::zero()) return 0;
     // Round up: waking early would only spin until the deadline.
     auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
@@ -437,7 +449,7 @@ void LoopCore::fire_due_timers() {
   // At most one batch per iteration: the tasks it wakes run before more
   // timers fire, while their stacks are still in the TLB and cache. Timers
   // added while firing (even already due) wait for the next iteration.
-  timers_.take_due(std::chrono::steady_clock::now(), TimerHeap::kMaxBatch);
+  timers_.take_due(::evergreen::internal::loop_now(), TimerHeap::kMaxBatch);
   while (TimerEntry* entry = timers_.next_to_fire()) {
     if (entry->wakes != nullptr) prefetch_for_resume(*entry->wakes);
     entry->fire();
@@ -529,6 +541,7 @@ void LoopCore::destroy() {
   for (auto& record : late) record->loop = nullptr;
   poller_->remove(thread_queue_token_, thread_queue_->wake_fd());
   state_ = State::kDestroyed;
+  stop_virtual_clock();
   leave_thread();
 }
 

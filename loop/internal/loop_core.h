@@ -36,6 +36,7 @@
 #include "evergreen/loop/internal/scheduler.h"
 #include "evergreen/loop/internal/signal_pipe.h"
 #include "evergreen/loop/internal/timer_heap.h"
+#include "evergreen/loop/internal/virtual_time_state.h"
 
 namespace evergreen::internal {
 
@@ -88,6 +89,16 @@ class LoopCore final : public Scheduler {
   void stop();
   void destroy();
 
+  // --- Virtual time (loop/testing.h; loop_core_virtual.cc) -------------------
+  // Makes this loop's clock virtual from now on (this thread's loop_now()
+  // follows it until destroy()); with a seed, each turn's ready entries run
+  // in an order drawn from it.
+  void enable_virtual_time(std::optional<uint64_t> shuffle_seed);
+  bool has_virtual_time() const { return virtual_time_ != nullptr; }
+  // Suspends `self` until the loop finds every other context blocked: the
+  // point where virtual time would otherwise advance.
+  void wait_idle(BlockingContext& self);
+
  private:
   LoopCore(EventLoop* owner, OpenedBackend opened);
 
@@ -101,6 +112,12 @@ class LoopCore final : public Scheduler {
   void finish_if_ended(BlockingContext* context);
   bool has_work() const;
   void run_once();
+  void run_once_virtual();
+  // Frees the fd listeners retired during the last iteration.
+  void release_retired();
+  void run_ready_entries(size_t budget);
+  bool io_pending() const;
+  void stop_virtual_clock();
   void fire_due_timers();
   void take_cross_thread_callbacks();
   int poll_timeout_ms() const;
@@ -137,6 +154,9 @@ class LoopCore final : public Scheduler {
   std::unique_ptr<SignalPipe> signals_;
 
   LiveTasks live_tasks_;
+
+  // Null unless enable_virtual_time() was called (loop_core_virtual.cc).
+  std::unique_ptr<VirtualTimeState> virtual_time_;
 };
 
 }  // namespace evergreen::internal

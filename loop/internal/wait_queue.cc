@@ -1,6 +1,7 @@
 #include "evergreen/loop/internal/wait_queue.h"
 
 #include "absl/cleanup/cleanup.h"
+#include "evergreen/loop/internal/loop_clock.h"
 #include "evergreen/loop/internal/scheduler.h"
 
 namespace evergreen::internal {
@@ -50,7 +51,7 @@ bool WaitQueue::wait(const char* label, std::optional<Duration> timeout, void* d
   Deadline deadline;
   deadline.waiter = &waiter;
   deadline.wakes = &self;
-  if (timeout) loop.add_timer(&deadline, std::chrono::steady_clock::now() + *timeout);
+  if (timeout) loop.add_timer(&deadline, ::evergreen::internal::loop_now() + *timeout);
 
   absl::Cleanup leave = [&] {
     if (deadline.armed()) loop.remove_timer(&deadline);

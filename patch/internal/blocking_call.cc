@@ -6,6 +6,7 @@
 #include <exception>
 #include <new>
 
+#include "evergreen/loop/internal/loop_clock.h"
 #include "evergreen/patch/internal/cooperative_wait.h"
 #include "evergreen/patch/patch.h"
 #include "evergreen/loop/internal/wait_label.h"
@@ -19,7 +20,7 @@ WaitOutcome block_thread(int fd, uint32_t events, std::optional<TimePoint> deadl
   for (;;) {
     int timeout_ms = -1;
     if (deadline) {
-      auto left = *deadline - std::chrono::steady_clock::now();
+      auto left = *deadline - ::evergreen::internal::loop_now();
       if (left <= Duration::zero()) return WaitOutcome::kTimedOut;
       auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
       timeout_ms = ms > 1'000'000'000 ? 1'000'000'000 : static_cast<int>(ms);
@@ -103,7 +104,7 @@ bool BlockingCall::wait(int timeout_errno) {
   if (!deadline_known_) {
     deadline_known_ = true;
     Duration timeout = FdTable::timeout(fd_, direction_);
-    if (timeout > Duration::zero()) deadline_ = std::chrono::steady_clock::now() + timeout;
+    if (timeout > Duration::zero()) deadline_ = ::evergreen::internal::loop_now() + timeout;
   }
   WaitOutcome outcome;
   if (task_ != nullptr) {

@@ -9,6 +9,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "evergreen/fiber/fiber.h"
 #include "evergreen/loop/internal/fd_registry.h"
+#include "evergreen/loop/internal/loop_clock.h"
 #include "evergreen/loop/internal/poller.h"
 #include "evergreen/loop/internal/scheduler.h"
 #include "evergreen/loop/local.h"
@@ -149,7 +150,7 @@ WaitOutcome CooperativeWait::wait() {
   if (interrupted()) return WaitOutcome::kInterrupted;
   Scheduler& loop = *task_.loop;
   if (deadline_) {
-    if (*deadline_ <= std::chrono::steady_clock::now()) return WaitOutcome::kTimedOut;
+    if (*deadline_ <= ::evergreen::internal::loop_now()) return WaitOutcome::kTimedOut;
     loop.add_timer(&timer_, *deadline_);
   }
   // The loop must not finish under a waiting task: run() does not count fd
@@ -172,7 +173,7 @@ void forget_fd_before_close(int fd) {
 }
 
 WaitOutcome sleep_until(BlockingContext& task, TimePoint deadline) {
-  if (deadline <= std::chrono::steady_clock::now()) {
+  if (deadline <= ::evergreen::internal::loop_now()) {
     // A zero sleep yields: everything ready runs first.
     internal::wake(task);
     internal::park(task);

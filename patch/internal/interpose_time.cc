@@ -1,4 +1,4 @@
-// The interposed sleeps (see interpose_socket.cc for how interposition
+// The interposed sleeps and clocks (see interpose_socket.cc for how interposition
 // works). Pass-throughs until patch() switches the time module on.
 #include <time.h>
 #include <unistd.h>
@@ -30,5 +30,13 @@ int nanosleep(const timespec* duration, timespec* remaining) {
   return on() ? cooperative::nanosleep(duration, remaining)
               : original::nanosleep(duration, remaining);
 }
+
+// Under testing::run_with_virtual_time() these read the loop's virtual clock
+// (lib_time.cc); everywhere else they are libc's.
+int clock_gettime(clockid_t clock, timespec* now) {
+  return on() ? cooperative::clock_gettime(clock, now) : original::clock_gettime(clock, now);
+}
+
+time_t time(time_t* now) { return on() ? cooperative::time(now) : original::time(now); }
 
 }  // extern "C"

@@ -7,6 +7,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "evergreen/loop/internal/blocking_context.h"
 #include "evergreen/loop/internal/cross_thread_queue.h"
+#include "evergreen/loop/internal/loop_clock.h"
 #include "evergreen/loop/internal/scheduler.h"
 #include "evergreen/loop/internal/timer_heap.h"
 
@@ -42,7 +43,7 @@ bool CrossThreadWaiter::wait_on_loop(std::unique_lock<std::mutex>& lock, List& l
   // An exception left pending by an earlier served wait is raised here, at
   // the next suspension point, before anything is linked.
   if (self.pending) raise_pending(self);
-  if (deadline && *deadline <= std::chrono::steady_clock::now()) return false;
+  if (deadline && *deadline <= ::evergreen::internal::loop_now()) return false;
 
   Scheduler& loop = *self.loop;
   loop_ = &loop;

@@ -6,8 +6,9 @@
 // unlock(), try_lock(). Timed Lockable (std::unique_lock::try_lock_for/until):
 // acquire(true, timeout), with any std::chrono::duration (rounded up, see
 // loop/duration.h) or a time point of any clock (the time left until it,
-// read once). And acquire() with any std::chrono::duration: the derived class
-// brings it in with `using Lockable::acquire;` beside its own acquire().
+// read once; a steady_clock one follows the loop's clock, see loop_clock.h).
+// And acquire() with any std::chrono::duration: the derived class brings it
+// in with `using Lockable::acquire;` beside its own acquire().
 #ifndef EVERGREEN_SYNC_INTERNAL_LOCKABLE_H_
 #define EVERGREEN_SYNC_INTERNAL_LOCKABLE_H_
 
@@ -16,6 +17,7 @@
 
 #include "evergreen/loop/duration.h"
 #include "evergreen/loop/event_loop.h"
+#include "evergreen/loop/internal/loop_clock.h"
 
 namespace evergreen::internal {
 
@@ -32,7 +34,7 @@ class Lockable {
   }
   template <class Clock, class D>
   bool try_lock_until(const std::chrono::time_point<Clock, D>& deadline) {
-    return try_lock_for(deadline - Clock::now());
+    return try_lock_for(deadline - now_of<Clock>());
   }
 
   template <class Rep, class Period>
