@@ -35,6 +35,7 @@
 #include "evergreen/loop/internal/ready_queue.h"
 #include "evergreen/loop/internal/scheduler.h"
 #include "evergreen/loop/internal/signal_pipe.h"
+#include "evergreen/loop/internal/stall_watchdog.h"
 #include "evergreen/loop/internal/timer_heap.h"
 
 namespace evergreen::internal {
@@ -84,6 +85,7 @@ class LoopCore final : public Scheduler {
   bool remove_signal_handler(int signum);
   void remove_signal_record(CallbackRecord* record);
   void switch_to_loop();
+  void set_stall_threshold(std::optional<Duration> threshold);
   void run(bool forever);
   void stop();
   void destroy();
@@ -137,6 +139,10 @@ class LoopCore final : public Scheduler {
   std::unique_ptr<SignalPipe> signals_;
 
   LiveTasks live_tasks_;
+
+  // What the stall watchdog and the task dump see of this loop (declared
+  // last: registered once everything it points at exists).
+  WatchedLoop watched_{&current_, thread_queue_};
 };
 
 }  // namespace evergreen::internal
