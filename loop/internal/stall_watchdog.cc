@@ -41,8 +41,25 @@ struct Watchdog {
   std::once_flag started;
 };
 
+}  // namespace
+}  // namespace evergreen::internal
+
+// Where tools/gdb/evergreen.py finds every loop of a live process or a core
+// file, by this unmangled name: the watchdog's list of LoopWatch (its first
+// word is the list's head). Null until the first loop registers.
+extern "C" {
+[[gnu::used]] void* evergreen_gdb_loop_watches = nullptr;
+}
+
+namespace evergreen::internal {
+namespace {
+
 Watchdog& watchdog() {
-  static Watchdog* state = new Watchdog;
+  static Watchdog* state = [] {
+    auto* created = new Watchdog;
+    evergreen_gdb_loop_watches = &created->watches;
+    return created;
+  }();
   return *state;
 }
 
