@@ -117,6 +117,7 @@ TEST_F(StallTest, TaskInUnpatchedSleepIsReportedWithTheCall) {
   ASSERT_TRUE(reports.stalled.load()) << "no stall report within 20s";
   const std::vector<std::string> messages = reports.messages();
   ASSERT_EQ(messages.size(), 1u);
+  std::cout << "the report: " << messages[0] << "\n";
   EXPECT_THAT(messages[0], HasSubstr("stall: task 'sleeper'"));
   EXPECT_THAT(messages[0], HasSubstr("inside system call"));
   EXPECT_THAT(messages[0], HasSubstr("nanosleep"));  // sleep()'s system call
