@@ -11,7 +11,7 @@
 // busy means one task or callback has kept the thread for that long.
 //
 // The rest is the stack sample: the watchdog asks the loop thread for its own
-// backtrace with a signal (kStackSampleSignal), and the handler, on the loop
+// backtrace with a signal (stack_sample.h), and the handler, on the loop
 // thread, writes frames and the name of what runs into the fixed buffers below
 // (no allocation: it runs inside a signal handler).
 #ifndef EVERGREEN_LOOP_INTERNAL_LOOP_WATCH_H_

@@ -1,10 +1,8 @@
 #include "evergreen/loop/internal/stall_watchdog.h"
 
-#include <execinfo.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/syscall.h>
-#include <ucontext.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,11 +20,9 @@
 #include <vector>
 
 #include "evergreen/loop/debug.h"
-#include "evergreen/loop/internal/blocking_context.h"
 #include "evergreen/loop/internal/report.h"
 #include "evergreen/loop/internal/scheduler.h"
-#include "evergreen/loop/internal/stack_trace.h"
-#include "evergreen/loop/task.h"
+#include "evergreen/loop/internal/stack_sample.h"
 
 namespace evergreen::internal {
 namespace {
@@ -68,10 +64,8 @@ std::atomic<int> wake_write_fd{-1};
 std::atomic<bool> dump_requested{false};
 int wake_read_fd = -1;  // the watchdog thread's end
 
-thread_local LoopWatch* this_thread_watch = nullptr;
-
-// --- Signal handlers (async-signal-safe: atomics, raw system calls, backtrace()
-// after it was warmed up, plain copies) ---------------------------------------
+// --- The dump signal's handler (async-signal-safe: atomics and a raw system
+// call) ---------------------------------------------------------------------
 
 void wake_watchdog() {
   const int fd = wake_write_fd.load(std::memory_order_acquire);
@@ -87,162 +81,6 @@ void on_dump_signal(int) {
   dump_requested.store(true, std::memory_order_release);
   wake_watchdog();
   errno = saved_errno;
-}
-
-void copy_text(char* out, size_t size, size_t& used, const char* text) {
-  while (*text != '\0' && used + 1 < size) out[used++] = *text++;
-  out[used] = '\0';
-}
-
-const void* interrupted_pc(void* context) {
-  const auto* uc = static_cast<const ucontext_t*>(context);
-#if defined(__x86_64__)
-  return reinterpret_cast<const void*>(uc->uc_mcontext.gregs[REG_RIP]);
-#elif defined(__aarch64__)
-  return reinterpret_cast<const void*>(uc->uc_mcontext.pc);
-#else
-  (void)uc;
-  return nullptr;
-#endif
-}
-
-void on_sample_signal(int, siginfo_t*, void* context) {
-  const int saved_errno = errno;
-  LoopWatch* watch = this_thread_watch;
-  int expected = LoopWatch::kRequested;
-  if (watch != nullptr &&
-      watch->sample_state.compare_exchange_strong(expected, LoopWatch::kWriting,
-                                                  std::memory_order_acquire)) {
-    void* frames[LoopWatch::kMaxFrames + 8];
-    const int count = ::backtrace(frames, LoopWatch::kMaxFrames + 8);
-    // Drop this handler's frames (and a sanitizer's around it): the stack
-    // starts where the signal interrupted the thread, when the unwinder shows it.
-    const void* pc = interrupted_pc(context);
-    int first = count > 0 ? 1 : 0;
-    for (int i = 0; i < count; ++i) {
-      if (frames[i] == pc) {
-        first = i;
-        break;
-      }
-    }
-    watch->frame_count = std::min(count - first, LoopWatch::kMaxFrames);
-    for (int i = 0; i < watch->frame_count; ++i) watch->frames[i] = frames[first + i];
-    size_t used = 0;
-    const BlockingContext* running = *watch->running;
-    if (running == nullptr) {
-      copy_text(watch->running_name, sizeof watch->running_name, used, "a loop callback");
-    } else if (running->task == nullptr) {
-      copy_text(watch->running_name, sizeof watch->running_name, used, "the main context");
-    } else {
-      copy_text(watch->running_name, sizeof watch->running_name, used, "task '");
-      copy_text(watch->running_name, sizeof watch->running_name, used,
-                running->task->name().c_str());
-      copy_text(watch->running_name, sizeof watch->running_name, used, "'");
-    }
-    watch->sample_state.store(LoopWatch::kTaken, std::memory_order_release);
-  }
-  errno = saved_errno;
-}
-
-// --- Reading a loop thread from the watchdog ----------------------------------
-
-const char* syscall_name(long number) {
-  switch (number) {
-    case SYS_read: return "read";
-    case SYS_write: return "write";
-    case SYS_readv: return "readv";
-    case SYS_writev: return "writev";
-    case SYS_pread64: return "pread64";
-    case SYS_pwrite64: return "pwrite64";
-    case SYS_openat: return "openat";
-    case SYS_nanosleep: return "nanosleep";
-    case SYS_clock_nanosleep: return "clock_nanosleep";
-    case SYS_ppoll: return "ppoll";
-    case SYS_pselect6: return "pselect6";
-    case SYS_epoll_pwait: return "epoll_pwait";
-    case SYS_futex: return "futex";
-    case SYS_accept: return "accept";
-    case SYS_accept4: return "accept4";
-    case SYS_connect: return "connect";
-    case SYS_recvfrom: return "recvfrom";
-    case SYS_sendto: return "sendto";
-    case SYS_recvmsg: return "recvmsg";
-    case SYS_sendmsg: return "sendmsg";
-    case SYS_wait4: return "wait4";
-    case SYS_waitid: return "waitid";
-    case SYS_flock: return "flock";
-    case SYS_fcntl: return "fcntl";
-    case SYS_fsync: return "fsync";
-    case SYS_fdatasync: return "fdatasync";
-    case SYS_io_uring_enter: return "io_uring_enter";
-#ifdef SYS_poll
-    case SYS_poll: return "poll";
-#endif
-#ifdef SYS_select
-    case SYS_select: return "select";
-#endif
-#ifdef SYS_epoll_wait
-    case SYS_epoll_wait: return "epoll_wait";
-#endif
-#ifdef SYS_pause
-    case SYS_pause: return "pause";
-#endif
-#ifdef SYS_open
-    case SYS_open: return "open";
-#endif
-    default: return nullptr;
-  }
-}
-
-// The system call thread `thread_id` is blocked in, "" if it runs user code
-// (or the kernel does not say).
-std::string blocking_syscall(pid_t thread_id) {
-  const std::string path = "/proc/self/task/" + std::to_string(thread_id) + "/syscall";
-  FILE* file = std::fopen(path.c_str(), "re");
-  if (file == nullptr) return "";
-  char text[64] = {};
-  const size_t length = std::fread(text, 1, sizeof text - 1, file);
-  std::fclose(file);
-  text[length] = '\0';
-  char* end = nullptr;
-  const long number = std::strtol(text, &end, 10);
-  if (end == text || number < 0) return "";  // "running", or "-1 ..." (not in a call)
-  const char* name = syscall_name(number);
-  return name != nullptr ? name : "system call " + std::to_string(number);
-}
-
-struct Sample {
-  std::string running;             // "task 'x'", "a loop callback", "the main context"
-  std::string syscall;             // "" unless blocked in one
-  std::vector<std::string> stack;  // innermost first; empty if not taken
-};
-
-// Watchdog thread, under the mutex: what `watch`'s thread is doing now.
-Sample sample(LoopWatch& watch) {
-  Sample result;
-  result.syscall = blocking_syscall(watch.thread_id);
-  watch.sample_state.store(LoopWatch::kRequested, std::memory_order_release);
-  if (pthread_kill(watch.thread, stack_sample_signal()) != 0) {
-    watch.sample_state.store(LoopWatch::kIdle, std::memory_order_relaxed);
-    return result;
-  }
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-  while (watch.sample_state.load(std::memory_order_acquire) != LoopWatch::kTaken) {
-    if (std::chrono::steady_clock::now() >= give_up) {
-      int expected = LoopWatch::kRequested;
-      // The handler has not started: withdraw the request. If it has, it
-      // finishes in microseconds.
-      if (watch.sample_state.compare_exchange_strong(expected, LoopWatch::kIdle)) return result;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  result.running = watch.running_name;
-  for (int i = 0; i < watch.frame_count; ++i) {
-    // The first frame is the interrupted instruction, the others return addresses.
-    result.stack.push_back(symbolise(watch.frames[i], /*return_address=*/i != 0));
-  }
-  watch.sample_state.store(LoopWatch::kIdle, std::memory_order_relaxed);
-  return result;
 }
 
 std::string seconds(std::chrono::nanoseconds duration) {
@@ -417,15 +255,7 @@ void ensure_started() {
     }
     wake_read_fd = fds[0];
     wake_write_fd.store(fds[1], std::memory_order_release);
-    // backtrace() loads the unwinder on first use, which is not safe inside
-    // a signal handler: load it now.
-    void* warm[2];
-    (void)::backtrace(warm, 2);
-    struct sigaction action {};
-    action.sa_sigaction = on_sample_signal;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigaction(stack_sample_signal(), &action, nullptr);
+    install_stack_sample_handler();
     std::thread(watchdog_main).detach();
   });
 }
@@ -442,7 +272,7 @@ void register_loop_watch(LoopWatch& watch, BlockingContext* const* running,
   watch.running = running;
   watch.queue = std::move(queue);
   state.watches.push_back(&watch);
-  this_thread_watch = &watch;
+  set_sampled_watch(&watch);
 }
 
 void unregister_loop_watch(LoopWatch& watch) {
@@ -450,7 +280,7 @@ void unregister_loop_watch(LoopWatch& watch) {
   std::lock_guard<std::mutex> lock(state.mutex);
   if (!watch.is_linked()) return;
   state.watches.remove(&watch);
-  if (this_thread_watch == &watch) this_thread_watch = nullptr;
+  if (sampled_watch() == &watch) set_sampled_watch(nullptr);
 }
 
 void set_stall_threshold(LoopWatch& watch, std::optional<Duration> threshold) {

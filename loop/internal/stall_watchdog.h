@@ -17,12 +17,10 @@
 //   (threshold 0.100s), inside system call clock_nanosleep; stack: #0 ...
 //
 // Time is wall-clock, so a task blocked in a system call that escaped //patch
-// is caught; the call is read from /proc/self/task/<tid>/syscall. The stack
-// comes from the loop thread itself: the watchdog sends it
-// kStackSampleSignal and its handler takes a backtrace() into fixed buffers.
-// A system call the kernel never restarts after a signal handler (sleep(),
-// nanosleep(), poll()) returns early with EINTR when it is sampled: once per
-// stall, and such calls must be ready for EINTR anyway.
+// is caught, and the system call and stack come from a stack sample
+// (stack_sample.h). A system call the kernel never restarts after a signal
+// handler (sleep(), nanosleep(), poll()) returns early with EINTR when it is
+// sampled: once per stall, and such calls must be ready for EINTR anyway.
 //
 // Dumps: the dump signal's handler only sets a flag and writes a byte to the
 // watchdog's pipe (async-signal-safe). The watchdog then hands every loop a
@@ -42,12 +40,9 @@
 
 #include "evergreen/loop/duration.h"
 #include "evergreen/loop/internal/loop_watch.h"
+#include "evergreen/loop/internal/stack_sample.h"
 
 namespace evergreen::internal {
-
-// The signal that asks a loop thread for its stack. Programs using it for
-// something else must not turn the stall detector or the task dump on.
-inline int stack_sample_signal() { return SIGRTMAX - 2; }
 
 constexpr std::chrono::milliseconds kDumpAnswerTimeout{1000};
 
