@@ -3,6 +3,7 @@
 #include <ostream>
 
 #include "evergreen/loop/internal/loop_core.h"
+#include "evergreen/loop/internal/stall_watchdog.h"
 #include "evergreen/loop/internal/task_listing.h"
 
 namespace evergreen {
@@ -14,6 +15,8 @@ std::vector<TaskInfo> list_tasks() {
 }
 
 void dump_tasks(std::ostream& out) { internal::write_task_dump(out, list_tasks()); }
+
+void install_task_dump_handler(int signum) { internal::install_dump_signal(signum); }
 
 const char* to_string(TaskState state) {
   switch (state) {

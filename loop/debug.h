@@ -22,6 +22,8 @@
 #ifndef EVERGREEN_LOOP_DEBUG_H_
 #define EVERGREEN_LOOP_DEBUG_H_
 
+#include <signal.h>
+
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -57,6 +59,19 @@ std::vector<TaskInfo> list_tasks();
 //       #0 evergreen::internal::WaitQueue::wait(...)+0x8c
 //       ...
 void dump_tasks(std::ostream& out);
+
+// Makes `signum` ask every loop of the process for its dump on stderr, as Go
+// does with SIGQUIT; the program goes on. The handler only records the
+// request (async-signal-safe); a watchdog thread then has each loop write
+// dump_tasks() on its own thread at its next turn, headed "evergreen: task
+// dump of the loop on thread <tid>". A loop that has not answered within a
+// second (stuck in a callback or a task that does not yield, or not running)
+// is reported from the watchdog thread with what can be read safely: what it
+// runs, the system call it is blocked in, and its stack. Replaces any handler
+// the program had for `signum`. Throws std::invalid_argument for a signal
+// that cannot serve (invalid, SIGKILL/SIGSTOP, a synchronous fault signal,
+// or SIGRTMAX-2, which the stack sample uses).
+void install_task_dump_handler(int signum = SIGQUIT);
 
 // The word dump_tasks() uses for `state`: "ready", "running" or "blocked".
 const char* to_string(TaskState state);

@@ -129,6 +129,11 @@ void EventLoop::switch_to() {
   core_->switch_to_loop();
 }
 
+void EventLoop::set_stall_threshold(std::optional<Duration> threshold) {
+  require_loop_thread(core_.get(), "set_stall_threshold");
+  core_->set_stall_threshold(threshold);
+}
+
 void EventLoop::run() {
   require_loop_thread(core_.get(), "run");
   core_->run(false);

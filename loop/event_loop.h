@@ -176,6 +176,24 @@ class EventLoop {
   // (a kill or Timeout delivery does). Inside a loop callback: std::runtime_error.
   void switch_to();
 
+  // EventLoop::set_stall_threshold()
+  //
+  // Turns the stall detector on for this loop (or off, with std::nullopt): a
+  // task or callback (or the main context between two blocking calls) that
+  // keeps the loop's thread longer than `threshold` without yielding is
+  // reported once, while it still runs, through the report handler
+  // (evergreen/loop/report.h; stderr by default):
+  //   evergreen: stall: task 'resize' on thread 4711 has run for 0.310s without
+  //   yielding (threshold 0.100s), inside system call clock_nanosleep; stack: #0 ...
+  // Wall-clock time: a task stuck in a blocking system call that escaped
+  // //patch is caught too, and the call is named. The loop's thread is sent
+  // the signal SIGRTMAX-2 for its stack, so a call the kernel never restarts
+  // (sleep, nanosleep, poll) returns early with EINTR once per stall. The
+  // default is off, or EVERGREEN_STALL_MS (milliseconds) when set. Off, the
+  // loop pays one counter increment per switch. A threshold that is not
+  // positive throws std::invalid_argument.
+  void set_stall_threshold(std::optional<Duration> threshold);
+
   // EventLoop::run()
   //
   // Runs the loop until no callback, timer or I/O watcher is left (tasks blocked

@@ -85,6 +85,9 @@ LoopCore::LoopCore(EventLoop* owner, OpenedBackend opened)
   current_ = &main_context_;
   scheduler_fiber_ = &loop_fiber_;
   thread_queue_token_ = poller_->add(thread_queue_->wake_fd(), kPollIn, thread_queue_.get());
+  if (std::optional<Duration> threshold = stall_threshold_from_environment()) {
+    set_stall_threshold(threshold);
+  }
 }
 
 LoopCore::~LoopCore() {
@@ -118,6 +121,7 @@ __attribute__((always_inline)) inline bool LoopCore::hand_off(BlockingContext& s
   if (next == nullptr) return false;
   ready_.pop();
   --ready_budget_;
+  watched_.watch().note_turn();
   next->scheduled = false;
   if (next->task == nullptr) {
     next->resumed_by_loop = true;
@@ -348,6 +352,10 @@ void LoopCore::switch_to_loop() {
   suspend(self);
 }
 
+void LoopCore::set_stall_threshold(std::optional<Duration> threshold) {
+  internal::set_stall_threshold(watched_.watch(), threshold);
+}
+
 void LoopCore::run(bool forever) {
   if (current_ != &main_context_ || Fiber::current() != main_context_.fiber) {
     throw std::runtime_error(
@@ -378,11 +386,13 @@ void LoopCore::stop() {
 void LoopCore::loop_body() {
   state_ = State::kRunning;
   current_ = nullptr;
+  watched_.watch().set_busy(true);
   try {
     while (!stop_requested_ && (run_forever_ || has_work())) run_once();
   } catch (const LoopUnwind&) {
   }
   state_ = State::kFinished;
+  watched_.watch().set_busy(false);
   current_ = &main_context_;
 }
 
@@ -408,6 +418,7 @@ void LoopCore::run_once() {
     ReadyNode* node = ready_.pop();
     if (node == nullptr) break;
     --ready_budget_;
+    watched_.watch().note_turn();
     node->run_ready();
   }
   ready_budget_ = 0;
@@ -422,7 +433,11 @@ void LoopCore::run_once() {
     timeout_ms = 0;
     may_sleep = false;
   }
+  // Waiting for I/O is not a stall.
+  watched_.watch().set_busy(false);
   poller_->poll(timeout_ms);
+  watched_.watch().set_busy(true);
+  watched_.watch().note_turn();
   if (may_sleep) thread_queue_->end_sleep();
 }
 
@@ -519,6 +534,7 @@ void LoopCore::destroy() {
         "a loop callback)");
   }
   thread_queue_->close();
+  watched_.watch().set_busy(false);  // unwinding tasks is not a stall
   ready_budget_ = 0;  // no hand-offs: destroy() resumes each task itself
   // A loop started implicitly by a blocking main context is suspended inside
   // an iteration: unwind it first.
@@ -542,6 +558,7 @@ void LoopCore::destroy() {
   poller_->remove(thread_queue_token_, thread_queue_->wake_fd());
   state_ = State::kDestroyed;
   stop_virtual_clock();
+  unregister_loop_watch(watched_.watch());
   leave_thread();
 }
 

@@ -35,6 +35,7 @@
 #include "evergreen/loop/internal/ready_queue.h"
 #include "evergreen/loop/internal/scheduler.h"
 #include "evergreen/loop/internal/signal_pipe.h"
+#include "evergreen/loop/internal/stall_watchdog.h"
 #include "evergreen/loop/internal/timer_heap.h"
 #include "evergreen/loop/internal/virtual_time_state.h"
 
@@ -85,6 +86,7 @@ class LoopCore final : public Scheduler {
   bool remove_signal_handler(int signum);
   void remove_signal_record(CallbackRecord* record);
   void switch_to_loop();
+  void set_stall_threshold(std::optional<Duration> threshold);
   void run(bool forever);
   void stop();
   void destroy();
@@ -157,6 +159,9 @@ class LoopCore final : public Scheduler {
 
   // Null unless enable_virtual_time() was called (loop_core_virtual.cc).
   std::unique_ptr<VirtualTimeState> virtual_time_;
+  // What the stall watchdog and the task dump see of this loop (declared
+  // last: registered once everything it points at exists).
+  WatchedLoop watched_{&current_, thread_queue_};
 };
 
 }  // namespace evergreen::internal
