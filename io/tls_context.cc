@@ -156,6 +156,11 @@ std::shared_ptr<TlsContextState> new_state(bool server) {
   // One record per SSL_write, and a retried record may come from another
   // buffer (TlsSession keeps a copy of it).
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // Read ahead: one read(2) takes whatever the socket holds (up to OpenSSL's
+  // record buffer) instead of a record header and then its body, two system
+  // calls per record. BaseStream waits for the socket only after a read said
+  // EAGAIN, which OpenSSL reports only once its own buffer is spent too.
+  SSL_CTX_set_read_ahead(ctx, 1);
   if (server) {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
     static const unsigned char kSessionContext[] = "evergreen";
