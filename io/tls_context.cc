@@ -165,6 +165,10 @@ std::shared_ptr<TlsContextState> new_state(bool server) {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
     static const unsigned char kSessionContext[] = "evergreen";
     SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
+    // One TLS 1.3 session ticket per handshake, not OpenSSL's two: a client
+    // resumes with one, and each ticket costs the server an encryption, a MAC
+    // and a record, and the client a session copy (Go's crypto/tls sends one).
+    SSL_CTX_set_num_tickets(ctx, 1);
     SSL_CTX_set_tlsext_servername_callback(ctx, select_server_name);
     SSL_CTX_set_tlsext_servername_arg(ctx, state.get());
     SSL_CTX_set_alpn_select_cb(ctx, select_alpn, state.get());
