@@ -8,6 +8,10 @@
 //
 //   ./bazelw run --config=opt //bench:tls_echo -- --seconds=3 --cpu=0
 //
+// --echo=0, --bulk=0 or --handshakes=0 leave that part out (to profile one).
+// bench/run_tls_compare.sh runs this beside Go's crypto/tls
+// (bench/go/tls_echo) with the same certificate, TLS version and cipher.
+//
 // Makes a throwaway certificate with the `openssl` tool.
 #include <stdlib.h>
 #include <unistd.h>
@@ -141,6 +145,9 @@ int main(int argc, char** argv) {
   long megabytes = bench::flag_number(argc, argv, "megabytes", 256);
   int connections = static_cast<int>(bench::flag_number(argc, argv, "connections", 100));
   bench::pin_to_cpu(bench::flag_number(argc, argv, "cpu", -1));
+  bool run_echo = bench::flag_number(argc, argv, "echo", 1) != 0;
+  bool run_bulk = bench::flag_number(argc, argv, "bulk", 1) != 0;
+  bool run_handshakes = bench::flag_number(argc, argv, "handshakes", 1) != 0;
   Certificate certificate;
 
   io::TLSServer tls_server(io::TLSContext::server(certificate.cert, certificate.key), echo_handler);
@@ -152,17 +159,24 @@ int main(int argc, char** argv) {
   io::TLSContext client_context = io::TLSContext::client();
   client_context.load_verify_locations(certificate.cert);
 
-  double tcp_echo = echo_rate<io::TCPClient>(tcp_server.sockname(), nullptr, connections, seconds);
-  double tls_echo =
-      echo_rate<io::TLSClient>(tls_server.sockname(), &client_context, connections, seconds);
-  std::printf("echo (%d connections, 64 B): TCP %.0f req/s, TLS %.0f req/s (%.2fx)\n",
-              connections, tcp_echo, tls_echo, tls_echo / tcp_echo);
-  double tcp_bulk = bulk_rate<io::TCPClient>(tcp_server.sockname(), nullptr, megabytes);
-  double tls_bulk = bulk_rate<io::TLSClient>(tls_server.sockname(), &client_context, megabytes);
-  std::printf("bulk (%ld MB echoed): TCP %.0f MB/s, TLS %.0f MB/s (%.2fx)\n", megabytes, tcp_bulk,
-              tls_bulk, tls_bulk / tcp_bulk);
-  double handshakes = handshake_rate(tls_server.sockname(), client_context, seconds);
-  std::printf("handshakes (TLS 1.3, P-256, both ends on this thread): %.0f /s\n", handshakes);
+  if (run_echo) {
+    double tcp_echo =
+        echo_rate<io::TCPClient>(tcp_server.sockname(), nullptr, connections, seconds);
+    double tls_echo =
+        echo_rate<io::TLSClient>(tls_server.sockname(), &client_context, connections, seconds);
+    std::printf("echo (%d connections, 64 B): TCP %.0f req/s, TLS %.0f req/s (%.2fx)\n",
+                connections, tcp_echo, tls_echo, tls_echo / tcp_echo);
+  }
+  if (run_bulk) {
+    double tcp_bulk = bulk_rate<io::TCPClient>(tcp_server.sockname(), nullptr, megabytes);
+    double tls_bulk = bulk_rate<io::TLSClient>(tls_server.sockname(), &client_context, megabytes);
+    std::printf("bulk (%ld MB echoed): TCP %.0f MB/s, TLS %.0f MB/s (%.2fx)\n", megabytes,
+                tcp_bulk, tls_bulk, tls_bulk / tcp_bulk);
+  }
+  if (run_handshakes) {
+    double handshakes = handshake_rate(tls_server.sockname(), client_context, seconds);
+    std::printf("handshakes (TLS 1.3, P-256, both ends on this thread): %.0f /s\n", handshakes);
+  }
 
   tls_server.close();
   tcp_server.close();

@@ -156,10 +156,19 @@ std::shared_ptr<TlsContextState> new_state(bool server) {
   // One record per SSL_write, and a retried record may come from another
   // buffer (TlsSession keeps a copy of it).
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // Read ahead: one read(2) takes whatever the socket holds (up to OpenSSL's
+  // record buffer) instead of a record header and then its body, two system
+  // calls per record. BaseStream waits for the socket only after a read said
+  // EAGAIN, which OpenSSL reports only once its own buffer is spent too.
+  SSL_CTX_set_read_ahead(ctx, 1);
   if (server) {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
     static const unsigned char kSessionContext[] = "evergreen";
     SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
+    // One TLS 1.3 session ticket per handshake, not OpenSSL's two: a client
+    // resumes with one, and each ticket costs the server an encryption, a MAC
+    // and a record, and the client a session copy (Go's crypto/tls sends one).
+    SSL_CTX_set_num_tickets(ctx, 1);
     SSL_CTX_set_tlsext_servername_callback(ctx, select_server_name);
     SSL_CTX_set_tlsext_servername_arg(ctx, state.get());
     SSL_CTX_set_alpn_select_cb(ctx, select_alpn, state.get());

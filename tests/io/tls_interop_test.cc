@@ -144,5 +144,40 @@ TEST_F(TlsInteropTest, OpensslSClientTalksToTlsServer) {
   serving->join();
 }
 
+// A TLS 1.3 server sends one session ticket per handshake (OpenSSL's own
+// default is two): s_client reports each ticket that arrives.
+TEST_F(TlsInteropTest, TlsServerSendsOneSessionTicket) {
+  const TlsCerts& certs = TlsCerts::get();
+  io::TLSContext context = io::TLSContext::server(certs.server.cert, certs.server.key);
+  io::TLSServer server(context, [](std::shared_ptr<io::StreamConnection> connection) {
+    connection->write("echo: " + connection->read_until("\n"));
+  });
+  server.bind({"127.0.0.1", 0});
+  auto serving = spawn([&] { server.serve(); });
+  TempDir dir("tls_interop");
+  std::string output = dir.file("s_client.out");
+  bounded(
+      [&] {
+        // The reply comes after the tickets, so the output holds them all.
+        Child client("(printf 'hello\\n'; sleep 3) | exec timeout -s KILL 30 openssl s_client "
+                     "-tls1_3 -no_ign_eof -connect 127.0.0.1:" +
+                     std::to_string(server.sockname().port) + " -servername localhost " +
+                     "-verify_return_error -verify_hostname localhost -CAfile " + certs.ca.cert +
+                     " >" + output + " 2>/dev/null");
+        EXPECT_EQ(client.wait(20s), 0);
+        std::string text = read_file(output);
+        EXPECT_THAT(text, HasSubstr("echo: hello\n"));
+        size_t tickets = 0;
+        for (size_t at = 0; (at = text.find("New Session Ticket arrived", at)) != std::string::npos;
+             ++at) {
+          ++tickets;
+        }
+        EXPECT_EQ(tickets, 1u);
+      },
+      30s);
+  server.close();
+  serving->join();
+}
+
 }  // namespace
 }  // namespace evergreen::testing

@@ -1,0 +1,3 @@
+module evergreen/bench/go/tls_echo
+
+go 1.19
