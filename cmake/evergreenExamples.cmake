@@ -1,7 +1,7 @@
 # examples/, with the deps their Bazel targets have (examples/BUILD.bazel). An
 # example added there and not listed here links the umbrella,
 # evergreen::evergreen. The self-contained ones also run as ctest tests
-# (labelled "example"): echo_demo, readme_example, tls_echo and, with libcurl, crawler.
+# (labelled "example"): echo_demo, readme_example, tls_echo, chat_server and, with libcurl, crawler.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(EVERGREEN_EXAMPLE_CURL QUIET IMPORTED_TARGET libcurl)
 
@@ -11,9 +11,10 @@ set(_evergreen_example_deps_echo_demo evergreen::io evergreen::loop)
 set(_evergreen_example_deps_tls_echo evergreen::tls evergreen::io evergreen::loop)
 set(_evergreen_example_deps_echo_server_multicore evergreen::io evergreen::loop)
 set(_evergreen_example_deps_readme_example evergreen::evergreen)
+set(_evergreen_example_deps_chat_server evergreen::sync evergreen::io evergreen::loop)
 set(_evergreen_example_deps_crawler
   evergreen::futures evergreen::io evergreen::loop evergreen::patch PkgConfig::EVERGREEN_EXAMPLE_CURL)
-set(_evergreen_examples_run echo_demo readme_example crawler tls_echo)
+set(_evergreen_examples_run echo_demo readme_example crawler tls_echo chat_server)
 
 set(_dir "${PROJECT_SOURCE_DIR}/examples")
 file(GLOB _examples CONFIGURE_DEPENDS RELATIVE "${_dir}" "${_dir}/*.cc")

@@ -10,10 +10,10 @@
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "evergreen/io/tcp.h"
 #include "evergreen/loop/task.h"
+#include "evergreen/loop/task_group.h"
 #include "evergreen/loop/timeout.h"
 
 using namespace std::chrono_literals;
@@ -23,7 +23,7 @@ using namespace evergreen;
 class EchoServer : public io::TCPServer {
  public:
   void handle_connection(std::shared_ptr<io::StreamConnection> connection) override {
-    auto peer = std::static_pointer_cast<io::TCPConnection>(connection)->peername();
+    io::Address peer = connection->peername();
     std::printf("server: %s connected\n", peer.to_string().c_str());
     for (;;) {
       std::string line = connection->read_until("\n");
@@ -56,14 +56,16 @@ int main() {
   std::printf("server: listening on %s\n", address.to_string().c_str());
   auto serving = spawn([&] { server.serve(); });
 
-  std::vector<std::shared_ptr<Task>> clients;
+  // A TaskGroup: if one client fails, the others are stopped and join()
+  // rethrows its error.
+  TaskGroup clients;
   for (const char* name : {"alice", "bob", "carol"}) {
-    clients.push_back(spawn(client, std::string(name), address, 3));
+    clients.spawn(client, std::string(name), address, 3);
   }
 
   // The main context blocks too: joining runs the loop until they finish.
   bool finished = with_timeout(10s, [&] {
-    for (auto& task : clients) task->join();
+    clients.join();
     // Each handler sees its client's end of stream, returns, and the server
     // forgets the connection.
     while (server.connection_count() > 0) sleep(1ms);

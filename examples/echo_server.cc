@@ -20,8 +20,7 @@ using namespace evergreen;
 class EchoServer : public io::TCPServer {
  public:
   void handle_connection(std::shared_ptr<io::StreamConnection> connection) override {
-    auto tcp = std::static_pointer_cast<io::TCPConnection>(connection);
-    std::printf("client connected from %s\n", tcp->peername().to_string().c_str());
+    std::printf("client connected from %s\n", connection->peername().to_string().c_str());
     for (;;) {
       std::string data = connection->read_until("\n");
       if (data.empty()) break;
