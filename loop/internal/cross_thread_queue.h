@@ -5,7 +5,9 @@
 // an atomic flag each iteration instead, so no system call is spent per
 // callback while the loop is running. While it sleeps, only the first push
 // writes the eventfd (it clears the sleeping flag), so a burst of pushes from
-// any number of threads costs one wake-up.
+// any number of threads costs one wake-up. A loop that spins on has_pending()
+// before sleeping (cross_thread_spin.h) has not called begin_sleep(), so
+// pushes meanwhile write nothing.
 #ifndef EVERGREEN_LOOP_INTERNAL_CROSS_THREAD_QUEUE_H_
 #define EVERGREEN_LOOP_INTERNAL_CROSS_THREAD_QUEUE_H_
 
