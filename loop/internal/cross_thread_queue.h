@@ -49,6 +49,10 @@ class CrossThreadQueue final : public PollHandler {
   // Loop thread: the eventfd is readable; consume the wake-up.
   void on_poll_events(uint32_t events) override;
 
+  // Whether the loop is between begin_sleep() and end_sleep() and no push
+  // has woken it yet (for tests: a spinning loop is not sleeping).
+  bool sleeping() const { return sleeping_.load(std::memory_order_seq_cst); }
+
   // How many times push() wrote the eventfd (for tests of the wake-up rule).
   uint64_t wakeups_written() const { return wakeups_written_.load(std::memory_order_relaxed); }
 

@@ -48,6 +48,16 @@ std::shared_ptr<CrossThreadQueue> queue_of_loop_0(LoopGroup& group) {
   return queue.get_future().get();
 }
 
+// Waits up to `limit` for the loop owning `queue` to sleep in its poller.
+bool wait_until_sleeping(const CrossThreadQueue& queue, Duration limit) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (!queue.sleeping()) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
 TEST(CrossThreadSpinTest, WithoutAWindowItNeverSpins) {
   CrossThreadQueue queue;
   CrossThreadSpin spin(Duration::zero());
@@ -112,6 +122,7 @@ TEST(CrossThreadSpinTest, PostsToASpinningLoopWriteNoEventfd) {
     post_and_wait(group);
   }
   EXPECT_EQ(queue->wakeups_written(), before);
+  EXPECT_FALSE(queue->sleeping());
 }
 
 // An idle group does not burn CPU forever: once the window has run out the
@@ -121,7 +132,7 @@ TEST(CrossThreadSpinTest, AnIdleLoopStopsSpinningAndSleeps) {
   std::shared_ptr<CrossThreadQueue> queue = queue_of_loop_0(group);
   for (int round = 0; round < 3; ++round) {
     post_and_wait(group);
-    std::this_thread::sleep_for(200ms);
+    ASSERT_TRUE(wait_until_sleeping(*queue, 10s));
     uint64_t before = queue->wakeups_written();
     post_and_wait(group);
     EXPECT_EQ(queue->wakeups_written(), before + 1);
@@ -129,7 +140,7 @@ TEST(CrossThreadSpinTest, AnIdleLoopStopsSpinningAndSleeps) {
 }
 
 // A loop made on its own does not spin unless asked: after work from
-// another thread it sleeps at once, and the next call writes the eventfd.
+// another thread it goes to sleep, and the next call writes the eventfd.
 TEST(CrossThreadSpinTest, AStandaloneLoopDoesNotSpinByDefault) {
   std::promise<std::shared_ptr<CrossThreadQueue>> queue_promise;
   std::promise<EventLoop*> loop_promise;
@@ -142,7 +153,7 @@ TEST(CrossThreadSpinTest, AStandaloneLoopDoesNotSpinByDefault) {
   std::shared_ptr<CrossThreadQueue> queue = queue_promise.get_future().get();
   EventLoop* loop = loop_promise.get_future().get();
   for (int round = 0; round < 3; ++round) {
-    std::this_thread::sleep_for(20ms);
+    ASSERT_TRUE(wait_until_sleeping(*queue, 10s));
     uint64_t before = queue->wakeups_written();
     std::promise<void> ran;
     loop->call_from_thread([&] { ran.set_value(); });
