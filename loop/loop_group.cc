@@ -14,6 +14,7 @@
 
 #include "evergreen/loop/event_loop.h"
 #include "evergreen/loop/internal/cross_thread_queue.h"
+#include "evergreen/loop/internal/cross_thread_spin.h"
 #include "evergreen/loop/internal/scheduler.h"
 #include "evergreen/loop/task.h"
 
@@ -118,7 +119,11 @@ void LoopGroup::run_thread(size_t index, int cpu, LoopGroupStartup& startup) {
                                     std::to_string(cpu));
       }
     }
-    loop.emplace(options_.loop);
+    LoopOptions loop_options = options_.loop;
+    // Loops of a group exchange work: spin briefly before sleeping unless
+    // told otherwise (cross_thread_spin.h).
+    if (!loop_options.cross_thread_spin) loop_options.cross_thread_spin = internal::kLoopGroupSpinWindow;
+    loop.emplace(loop_options);
     // Read by senders only after the constructor saw this report.
     loops_[index].queue = internal::Scheduler::current().cross_thread_queue();
   } catch (...) {

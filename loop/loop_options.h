@@ -6,6 +6,10 @@
 #ifndef EVERGREEN_LOOP_LOOP_OPTIONS_H_
 #define EVERGREEN_LOOP_LOOP_OPTIONS_H_
 
+#include <optional>
+
+#include "evergreen/loop/duration.h"
+
 namespace evergreen {
 
 // Backend
@@ -21,6 +25,16 @@ enum class Backend { kAuto, kEpoll, kIoUring };
 // loop of a group).
 struct LoopOptions {
   Backend backend = Backend::kAuto;
+  // How long a loop with nothing to run keeps watching for work from other
+  // threads before it sleeps, counted from the last time such work arrived
+  // (see ARCHITECTURE.md, "Crossing threads"). Spinning spares the other
+  // thread an eventfd write and this one a sleep and wake-up, so work that
+  // bounces between loops crosses in about a cache-line transfer. A loop
+  // that receives no work from other threads never spins. Unset: zero (no
+  // spinning) for an EventLoop made on its own, 50 us for a LoopGroup's
+  // loops. Zero turns it off; a negative value makes the loop's constructor
+  // throw std::invalid_argument.
+  std::optional<Duration> cross_thread_spin = std::nullopt;
 };
 
 }  // namespace evergreen

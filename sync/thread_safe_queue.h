@@ -26,8 +26,11 @@
 //   left, then throw QueueClosed; blocked callers are woken with QueueClosed.
 //   `for (T item : queue)` takes items until the queue is closed and drained.
 // - Waking a task on another loop costs no system call while that loop is
-//   busy, and one per sleep however many items arrive (see EventLoop's
-//   cross-thread queue).
+//   busy or spinning (a LoopGroup's loop watches for work for a moment
+//   after work arrived: LoopOptions::cross_thread_spin), and one per sleep
+//   however many items arrive (see EventLoop's cross-thread queue). Moving
+//   many items? Put them in batches (ThreadSafeQueue<std::vector<T>>): one
+//   lock and at most one wake-up per batch.
 // - The queue must outlive every call blocked on it.
 #ifndef EVERGREEN_SYNC_THREAD_SAFE_QUEUE_H_
 #define EVERGREEN_SYNC_THREAD_SAFE_QUEUE_H_

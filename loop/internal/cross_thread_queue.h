@@ -5,7 +5,9 @@
 // an atomic flag each iteration instead, so no system call is spent per
 // callback while the loop is running. While it sleeps, only the first push
 // writes the eventfd (it clears the sleeping flag), so a burst of pushes from
-// any number of threads costs one wake-up.
+// any number of threads costs one wake-up. A loop that spins on has_pending()
+// before sleeping (cross_thread_spin.h) has not called begin_sleep(), so
+// pushes meanwhile write nothing.
 #ifndef EVERGREEN_LOOP_INTERNAL_CROSS_THREAD_QUEUE_H_
 #define EVERGREEN_LOOP_INTERNAL_CROSS_THREAD_QUEUE_H_
 
@@ -46,6 +48,10 @@ class CrossThreadQueue final : public PollHandler {
   void end_sleep();
   // Loop thread: the eventfd is readable; consume the wake-up.
   void on_poll_events(uint32_t events) override;
+
+  // Whether the loop is between begin_sleep() and end_sleep() and no push
+  // has woken it yet (for tests: a spinning loop is not sleeping).
+  bool sleeping() const { return sleeping_.load(std::memory_order_seq_cst); }
 
   // How many times push() wrote the eventfd (for tests of the wake-up rule).
   uint64_t wakeups_written() const { return wakeups_written_.load(std::memory_order_relaxed); }

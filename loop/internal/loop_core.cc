@@ -71,7 +71,9 @@ struct LoopCore::FdCallbacks final : FdListener {
 // --- Construction --------------------------------------------------------------
 
 LoopCore::LoopCore(EventLoop* owner, LoopOptions options)
-    : LoopCore(owner, open_backend(options.backend)) {}
+    : LoopCore(owner, open_backend(options.backend)) {
+  spin_.emplace(options.cross_thread_spin.value_or(Duration::zero()));
+}
 
 LoopCore::LoopCore(EventLoop* owner, OpenedBackend opened)
     : Scheduler(std::move(opened.poller)),
@@ -424,6 +426,10 @@ void LoopCore::run_once() {
   ready_budget_ = 0;
 
   int timeout_ms = poll_timeout_ms();
+  // About to block with work lately coming from other threads: watch for
+  // more for a moment first (cross_thread_spin.h). Still poll afterwards,
+  // without blocking, so file descriptors are not starved.
+  if (timeout_ms != 0 && spin_->spin_for_work(*thread_queue_)) timeout_ms = 0;
   // Nothing but our own wake-up eventfd is registered and work is waiting:
   // cross-thread callbacks are noticed through an atomic flag, so skip the
   // system call.
@@ -474,6 +480,7 @@ void LoopCore::fire_due_timers() {
 void LoopCore::take_cross_thread_callbacks() {
   if (!thread_queue_->has_pending()) return;
   thread_queue_->drain(incoming_);
+  spin_->note_arrival();
   for (auto& record : incoming_) {
     CallbackRecord* raw = record.get();
     raw->self = std::move(record);

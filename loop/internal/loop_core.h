@@ -28,6 +28,7 @@
 #include "evergreen/loop/internal/blocking_context.h"
 #include "evergreen/loop/internal/callback_record.h"
 #include "evergreen/loop/internal/cross_thread_queue.h"
+#include "evergreen/loop/internal/cross_thread_spin.h"
 #include "evergreen/loop/internal/fd_registry.h"
 #include "evergreen/loop/internal/intrusive_list.h"
 #include "evergreen/loop/internal/live_tasks.h"
@@ -149,6 +150,8 @@ class LoopCore final : public Scheduler {
   size_t ready_budget_ = 0;
   Poller::Token thread_queue_token_ = 0;
   std::vector<std::shared_ptr<CallbackRecord>> incoming_;
+  // Set by the public constructor (the delegated one opens the backend).
+  std::optional<CrossThreadSpin> spin_;
 
   // add_reader()/add_writer() callbacks by fd; they keep run() going.
   std::unordered_map<int, std::unique_ptr<FdCallbacks>> fd_callbacks_;
