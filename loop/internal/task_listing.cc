@@ -8,6 +8,7 @@
 #include <ostream>
 #include <set>
 
+#include "evergreen/loop/internal/coarse_clock.h"
 #include "evergreen/loop/internal/loop_core.h"
 #include "evergreen/loop/internal/stack_trace.h"
 #include "evergreen/loop/task.h"
@@ -80,7 +81,10 @@ std::string seconds(Duration duration) {
 }  // namespace
 
 std::vector<TaskInfo> list_tasks_of(const LoopCore& loop, bool with_stacks) {
-  const auto now = std::chrono::steady_clock::now();
+  // The real coarse clock, as waiting_since is (wait_label.h): never the
+  // loop's clock, which under virtual time (and, through //patch, even
+  // steady_clock) reads the virtual one.
+  const auto now = coarse_steady_now();
   std::vector<TaskInfo> tasks;
   for (const Task* task : loop.tasks_in_start_order()) {
     const BlockingContext& context = LoopCore::context_of(*task);
@@ -91,8 +95,8 @@ std::vector<TaskInfo> list_tasks_of(const LoopCore& loop, bool with_stacks) {
       info.state = TaskState::kReady;
     } else if (context.waiting_on != nullptr) {
       info.waiting_on = context.waiting_on;
-      // waiting_since is read from the coarse clock (wait_label.h), which
-      // may lag `now` by a tick: never report a negative wait.
+      // Both are coarse, but a wait that began in this turn is dated by the
+      // turn's start: never report a negative wait.
       info.waiting_for =
           std::max(Duration::zero(), std::chrono::duration_cast<Duration>(now - context.waiting_since));
     } else {
