@@ -2,11 +2,14 @@
 #ifndef EVERGREEN_BENCH_BENCH_UTIL_H_
 #define EVERGREEN_BENCH_BENCH_UTIL_H_
 
+#include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
+#include <vector>
 
 #include "benchmark/benchmark.h"
 
@@ -36,6 +39,26 @@ inline int64_t current_rss_bytes() {
 // SI prefix (27.1ns).
 inline benchmark::Counter seconds_per(double count) {
   return benchmark::Counter(count, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+// The CPUs this process may run on, in ascending order.
+inline std::vector<int> allowed_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  sched_getaffinity(0, sizeof set, &set);
+  std::vector<int> cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  }
+  return cpus;
+}
+
+// Keeps the calling thread on `cpu`.
+inline void pin_this_thread(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
 }  // namespace evergreen::bench

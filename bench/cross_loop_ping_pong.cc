@@ -32,42 +32,30 @@
 namespace evergreen {
 namespace {
 
-std::vector<int> allowed_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  sched_getaffinity(0, sizeof set, &set);
-  std::vector<int> cpus;
-  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
-  }
-  return cpus;
-}
-
-void pin_this_thread(int cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+// One timed run of `round_trips` round trips through two ThreadSafeQueues
+// between loop 0 and loop 1 of `group`; seconds.
+double queue_round_trips(LoopGroup& group, int round_trips) {
+  ThreadSafeQueue<int> ping, pong;
+  std::promise<void> done;
+  auto started = std::chrono::steady_clock::now();
+  group.post(0, [&] {
+    for (int i = 0; i < round_trips; ++i) {
+      ping.put(i);
+      benchmark::DoNotOptimize(pong.get());
+    }
+    done.set_value();
+  });
+  group.post(1, [&] {
+    for (int i = 0; i < round_trips; ++i) pong.put(ping.get());
+  });
+  done.get_future().wait();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 }
 
 void BM_ThreadSafeQueuePingPong(benchmark::State& state) {
   const int round_trips = static_cast<int>(state.range(0));
   LoopGroup group(2, LoopGroupOptions{.pin_threads = true, .name = "pingpong"});
-  for (auto _ : state) {
-    ThreadSafeQueue<int> ping, pong;
-    std::promise<void> done;
-    group.post(0, [&] {
-      for (int i = 0; i < round_trips; ++i) {
-        ping.put(i);
-        benchmark::DoNotOptimize(pong.get());
-      }
-      done.set_value();
-    });
-    group.post(1, [&] {
-      for (int i = 0; i < round_trips; ++i) pong.put(ping.get());
-    });
-    done.get_future().wait();
-  }
+  for (auto _ : state) benchmark::DoNotOptimize(queue_round_trips(group, round_trips));
   state.counters["seconds_per_round_trip"] = benchmark::Counter(
       static_cast<double>(state.iterations()) * round_trips,
       benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
@@ -80,19 +68,19 @@ BENCHMARK(BM_ThreadSafeQueuePingPong)
 
 void BM_SpinningAtomicsPingPong(benchmark::State& state) {
   const int round_trips = static_cast<int>(state.range(0));
-  std::vector<int> cpus = allowed_cpus();
+  std::vector<int> cpus = bench::allowed_cpus();
   for (auto _ : state) {
     alignas(64) std::atomic<int> ping{-1};
     alignas(64) std::atomic<int> pong{-1};
     std::thread other([&] {
-      pin_this_thread(cpus[1 % cpus.size()]);
+      bench::pin_this_thread(cpus[1 % cpus.size()]);
       for (int i = 0; i < round_trips; ++i) {
         while (ping.load(std::memory_order_acquire) != i) {
         }
         pong.store(i, std::memory_order_release);
       }
     });
-    pin_this_thread(cpus[0]);
+    bench::pin_this_thread(cpus[0]);
     for (int i = 0; i < round_trips; ++i) {
       ping.store(i, std::memory_order_release);
       while (pong.load(std::memory_order_acquire) != i) {
@@ -134,35 +122,15 @@ BENCHMARK(BM_ThreadSafeQueueThroughput)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
-// One timed run of `round_trips` round trips through two ThreadSafeQueues
-// between loop 0 and loop 1 of `group`; seconds.
-double queue_round_trips(LoopGroup& group, int round_trips) {
-  ThreadSafeQueue<int> ping, pong;
-  std::promise<void> done;
-  auto started = std::chrono::steady_clock::now();
-  group.post(0, [&] {
-    for (int i = 0; i < round_trips; ++i) {
-      ping.put(i);
-      benchmark::DoNotOptimize(pong.get());
-    }
-    done.set_value();
-  });
-  group.post(1, [&] {
-    for (int i = 0; i < round_trips; ++i) pong.put(ping.get());
-  });
-  done.get_future().wait();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-}
-
 // The floor: two threads pinned to the group's two CPUs bouncing a counter
 // through two atomics by spinning; seconds for `round_trips`.
 double spinning_round_trips(int round_trips) {
-  std::vector<int> cpus = allowed_cpus();
+  std::vector<int> cpus = bench::allowed_cpus();
   alignas(64) std::atomic<int> ping{-1};
   alignas(64) std::atomic<int> pong{-1};
   std::promise<void> ready;
   std::thread first([&] {
-    pin_this_thread(cpus[0]);
+    bench::pin_this_thread(cpus[0]);
     ready.get_future().wait();
     for (int i = 0; i < round_trips; ++i) {
       ping.store(i, std::memory_order_release);
@@ -171,7 +139,7 @@ double spinning_round_trips(int round_trips) {
     }
   });
   std::thread second([&] {
-    pin_this_thread(cpus[1 % cpus.size()]);
+    bench::pin_this_thread(cpus[1 % cpus.size()]);
     for (int i = 0; i < round_trips; ++i) {
       while (ping.load(std::memory_order_acquire) != i) {
       }

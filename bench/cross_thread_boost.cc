@@ -13,39 +13,22 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "benchmark/benchmark.h"
 
 namespace {
 
-std::vector<int> allowed_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  sched_getaffinity(0, sizeof set, &set);
-  std::vector<int> cpus;
-  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
-  }
-  return cpus;
-}
-
-void pin_this_thread(int cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-}
-
 void BM_BoostCrossThreadChannelPingPong(benchmark::State& state) {
   const int round_trips = static_cast<int>(state.range(0));
-  std::vector<int> cpus = allowed_cpus();
+  std::vector<int> cpus = evergreen::bench::allowed_cpus();
   for (auto _ : state) {
     boost::fibers::buffered_channel<int> ping(2), pong(2);
     std::thread other([&] {
-      pin_this_thread(cpus[1 % cpus.size()]);
+      evergreen::bench::pin_this_thread(cpus[1 % cpus.size()]);
       for (int i = 0; i < round_trips; ++i) pong.push(ping.value_pop());
     });
     std::thread first([&] {
-      pin_this_thread(cpus[0]);
+      evergreen::bench::pin_this_thread(cpus[0]);
       for (int i = 0; i < round_trips; ++i) {
         ping.push(i);
         benchmark::DoNotOptimize(pong.value_pop());
