@@ -66,38 +66,6 @@ BENCHMARK(BM_ThreadSafeQueuePingPong)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
-void BM_SpinningAtomicsPingPong(benchmark::State& state) {
-  const int round_trips = static_cast<int>(state.range(0));
-  std::vector<int> cpus = bench::allowed_cpus();
-  for (auto _ : state) {
-    alignas(64) std::atomic<int> ping{-1};
-    alignas(64) std::atomic<int> pong{-1};
-    std::thread other([&] {
-      bench::pin_this_thread(cpus[1 % cpus.size()]);
-      for (int i = 0; i < round_trips; ++i) {
-        while (ping.load(std::memory_order_acquire) != i) {
-        }
-        pong.store(i, std::memory_order_release);
-      }
-    });
-    bench::pin_this_thread(cpus[0]);
-    for (int i = 0; i < round_trips; ++i) {
-      ping.store(i, std::memory_order_release);
-      while (pong.load(std::memory_order_acquire) != i) {
-      }
-    }
-    other.join();
-  }
-  state.counters["seconds_per_round_trip"] = benchmark::Counter(
-      static_cast<double>(state.iterations()) * round_trips,
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
-}
-BENCHMARK(BM_SpinningAtomicsPingPong)
-    ->ArgName("round_trips")
-    ->Arg(10'000)
-    ->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
-
 void BM_ThreadSafeQueueThroughput(benchmark::State& state) {
   const int items = static_cast<int>(state.range(0));
   LoopGroup group(2, LoopGroupOptions{.pin_threads = true, .name = "throughput"});
@@ -121,6 +89,14 @@ BENCHMARK(BM_ThreadSafeQueueThroughput)
     ->Arg(1'000'000)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
+
+// The floor spins on both sides: on a single CPU every hand-off would wait
+// for the scheduler's time slice, so it needs two.
+bool has_two_cpus(benchmark::State& state) {
+  if (bench::allowed_cpus().size() >= 2) return true;
+  state.SkipWithError("needs two CPUs to spin on (taskset allows one)");
+  return false;
+}
 
 // The floor: two threads pinned to the group's two CPUs bouncing a counter
 // through two atomics by spinning; seconds for `round_trips`.
@@ -154,10 +130,25 @@ double spinning_round_trips(int round_trips) {
   return std::chrono::duration<double>(elapsed).count();
 }
 
+void BM_SpinningAtomicsPingPong(benchmark::State& state) {
+  if (!has_two_cpus(state)) return;
+  const int round_trips = static_cast<int>(state.range(0));
+  for (auto _ : state) benchmark::DoNotOptimize(spinning_round_trips(round_trips));
+  state.counters["seconds_per_round_trip"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * round_trips,
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_SpinningAtomicsPingPong)
+    ->ArgName("round_trips")
+    ->Arg(10'000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
 void BM_RoundTripAgainstFloor(benchmark::State& state) {
   const int round_trips = static_cast<int>(state.range(0));
   // range(1): the loops' cross_thread_spin in microseconds (0: no spinning,
   // every hand-off sleeps and is woken through the eventfd).
+  if (!has_two_cpus(state)) return;
   LoopGroupOptions options{.pin_threads = true, .name = "paired"};
   options.loop.cross_thread_spin = std::chrono::microseconds(state.range(1));
   LoopGroup group(2, options);
