@@ -117,7 +117,11 @@ TEST_F(TlsInteropTest, TlsClientFetchesFromOpensslSServer) {
       30s);
 }
 
-TEST_F(TlsInteropTest, OpensslSClientTalksToTlsServer) {
+// Serves one echoed line per connection with our TLSServer, runs `openssl
+// s_client <flags>` against it (verifying our chain and the name
+// "localhost"), sends `line`, and returns everything s_client printed: the
+// client exits when the server closes after its reply.
+std::string s_client_output(const std::string& flags, const std::string& line) {
   const TlsCerts& certs = TlsCerts::get();
   io::TLSContext context = io::TLSContext::server(certs.server.cert, certs.server.key);
   io::TLSServer server(context, [](std::shared_ptr<io::StreamConnection> connection) {
@@ -127,56 +131,39 @@ TEST_F(TlsInteropTest, OpensslSClientTalksToTlsServer) {
   auto serving = spawn([&] { server.serve(); });
   TempDir dir("tls_interop");
   std::string output = dir.file("s_client.out");
+  std::string text;
   bounded(
       [&] {
-        // s_client verifies our chain and name, sends a line, prints what
-        // comes back, and exits when the server closes (after its line).
-        Child client("(printf 'hello from s_client\\n'; sleep 3) | exec timeout -s KILL 30 openssl s_client -quiet "
-                     "-no_ign_eof -connect 127.0.0.1:" +
+        Child client("(printf '" + line + "\\n'; sleep 3) | exec timeout -s KILL 30 openssl s_client " +
+                     flags + " -no_ign_eof -connect 127.0.0.1:" +
                      std::to_string(server.sockname().port) + " -servername localhost " +
                      "-verify_return_error -verify_hostname localhost -CAfile " + certs.ca.cert +
                      " >" + output + " 2>/dev/null");
         EXPECT_EQ(client.wait(20s), 0);
-        EXPECT_THAT(read_file(output), HasSubstr("echo: hello from s_client\n"));
+        text = read_file(output);
       },
       30s);
   server.close();
   serving->join();
+  return text;
+}
+
+TEST_F(TlsInteropTest, OpensslSClientTalksToTlsServer) {
+  EXPECT_THAT(s_client_output("-quiet", "hello from s_client"),
+              HasSubstr("echo: hello from s_client\n"));
 }
 
 // A TLS 1.3 server sends one session ticket per handshake (OpenSSL's own
-// default is two): s_client reports each ticket that arrives.
+// default is two): s_client reports each ticket that arrives. The reply comes
+// after the tickets, so the output holds them all.
 TEST_F(TlsInteropTest, TlsServerSendsOneSessionTicket) {
-  const TlsCerts& certs = TlsCerts::get();
-  io::TLSContext context = io::TLSContext::server(certs.server.cert, certs.server.key);
-  io::TLSServer server(context, [](std::shared_ptr<io::StreamConnection> connection) {
-    connection->write("echo: " + connection->read_until("\n"));
-  });
-  server.bind({"127.0.0.1", 0});
-  auto serving = spawn([&] { server.serve(); });
-  TempDir dir("tls_interop");
-  std::string output = dir.file("s_client.out");
-  bounded(
-      [&] {
-        // The reply comes after the tickets, so the output holds them all.
-        Child client("(printf 'hello\\n'; sleep 3) | exec timeout -s KILL 30 openssl s_client "
-                     "-tls1_3 -no_ign_eof -connect 127.0.0.1:" +
-                     std::to_string(server.sockname().port) + " -servername localhost " +
-                     "-verify_return_error -verify_hostname localhost -CAfile " + certs.ca.cert +
-                     " >" + output + " 2>/dev/null");
-        EXPECT_EQ(client.wait(20s), 0);
-        std::string text = read_file(output);
-        EXPECT_THAT(text, HasSubstr("echo: hello\n"));
-        size_t tickets = 0;
-        for (size_t at = 0; (at = text.find("New Session Ticket arrived", at)) != std::string::npos;
-             ++at) {
-          ++tickets;
-        }
-        EXPECT_EQ(tickets, 1u);
-      },
-      30s);
-  server.close();
-  serving->join();
+  std::string text = s_client_output("-tls1_3", "hello");
+  EXPECT_THAT(text, HasSubstr("echo: hello\n"));
+  size_t tickets = 0;
+  for (size_t at = 0; (at = text.find("New Session Ticket arrived", at)) != std::string::npos; ++at) {
+    ++tickets;
+  }
+  EXPECT_EQ(tickets, 1u);
 }
 
 }  // namespace
