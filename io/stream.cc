@@ -176,12 +176,14 @@ size_t BaseStream::fill(const char* operation, size_t wanted_room) {
         input_.commit(static_cast<size_t>(count));
         // A stream socket fills a read from everything queued, so a short read
         // means the queue is empty now, and any later arrival raises a new
-        // edge. Believing it saves the read that would only say EAGAIN (one
-        // system call per message in a request/response exchange). Not after
-        // the peer closed: that edge has been seen already.
-        if (static_cast<size_t>(count) < room && traits_.stream_socket && !watcher_.peer_closed()) {
-          watcher_.clear_readable();
-        }
+        // edge (a transport says so itself: drained()). Believing it saves the
+        // read that would only say EAGAIN (one system call per message in a
+        // request/response exchange). Not after the peer closed: that edge
+        // has been seen already.
+        bool queue_empty = transport_ != nullptr
+                               ? transport_->drained()
+                               : static_cast<size_t>(count) < room && traits_.stream_socket;
+        if (queue_empty && !watcher_.peer_closed()) watcher_.clear_readable();
         return static_cast<size_t>(count);
       }
       if (count == 0) return 0;

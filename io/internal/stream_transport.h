@@ -16,6 +16,11 @@
 // - shutdown_writes() ends the sending side (a TLS close_notify, then
 //   SHUT_WR) without waiting for the peer: 0, or -1 with errno (EAGAIN: call
 //   again when writable).
+// - drained() says whether the last read() that returned bytes also left the
+//   descriptor's receive queue empty, with nothing held back in the transport:
+//   another read would only say EAGAIN, and whatever arrives later raises a
+//   new readiness edge, so the stream waits without asking again (a plain
+//   stream socket proves the same with a short read). False when unsure.
 // - After a failure (-1 with an errno other than EAGAIN), failure_reason()
 //   says what went wrong in the transport's own words ("certificate verify
 //   failed"), or "" when errno says it all.
@@ -37,6 +42,7 @@ class StreamTransport {
   virtual ssize_t read(char* data, size_t size) = 0;
   virtual ssize_t write(const char* data, size_t size) = 0;
   virtual bool wants_write() const = 0;
+  virtual bool drained() const { return false; }
   virtual bool holds_output() const = 0;
   virtual int flush_held() = 0;  // 0, or -1 with errno
   virtual int shutdown_writes() = 0;

@@ -46,6 +46,7 @@ int bio_write(BIO* bio, const char* data, int size) {
 int bio_read(BIO* bio, char* data, int size) {
   BIO_clear_retry_flags(bio);
   ssize_t count = read_some(session_of(bio).fd(), data, static_cast<size_t>(size));
+  session_of(bio).set_socket_emptied(count > 0 && count < size);
   if (count >= 0) return static_cast<int>(count);
   if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
     BIO_set_retry_read(bio);
@@ -253,10 +254,13 @@ void TlsSession::handshake(IoWatcher& watcher, const std::string& context,
 ssize_t TlsSession::read(char* data, size_t size) {
   ERR_clear_error();
   io_errno_ = 0;
+  socket_emptied_ = false;  // a read served from OpenSSL's buffer proves nothing
   int ret = SSL_read(ssl_, data, static_cast<int>(std::min<size_t>(size, INT_MAX)));
   if (ret > 0) return ret;
   return fail_with(ret);
 }
+
+bool TlsSession::drained() const { return socket_emptied_ && SSL_has_pending(ssl_) == 0; }
 
 int TlsSession::flush_held() {
   while (!held_.empty()) {

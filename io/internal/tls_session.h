@@ -8,6 +8,12 @@
 // SSL_ERROR_WANT_READ / WANT_WRITE become an EAGAIN the stream waits out on
 // the socket's IoWatcher like any other.
 //
+// A read that OpenSSL served with a short read(2) of the socket (read ahead
+// asks for a whole buffer, so short means the socket had nothing more) and
+// that left no record bytes in OpenSSL's buffer reports drained(): the
+// stream then waits for the socket instead of issuing the read that would
+// only say EAGAIN, one system call per message saved on each end.
+//
 // Writes use OpenSSL's partial-write mode, one record (at most 16 KiB of
 // plaintext) per call. A record that could not be sent whole stays with
 // OpenSSL, which insists on being offered the same bytes again: the session
@@ -71,6 +77,7 @@ class TlsSession final : public StreamTransport {
   ssize_t read(char* data, size_t size) override;
   ssize_t write(const char* data, size_t size) override;
   bool wants_write() const override { return wants_write_; }
+  bool drained() const override;
   bool holds_output() const override { return !held_.empty(); }
   int flush_held() override;
   int shutdown_writes() override;
@@ -79,6 +86,9 @@ class TlsSession final : public StreamTransport {
   int fd() const { return fd_; }
   // The BIO's record of the last system call failure (for SSL_ERROR_SYSCALL).
   void set_io_errno(int value) { io_errno_ = value; }
+  // The BIO's record of its last read(2): whether it returned fewer bytes
+  // than asked for (the socket's queue was emptied).
+  void set_socket_emptied(bool emptied) { socket_emptied_ = emptied; }
 
  private:
   // Turns the result `ret` of an SSL_* call into -1 with errno set: EAGAIN
@@ -93,6 +103,7 @@ class TlsSession final : public StreamTransport {
   bool fatal_ = false;  // OpenSSL must not be asked to send anything after one
   bool shut_down_ = false;
   int io_errno_ = 0;
+  bool socket_emptied_ = false;
   std::string held_;
   std::string failure_reason_;
   std::string alpn_protocol_;
