@@ -8,12 +8,18 @@
 //
 //   ./bazelw run --config=opt //bench:tls_echo -- --seconds=3 --cpu=0
 //
+// Each part also prints its rate per CPU second of this process (user + system
+// time, getrusage): on a shared, loaded machine the wall-clock rate measures
+// the share of the CPU the process got as much as its own cost, while the
+// rate per CPU second does not. bench/go/tls_echo prints the same lines.
+//
 // --echo=0, --bulk=0 or --handshakes=0 leave that part out (to profile one).
 // bench/run_tls_compare.sh runs this beside Go's crypto/tls
 // (bench/go/tls_echo) with the same certificate, TLS version and cipher.
 //
 // Makes a throwaway certificate with the `openssl` tool.
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -59,6 +65,37 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// User + system CPU time of the whole process so far.
+double cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+         (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+// What one part counted, over how much wall-clock and CPU time.
+struct Measured {
+  double count = 0;
+  double wall_seconds = 0;
+  double cpu_seconds = 0;
+  double per_second() const { return count / wall_seconds; }
+  double per_cpu_second() const { return count / cpu_seconds; }
+};
+
+// Starts both clocks; stop() fills in the elapsed times.
+class Stopwatch {
+ public:
+  Stopwatch() : wall_start_(Clock::now()), cpu_start_(cpu_seconds()) {}
+  double wall() const { return seconds_since(wall_start_); }
+  Measured stop(double count) const {
+    return Measured{count, seconds_since(wall_start_), cpu_seconds() - cpu_start_};
+  }
+
+ private:
+  Clock::time_point wall_start_;
+  double cpu_start_;
+};
+
 void echo_handler(std::shared_ptr<io::StreamConnection> connection) {
   for (std::string data; !(data = connection->read_bytes(1 << 16)).empty();) {
     connection->write(data);
@@ -85,15 +122,15 @@ std::unique_ptr<io::TLSClient> connect_client(const io::Address& server,
 }
 
 template <class Client>
-double echo_rate(const io::Address& server, const io::TLSContext* context, int connections,
-                 double seconds) {
+Measured echo_rate(const io::Address& server, const io::TLSContext* context, int connections,
+                   double seconds) {
   std::vector<std::unique_ptr<Client>> clients;
   for (int i = 0; i < connections; ++i) clients.push_back(connect_client<Client>(server, context));
   const std::string message(64, 'm');
   long requests = 0;
   bool stop = false;
   std::vector<std::shared_ptr<Task>> tasks;
-  Clock::time_point start = Clock::now();
+  Stopwatch stopwatch;
   for (auto& client : clients) {
     tasks.push_back(spawn([&, stream = client.get()] {
       while (!stop) {
@@ -107,14 +144,14 @@ double echo_rate(const io::Address& server, const io::TLSContext* context, int c
   sleep(std::chrono::milliseconds(static_cast<long>(seconds * 1000)));
   stop = true;
   for (auto& task : tasks) task->join();
-  return requests / seconds_since(start);
+  return stopwatch.stop(static_cast<double>(requests));
 }
 
 template <class Client>
-double bulk_rate(const io::Address& server, const io::TLSContext* context, long megabytes) {
+Measured bulk_rate(const io::Address& server, const io::TLSContext* context, long megabytes) {
   auto client = connect_client<Client>(server, context);
   const std::string chunk(1 << 20, 'b');
-  Clock::time_point start = Clock::now();
+  Stopwatch stopwatch;
   auto writer = spawn([&] {
     for (long i = 0; i < megabytes; ++i) client->write(chunk);
     client->shutdown();
@@ -122,20 +159,21 @@ double bulk_rate(const io::Address& server, const io::TLSContext* context, long 
   long received = 0;
   for (std::string data; !(data = client->read_bytes(1 << 16)).empty();) received += data.size();
   writer->join();
-  return received / 1e6 / seconds_since(start);
+  return stopwatch.stop(received / 1e6);
 }
 
-double handshake_rate(const io::Address& server, const io::TLSContext& context, double seconds) {
+Measured handshake_rate(const io::Address& server, const io::TLSContext& context,
+                        double seconds) {
   long handshakes = 0;
-  Clock::time_point start = Clock::now();
-  while (seconds_since(start) < seconds) {
+  Stopwatch stopwatch;
+  while (stopwatch.wall() < seconds) {
     io::TLSClient client;
     client.connect(server, context);
     client.write("x");
     client.read_bytes(1);
     ++handshakes;
   }
-  return handshakes / seconds_since(start);
+  return stopwatch.stop(static_cast<double>(handshakes));
 }
 
 }  // namespace
@@ -160,22 +198,28 @@ int main(int argc, char** argv) {
   client_context.load_verify_locations(certificate.cert);
 
   if (run_echo) {
-    double tcp_echo =
-        echo_rate<io::TCPClient>(tcp_server.sockname(), nullptr, connections, seconds);
-    double tls_echo =
+    Measured tcp = echo_rate<io::TCPClient>(tcp_server.sockname(), nullptr, connections, seconds);
+    Measured tls =
         echo_rate<io::TLSClient>(tls_server.sockname(), &client_context, connections, seconds);
     std::printf("echo (%d connections, 64 B): TCP %.0f req/s, TLS %.0f req/s (%.2fx)\n",
-                connections, tcp_echo, tls_echo, tls_echo / tcp_echo);
+                connections, tcp.per_second(), tls.per_second(),
+                tls.per_second() / tcp.per_second());
+    std::printf("echo per CPU second: TCP %.0f req/cpu-s, TLS %.0f req/cpu-s\n",
+                tcp.per_cpu_second(), tls.per_cpu_second());
   }
   if (run_bulk) {
-    double tcp_bulk = bulk_rate<io::TCPClient>(tcp_server.sockname(), nullptr, megabytes);
-    double tls_bulk = bulk_rate<io::TLSClient>(tls_server.sockname(), &client_context, megabytes);
+    Measured tcp = bulk_rate<io::TCPClient>(tcp_server.sockname(), nullptr, megabytes);
+    Measured tls = bulk_rate<io::TLSClient>(tls_server.sockname(), &client_context, megabytes);
     std::printf("bulk (%ld MB echoed): TCP %.0f MB/s, TLS %.0f MB/s (%.2fx)\n", megabytes,
-                tcp_bulk, tls_bulk, tls_bulk / tcp_bulk);
+                tcp.per_second(), tls.per_second(), tls.per_second() / tcp.per_second());
+    std::printf("bulk per CPU second: TCP %.0f MB/cpu-s, TLS %.0f MB/cpu-s\n",
+                tcp.per_cpu_second(), tls.per_cpu_second());
   }
   if (run_handshakes) {
-    double handshakes = handshake_rate(tls_server.sockname(), client_context, seconds);
-    std::printf("handshakes (TLS 1.3, P-256, both ends on this thread): %.0f /s\n", handshakes);
+    Measured handshakes = handshake_rate(tls_server.sockname(), client_context, seconds);
+    std::printf("handshakes (TLS 1.3, P-256, both ends on this thread): %.0f /s\n",
+                handshakes.per_second());
+    std::printf("handshakes per CPU second: %.0f /cpu-s\n", handshakes.per_cpu_second());
   }
 
   tls_server.close();

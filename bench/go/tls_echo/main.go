@@ -12,13 +12,21 @@
 // picks it first with AES hardware), the certificate and key given by --cert
 // and --key (the script makes one P-256 ECDSA pair for both benchmarks). The
 // client verifies the chain against --cert and the name "localhost", as
-// evergreen's client does. No session resumption on either side: Go's client
-// has no session cache by default, like evergreen's.
+// evergreen's client does. No session resumption on either side, and one
+// session ticket per handshake on both: OpenSSL's client always offers
+// resumption (the psk_key_exchange_modes extension), so evergreen's server
+// sends its one ticket and evergreen's client reads it and drops it. Go's
+// client offers resumption only with a ClientSessionCache, and Go's server
+// sends no ticket to a client that does not offer it; so Go's client gets a
+// cache that keeps nothing (discardingSessionCache): it offers resumption,
+// Go's server sends its one ticket, Go's client reads it and drops it, and
+// no handshake resumes.
 //
 //	tls_echo -cert=cert.pem -key=key.pem -seconds=3 -megabytes=256
 //
-// Prints lines in the format of bench/tls_echo, plus the negotiated version
-// and cipher suite.
+// Prints lines in the format of bench/tls_echo (each rate also per CPU second
+// of the whole process, user + system time of every thread, from getrusage),
+// plus the negotiated version and cipher suite.
 package main
 
 import (
@@ -31,6 +39,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -65,9 +74,49 @@ func echoServer(listener net.Listener) {
 	}
 }
 
+// discardingSessionCache makes Go's client offer resumption (so that Go's
+// server sends a session ticket, as evergreen's does to OpenSSL's client)
+// without ever resuming: it keeps nothing, and counts the tickets it was
+// offered (printed, to show the servers' work is alike).
+type discardingSessionCache struct{ tickets *int64 }
+
+func (discardingSessionCache) Get(string) (*tls.ClientSessionState, bool) { return nil, false }
+func (cache discardingSessionCache) Put(_ string, session *tls.ClientSessionState) {
+	if session != nil {
+		atomic.AddInt64(cache.tickets, 1)
+	}
+}
+
 type dialer func() net.Conn
 
-func echoRate(dial dialer, connections int, seconds float64) float64 {
+// cpuSeconds is the user + system CPU time of the whole process so far.
+func cpuSeconds() float64 {
+	var usage syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &usage); err != nil {
+		fail(err)
+	}
+	return float64(usage.Utime.Nano()+usage.Stime.Nano()) / 1e9
+}
+
+// measured is what one part counted, over how much wall-clock and CPU time.
+type measured struct{ count, wallSeconds, cpuSeconds float64 }
+
+func (m measured) perSecond() float64    { return m.count / m.wallSeconds }
+func (m measured) perCPUSecond() float64 { return m.count / m.cpuSeconds }
+
+// stopwatch starts both clocks; stop fills in the elapsed times.
+type stopwatch struct {
+	wallStart time.Time
+	cpuStart  float64
+}
+
+func startStopwatch() stopwatch { return stopwatch{time.Now(), cpuSeconds()} }
+
+func (s stopwatch) stop(count float64) measured {
+	return measured{count, time.Since(s.wallStart).Seconds(), cpuSeconds() - s.cpuStart}
+}
+
+func echoRate(dial dialer, connections int, seconds float64) measured {
 	conns := make([]net.Conn, connections)
 	for i := range conns {
 		conns[i] = dial()
@@ -79,7 +128,7 @@ func echoRate(dial dialer, connections int, seconds float64) float64 {
 	var requests int64
 	var stop atomic.Bool
 	var done sync.WaitGroup
-	start := time.Now()
+	clock := startStopwatch()
 	for _, conn := range conns {
 		done.Add(1)
 		go func(conn net.Conn) {
@@ -99,11 +148,11 @@ func echoRate(dial dialer, connections int, seconds float64) float64 {
 	time.Sleep(time.Duration(seconds * float64(time.Second)))
 	stop.Store(true)
 	done.Wait()
-	rate := float64(requests) / time.Since(start).Seconds()
+	result := clock.stop(float64(requests))
 	for _, conn := range conns {
 		conn.Close()
 	}
-	return rate
+	return result
 }
 
 // closeWriter is what both *net.TCPConn and *tls.Conn offer: shutdown of the
@@ -112,14 +161,14 @@ type closeWriter interface {
 	CloseWrite() error
 }
 
-func bulkRate(dial dialer, megabytes int) float64 {
+func bulkRate(dial dialer, megabytes int) measured {
 	conn := dial()
 	defer conn.Close()
 	chunk := make([]byte, 1<<20)
 	for i := range chunk {
 		chunk[i] = 'b'
 	}
-	start := time.Now()
+	clock := startStopwatch()
 	go func() {
 		for i := 0; i < megabytes; i++ {
 			if _, err := conn.Write(chunk); err != nil {
@@ -134,15 +183,15 @@ func bulkRate(dial dialer, megabytes int) float64 {
 	if err != nil {
 		fail(err)
 	}
-	return float64(received) / 1e6 / time.Since(start).Seconds()
+	return clock.stop(float64(received) / 1e6)
 }
 
-func handshakeRate(address string, config *tls.Config, seconds float64) (float64, tls.ConnectionState) {
+func handshakeRate(address string, config *tls.Config, seconds float64) (measured, tls.ConnectionState) {
 	handshakes := 0
 	reply := make([]byte, 1)
 	var state tls.ConnectionState
-	start := time.Now()
-	for time.Since(start).Seconds() < seconds {
+	clock := startStopwatch()
+	for time.Since(clock.wallStart).Seconds() < seconds {
 		conn, err := tls.Dial("tcp", address, config)
 		if err != nil {
 			fail(err)
@@ -154,10 +203,13 @@ func handshakeRate(address string, config *tls.Config, seconds float64) (float64
 			fail(err)
 		}
 		state = conn.ConnectionState()
+		if state.DidResume {
+			fail(fmt.Errorf("a handshake resumed a session"))
+		}
 		conn.Close()
 		handshakes++
 	}
-	return float64(handshakes) / time.Since(start).Seconds(), state
+	return clock.stop(float64(handshakes)), state
 }
 
 func main() {
@@ -180,6 +232,7 @@ func main() {
 	if !roots.AppendCertsFromPEM(pem) {
 		fail(fmt.Errorf("%s holds no PEM certificate", *certFile))
 	}
+	var tickets int64
 	serverConfig := &tls.Config{
 		Certificates:     []tls.Certificate{certificate},
 		MinVersion:       tls.VersionTLS13,
@@ -187,11 +240,12 @@ func main() {
 		CurvePreferences: []tls.CurveID{tls.X25519},
 	}
 	clientConfig := &tls.Config{
-		RootCAs:          roots,
-		ServerName:       "localhost",
-		MinVersion:       tls.VersionTLS13,
-		MaxVersion:       tls.VersionTLS13,
-		CurvePreferences: []tls.CurveID{tls.X25519},
+		RootCAs:            roots,
+		ServerName:         "localhost",
+		ClientSessionCache: discardingSessionCache{&tickets},
+		MinVersion:         tls.VersionTLS13,
+		MaxVersion:         tls.VersionTLS13,
+		CurvePreferences:   []tls.CurveID{tls.X25519},
 	}
 
 	tlsListener, err := tls.Listen("tcp", "127.0.0.1:0", serverConfig)
@@ -224,18 +278,27 @@ func main() {
 	tcpEcho := echoRate(dialTCP, *connections, *seconds)
 	tlsEcho := echoRate(dialTLS, *connections, *seconds)
 	fmt.Printf("echo (%d connections, 64 B): TCP %.0f req/s, TLS %.0f req/s (%.2fx)\n",
-		*connections, tcpEcho, tlsEcho, tlsEcho/tcpEcho)
+		*connections, tcpEcho.perSecond(), tlsEcho.perSecond(), tlsEcho.perSecond()/tcpEcho.perSecond())
+	fmt.Printf("echo per CPU second: TCP %.0f req/cpu-s, TLS %.0f req/cpu-s\n",
+		tcpEcho.perCPUSecond(), tlsEcho.perCPUSecond())
 	tcpBulk := bulkRate(dialTCP, *megabytes)
 	tlsBulk := bulkRate(dialTLS, *megabytes)
-	fmt.Printf("bulk (%d MB echoed): TCP %.0f MB/s, TLS %.0f MB/s (%.2fx)\n", *megabytes, tcpBulk,
-		tlsBulk, tlsBulk/tcpBulk)
+	fmt.Printf("bulk (%d MB echoed): TCP %.0f MB/s, TLS %.0f MB/s (%.2fx)\n", *megabytes,
+		tcpBulk.perSecond(), tlsBulk.perSecond(), tlsBulk.perSecond()/tcpBulk.perSecond())
+	fmt.Printf("bulk per CPU second: TCP %.0f MB/cpu-s, TLS %.0f MB/cpu-s\n",
+		tcpBulk.perCPUSecond(), tlsBulk.perCPUSecond())
+	ticketsBefore := atomic.LoadInt64(&tickets)
 	handshakes, state := handshakeRate(tlsAddress, clientConfig, *seconds)
-	fmt.Printf("handshakes (TLS 1.3, P-256, both ends on this thread): %.0f /s\n", handshakes)
+	ticketsPerHandshake := float64(atomic.LoadInt64(&tickets)-ticketsBefore) / handshakes.count
+	fmt.Printf("handshakes (TLS 1.3, P-256, both ends on this thread): %.0f /s\n",
+		handshakes.perSecond())
+	fmt.Printf("handshakes per CPU second: %.0f /cpu-s\n", handshakes.perCPUSecond())
 	version := "not TLS 1.3"
 	if state.Version == tls.VersionTLS13 {
 		version = "TLS 1.3"
 	}
-	fmt.Printf("negotiated: %s %s\n", version, tls.CipherSuiteName(state.CipherSuite))
+	fmt.Printf("negotiated: %s %s, %.2f session tickets per handshake (none resumed)\n", version,
+		tls.CipherSuiteName(state.CipherSuite), ticketsPerHandshake)
 	tlsListener.Close()
 	tcpListener.Close()
 }
