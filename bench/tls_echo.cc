@@ -162,8 +162,7 @@ Measured bulk_rate(const io::Address& server, const io::TLSContext* context, lon
   return stopwatch.stop(received / 1e6);
 }
 
-Measured handshake_rate(const io::Address& server, const io::TLSContext& context,
-                        double seconds) {
+Measured handshake_rate(const io::Address& server, const io::TLSContext& context, double seconds) {
   long handshakes = 0;
   Stopwatch stopwatch;
   while (stopwatch.wall() < seconds) {
@@ -212,8 +211,8 @@ int main(int argc, char** argv) {
     Measured tls = bulk_rate<io::TLSClient>(tls_server.sockname(), &client_context, megabytes);
     std::printf("bulk (%ld MB echoed): TCP %.0f MB/s, TLS %.0f MB/s (%.2fx)\n", megabytes,
                 tcp.per_second(), tls.per_second(), tls.per_second() / tcp.per_second());
-    std::printf("bulk per CPU second: TCP %.0f MB/cpu-s, TLS %.0f MB/cpu-s\n",
-                tcp.per_cpu_second(), tls.per_cpu_second());
+    std::printf("bulk per CPU second: TCP %.0f MB/cpu-s, TLS %.0f MB/cpu-s\n", tcp.per_cpu_second(),
+                tls.per_cpu_second());
   }
   if (run_handshakes) {
     Measured handshakes = handshake_rate(tls_server.sockname(), client_context, seconds);

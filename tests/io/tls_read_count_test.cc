@@ -66,7 +66,8 @@ TEST_F(TlsReadCountTest, OneReadPerMessageOnEachEnd) {
     auto round_trip = [&] {
       client.write(message);
       std::string reply;
-      while (reply.size() < message.size()) reply += client.read_bytes(message.size() - reply.size());
+      while (reply.size() < message.size())
+        reply += client.read_bytes(message.size() - reply.size());
       ASSERT_EQ(reply, message);
     };
     for (int i = 0; i < 3; ++i) round_trip();
