@@ -31,7 +31,9 @@ BlockingContext* current_context_or_null() {
 
 BlockingContext& current_blocking_context() {
   // The main thread's loop is made on demand.
-  BlockingContext* context = LoopCore::of(Scheduler::current()).running_context();
+  Scheduler* loop = Scheduler::for_this_thread();
+  BlockingContext* context =
+      LoopCore::of(loop != nullptr ? *loop : Scheduler::current()).running_context();
   if (context == nullptr) {
     throw std::runtime_error(
         "evergreen: blocking call inside an event loop callback would stall the loop; "

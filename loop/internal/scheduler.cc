@@ -6,11 +6,6 @@
 #include "evergreen/loop/internal/loop_core.h"
 
 namespace evergreen::internal {
-namespace {
-
-thread_local Scheduler* this_thread_scheduler = nullptr;
-
-}  // namespace
 
 Scheduler::Scheduler(std::unique_ptr<Poller> poller)
     : thread_(std::this_thread::get_id()),
@@ -27,8 +22,6 @@ Scheduler::~Scheduler() { leave_thread(); }
 void Scheduler::leave_thread() {
   if (this_thread_scheduler == this) this_thread_scheduler = nullptr;
 }
-
-Scheduler* Scheduler::for_this_thread() { return this_thread_scheduler; }
 
 void Scheduler::call_from_thread(CrossThreadQueue& queue, absl::AnyInvocable<void()> callback) {
   LoopCore::post_from_thread(queue, std::move(callback));

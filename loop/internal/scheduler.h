@@ -32,6 +32,14 @@
 
 namespace evergreen::internal {
 
+class Scheduler;
+
+// This thread's loop (set by the Scheduler constructor, cleared by
+// leave_thread()). Inline, so that finding the calling context on every
+// blocking call is one thread-local load rather than two calls into other
+// files.
+inline constinit thread_local Scheduler* this_thread_scheduler = nullptr;
+
 class Scheduler {
  public:
   Scheduler(const Scheduler&) = delete;
@@ -41,7 +49,7 @@ class Scheduler {
   //
   // This thread's loop, or null if the thread has none (on the main thread:
   // none was created on demand yet).
-  static Scheduler* for_this_thread();
+  static Scheduler* for_this_thread();  // inline below
 
   // Scheduler::current()
   //
@@ -147,6 +155,8 @@ class Scheduler {
   std::chrono::steady_clock::time_point turn_started_ = coarse_steady_now();
   IntrusiveList<DestroyListener> destroy_listeners_;
 };
+
+inline Scheduler* Scheduler::for_this_thread() { return this_thread_scheduler; }
 
 }  // namespace evergreen::internal
 

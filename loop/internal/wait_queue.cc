@@ -1,6 +1,7 @@
 #include "evergreen/loop/internal/wait_queue.h"
 
 #include "absl/cleanup/cleanup.h"
+#include "evergreen/loop/internal/coarse_clock.h"
 #include "evergreen/loop/internal/loop_clock.h"
 #include "evergreen/loop/internal/scheduler.h"
 
@@ -33,31 +34,57 @@ struct WaitQueue::Deadline final : TimerEntry {
   bool expired = false;
 };
 
+namespace {
+
+// WaitLabel's work for a single wait, done in place: the label's two stores
+// and the turn time's load, with no second context lookup and no waits_for
+// (a WaitQueue does not know whom it waits for; a WaitLabel that does sets it
+// and clears it again). Returns whether this wait set the label, so that it
+// clears it when the wait ends; an enclosing label holds otherwise.
+inline bool begin_label(BlockingContext& self, const char* label) {
+  if (label == nullptr || self.waiting_on != nullptr) return false;
+  self.waiting_on = label;
+  self.waiting_since = self.task != nullptr ? self.loop->turn_started() : coarse_steady_now();
+  return true;
+}
+
+}  // namespace
+
 bool WaitQueue::wait(const char* label, std::optional<Duration> timeout, void* data) {
   BlockingContext& self = current_blocking_context();
   if (timeout && *timeout <= Duration::zero()) return false;
-  WaitLabel labelled(self, label);
   // An exception delivered in the turn this context was last notified stayed
   // pending (the notification won); this is its next suspension point. Parked
   // first, it would wait unseen until something else woke the context.
   if (self.pending) raise_pending(self);
 
+  const bool labelled = begin_label(self, label);
   Waiter waiter;
   waiter.context = &self;
   waiter.data = data;
   link(&waiter);
+  absl::Cleanup leave = [&] {
+    if (waiter.queue != nullptr) waiter.queue->unlink(&waiter);
+    if (labelled) self.waiting_on = nullptr;
+  };
+
+  if (!timeout) {
+    // No deadline to arm and disarm: most waits (a channel, a lock, a join).
+    for (;;) {
+      park(self);
+      if (waiter.notified) return true;
+      raise_pending(self);
+    }
+  }
 
   Scheduler& loop = *self.loop;
   Deadline deadline;
   deadline.waiter = &waiter;
   deadline.wakes = &self;
-  if (timeout) loop.add_timer(&deadline, ::evergreen::internal::loop_now() + *timeout);
-
-  absl::Cleanup leave = [&] {
+  loop.add_timer(&deadline, ::evergreen::internal::loop_now() + *timeout);
+  absl::Cleanup disarm = [&] {
     if (deadline.armed()) loop.remove_timer(&deadline);
-    if (waiter.queue != nullptr) waiter.queue->unlink(&waiter);
   };
-
   for (;;) {
     park(self);
     if (waiter.notified) return true;
@@ -68,13 +95,14 @@ bool WaitQueue::wait(const char* label, std::optional<Duration> timeout, void* d
 
 void WaitQueue::wait_uninterruptibly(const char* label, void* data) {
   BlockingContext& self = current_blocking_context();
-  WaitLabel labelled(self, label);
+  const bool labelled = begin_label(self, label);
   Waiter waiter;
   waiter.context = &self;
   waiter.data = data;
   link(&waiter);
   absl::Cleanup leave = [&] {
     if (waiter.queue != nullptr) waiter.queue->unlink(&waiter);
+    if (labelled) self.waiting_on = nullptr;
   };
   // A delivery wakes us without notifying: leave it pending and park again.
   do {
