@@ -1,0 +1,3 @@
+module evergreen/bench/go/cross_loop
+
+go 1.19
