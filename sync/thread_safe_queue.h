@@ -44,8 +44,8 @@
 #include <stdexcept>
 #include <utility>
 
-#include "evergreen/loop/internal/loop_clock.h"
 #include "evergreen/loop/event_loop.h"
+#include "evergreen/loop/internal/loop_clock.h"
 #include "evergreen/sync/internal/cross_thread_waiter.h"
 #include "evergreen/sync/queue.h"
 #include "evergreen/sync/queue_closed.h"
@@ -94,7 +94,10 @@ class ThreadSafeQueue {
   // item is then not added). Throws std::runtime_error if it would block in a
   // loop callback.
   void put(T item, bool block = true, std::optional<Duration> timeout = std::nullopt) {
-    if (!offer(item, block, deadline_after(timeout), block ? "ThreadSafeQueue::put" : "ThreadSafeQueue::put_nowait")) throw Full();
+    if (!offer(item, block, deadline_after(timeout),
+               block ? "ThreadSafeQueue::put" : "ThreadSafeQueue::put_nowait")) {
+      throw Full();
+    }
   }
   void put_nowait(T item) { put(std::move(item), false); }
 
@@ -107,7 +110,8 @@ class ThreadSafeQueue {
   bool try_put(T item) { return offer(item, false, std::nullopt, "ThreadSafeQueue::try_put"); }
   template <class Rep, class Period>
   bool put_for(T item, std::chrono::duration<Rep, Period> timeout) {
-    return offer(item, true, deadline_after(std::chrono::ceil<Duration>(timeout)), "ThreadSafeQueue::put_for");
+    return offer(item, true, deadline_after(std::chrono::ceil<Duration>(timeout)),
+                 "ThreadSafeQueue::put_for");
   }
 
   // ThreadSafeQueue::get()
@@ -119,7 +123,8 @@ class ThreadSafeQueue {
   // with it). Raises a kill or Timeout delivered while blocked (no item is
   // taken). Throws std::runtime_error if it would block in a loop callback.
   T get(bool block = true, std::optional<Duration> timeout = std::nullopt) {
-    std::optional<T> item = take(block, deadline_after(timeout), block ? "ThreadSafeQueue::get" : "ThreadSafeQueue::get_nowait");
+    std::optional<T> item = take(block, deadline_after(timeout),
+                                 block ? "ThreadSafeQueue::get" : "ThreadSafeQueue::get_nowait");
     if (!item) throw Empty();
     return std::move(*item);
   }
@@ -133,7 +138,8 @@ class ThreadSafeQueue {
   std::optional<T> try_get() { return take(false, std::nullopt, "ThreadSafeQueue::try_get"); }
   template <class Rep, class Period>
   std::optional<T> get_for(std::chrono::duration<Rep, Period> timeout) {
-    return take(true, deadline_after(std::chrono::ceil<Duration>(timeout)), "ThreadSafeQueue::get_for");
+    return take(true, deadline_after(std::chrono::ceil<Duration>(timeout)),
+                "ThreadSafeQueue::get_for");
   }
 
   // ThreadSafeQueue::task_done()
@@ -142,13 +148,16 @@ class ThreadSafeQueue {
   // been, wakes the callers blocked in join(). Throws std::invalid_argument
   // if called more times than items were put. Never blocks.
   void task_done() {
+    Waiter::DeferredWakes wakes;  // sent after `lock` is released
     std::lock_guard<std::mutex> lock(mutex_);
     if (unfinished_ == 0) {
       throw std::invalid_argument(
           "evergreen: ThreadSafeQueue::task_done() called more times than there were items put");
     }
     if (--unfinished_ == 0) {
-      while (Waiter* joiner = joiners_.front()) joiner->notify(joiners_, Waiter::Outcome::kServed);
+      while (Waiter* joiner = joiners_.front()) {
+        joiner->notify(joiners_, Waiter::Outcome::kServed, wakes);
+      }
     }
   }
 
@@ -165,6 +174,7 @@ class ThreadSafeQueue {
     while (unfinished_ > 0) {
       Waiter waiter;
       if (!waiter.wait(lock, joiners_, deadline, "ThreadSafeQueue::join")) return unfinished_ == 0;
+      if (!lock.owns_lock()) lock.lock();  // woken from another thread
     }
     return true;
   }
@@ -173,13 +183,18 @@ class ThreadSafeQueue {
   //
   // See the file comment. Closing again does nothing.
   void close() {
+    Waiter::DeferredWakes wakes;  // sent after `lock` is released
     std::lock_guard<std::mutex> lock(mutex_);
     if (closed_) return;
     closed_ = true;
     // Blocked consumers mean an empty queue: nothing left for them.
-    while (Waiter* getter = getters_.front()) getter->notify(getters_, Waiter::Outcome::kClosed);
+    while (Waiter* getter = getters_.front()) {
+      getter->notify(getters_, Waiter::Outcome::kClosed, wakes);
+    }
     // Blocked producers' items are not added.
-    while (Waiter* putter = putters_.front()) putter->notify(putters_, Waiter::Outcome::kClosed);
+    while (Waiter* putter = putters_.front()) {
+      putter->notify(putters_, Waiter::Outcome::kClosed, wakes);
+    }
   }
 
   // Iteration takes items with get() until the queue is closed and drained;
@@ -224,12 +239,13 @@ class ThreadSafeQueue {
 
   // put(): false if the queue stayed full (no wait, or the deadline passed).
   bool offer(T& item, bool block, std::optional<TimePoint> deadline, const char* what) {
+    Waiter::DeferredWakes wakes;  // sent after `lock` is released
     std::unique_lock<std::mutex> lock(mutex_);
     if (closed_) throw QueueClosed();
     if (Waiter* consumer = getters_.front()) {  // the queue is empty
       static_cast<std::optional<T>*>(consumer->data)->emplace(std::move(item));
       ++unfinished_;
-      consumer->notify(getters_, Waiter::Outcome::kServed);
+      consumer->notify(getters_, Waiter::Outcome::kServed, wakes);
       return true;
     }
     if (!is_full()) {
@@ -248,6 +264,7 @@ class ThreadSafeQueue {
   // get(): nullopt if the queue stayed empty (no wait, or the deadline
   // passed).
   std::optional<T> take(bool block, std::optional<TimePoint> deadline, const char* what) {
+    Waiter::DeferredWakes wakes;  // sent after `lock` is released
     std::unique_lock<std::mutex> lock(mutex_);
     if (!items_.empty()) {
       std::optional<T> item(std::move(items_.front()));
@@ -255,7 +272,7 @@ class ThreadSafeQueue {
       if (Waiter* producer = putters_.front()) {  // it was full
         items_.push_back(std::move(*static_cast<T*>(producer->data)));
         ++unfinished_;
-        producer->notify(putters_, Waiter::Outcome::kServed);
+        producer->notify(putters_, Waiter::Outcome::kServed, wakes);
       }
       return item;
     }

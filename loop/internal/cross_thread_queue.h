@@ -8,6 +8,12 @@
 // any number of threads costs one wake-up. A loop that spins on has_pending()
 // before sleeping (cross_thread_spin.h) has not called begin_sleep(), so
 // pushes meanwhile write nothing.
+//
+// Two lanes share that rule: callback records (call_from_thread, under the
+// mutex) and wake-ups of parked contexts (push_wake: an intrusive lock-free
+// stack of CrossThreadWake records, one compare-and-swap per push, see
+// cross_thread_wake.h). The loop reads both lanes' heads and the sleeping
+// flag from one cache line, so a spinning loop notices either with one miss.
 #ifndef EVERGREEN_LOOP_INTERNAL_CROSS_THREAD_QUEUE_H_
 #define EVERGREEN_LOOP_INTERNAL_CROSS_THREAD_QUEUE_H_
 
@@ -16,6 +22,7 @@
 #include <mutex>
 #include <vector>
 
+#include "evergreen/loop/internal/cross_thread_wake.h"
 #include "evergreen/loop/internal/poller.h"
 
 namespace evergreen::internal {
@@ -36,8 +43,25 @@ class CrossThreadQueue final : public PollHandler {
   // record) once close() was called.
   bool push(std::shared_ptr<CallbackRecord> record);
 
-  // Loop thread: whether callbacks are waiting. One atomic load.
-  bool has_pending() const { return pending_.load(std::memory_order_acquire); }
+  // Any thread: asks the loop to wake record->context (see
+  // cross_thread_wake.h; the caller must not touch `record` afterwards).
+  // Returns false, pushing nothing, once close() was called.
+  bool push_wake(CrossThreadWake* record);
+
+  // Loop thread: whether callbacks or wake-ups are waiting. Two loads from
+  // one cache line.
+  bool has_pending() const {
+    return pending_.load(std::memory_order_acquire) || has_pending_wakes();
+  }
+  bool has_pending_callbacks() const { return pending_.load(std::memory_order_acquire); }
+  bool has_pending_wakes() const {
+    CrossThreadWake* head = wakes_.load(std::memory_order_acquire);
+    return head != nullptr && head != closed_wakes();
+  }
+
+  // Loop thread: takes every pushed wake-up record, oldest first (a chain
+  // through `next`; null if none) for wake_arrivals().
+  CrossThreadWake* take_wakes();
 
   // Loop thread: moves every waiting callback into `out`, in push order.
   void drain(std::vector<std::shared_ptr<CallbackRecord>>& out);
@@ -56,20 +80,31 @@ class CrossThreadQueue final : public PollHandler {
   // How many times push() wrote the eventfd (for tests of the wake-up rule).
   uint64_t wakeups_written() const { return wakeups_written_.load(std::memory_order_relaxed); }
 
-  // Refuses further pushes.
+  // Loop thread: refuses further pushes; wake-up records still queued are
+  // marked consumed without waking anyone (the loop is being destroyed, and
+  // destroy() resumes its tasks itself).
   void close();
   // Any thread: whether close() was called (the loop is being destroyed, so
   // nothing pushed from now on will run).
   bool closed();
 
  private:
+  // The head of the wake-up stack once close() was called.
+  CrossThreadWake* closed_wakes() const { return const_cast<CrossThreadWake*>(&closed_marker_); }
+  // After a push: writes the eventfd if the loop sleeps (first pusher only).
+  void wake_if_sleeping();
+
+  // What every push and every check of the loop touch, on a line of its own
+  // (pushers write it; the mutex and vector below are only for callbacks).
+  alignas(64) std::atomic<CrossThreadWake*> wakes_{nullptr};
+  std::atomic<bool> pending_{false};
+  std::atomic<bool> sleeping_{false};
+  alignas(64) std::atomic<uint64_t> wakeups_written_{0};
   int wake_fd_ = -1;
   std::mutex mutex_;
   std::vector<std::shared_ptr<CallbackRecord>> records_;
   bool closed_ = false;
-  std::atomic<bool> pending_{false};
-  std::atomic<bool> sleeping_{false};
-  std::atomic<uint64_t> wakeups_written_{0};
+  CrossThreadWake closed_marker_;
 };
 
 }  // namespace evergreen::internal

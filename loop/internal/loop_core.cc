@@ -482,8 +482,11 @@ void LoopCore::fire_due_timers() {
 
 void LoopCore::take_cross_thread_callbacks() {
   if (!thread_queue_->has_pending()) return;
-  thread_queue_->drain(incoming_);
   spin_->note_arrival();
+  // Woken contexts go straight onto the ready queue (cross_thread_wake.h).
+  wake_arrivals(thread_queue_->take_wakes(), nullptr);
+  if (!thread_queue_->has_pending_callbacks()) return;
+  thread_queue_->drain(incoming_);
   for (auto& record : incoming_) {
     CallbackRecord* raw = record.get();
     raw->self = std::move(record);

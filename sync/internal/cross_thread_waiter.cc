@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "absl/cleanup/cleanup.h"
@@ -47,9 +48,8 @@ bool CrossThreadWaiter::wait_on_loop(std::unique_lock<std::mutex>& lock, List& l
 
   Scheduler& loop = *self.loop;
   loop_ = &loop;
-  loop_queue_ = loop.cross_thread_queue();
-  target_ = std::make_shared<WakeTarget>();
-  target_->context = &self;
+  loop_queue_ = loop.cross_thread_queue().get();
+  wake_.context = &self;
   list.push_back(this);
 
   // Another thread may serve us: the loop must not end (nor declare the main
@@ -62,13 +62,24 @@ bool CrossThreadWaiter::wait_on_loop(std::unique_lock<std::mutex>& lock, List& l
   absl::Cleanup leave = [&] {
     // Runs on the loop thread, mutex unlocked or held.
     if (timer.armed()) loop.remove_timer(&timer);
-    target_->active = false;
+    // Served from another thread and woken by it: unlinked, nothing queued.
+    if (wake_.consumed.load(std::memory_order_acquire)) return;
     if (!lock.owns_lock()) lock.lock();
     if (is_linked()) list.remove(this);
+    // Served from another thread but resumed by something else first: our
+    // record is (or is about to be) in the loop's queue, which must not keep
+    // it past this frame.
+    if (wake_pushed_) {
+      lock.unlock();  // the waker pushes after releasing the mutex
+      await_record_released(self);
+    }
   };
   for (;;) {
     lock.unlock();
     park(self);
+    // The loop took our record: the waker served us and published what it
+    // wrote under the mutex with the push. No need to lock again.
+    if (wake_.consumed.load(std::memory_order_acquire)) return true;
     lock.lock();
     if (outcome_ != Outcome::kWaiting) return true;
     if (self.pending) raise_pending(self);  // `leave` unlinks us
@@ -95,7 +106,19 @@ bool CrossThreadWaiter::wait_on_thread(std::unique_lock<std::mutex>& lock, List&
   return true;
 }
 
-void CrossThreadWaiter::notify(List& list, Outcome outcome) {
+void CrossThreadWaiter::await_record_released(BlockingContext& self) {
+  // The waker released the mutex and pushes next (or already did): a few
+  // instructions on another thread, unless that thread was preempted in
+  // between. Take what is queued (waking the other contexts) until our
+  // record came through; the loop thread does nothing else meanwhile, as for
+  // any short lock.
+  while (!wake_.consumed.load(std::memory_order_acquire)) {
+    wake_arrivals(loop_queue_->take_wakes(), &self);
+    if (!wake_.consumed.load(std::memory_order_acquire)) std::this_thread::yield();
+  }
+}
+
+void CrossThreadWaiter::notify(List& list, Outcome outcome, DeferredWakes& wakes) {
   list.remove(this);
   outcome_ = outcome;
   if (thread_wake_ != nullptr) {
@@ -107,16 +130,31 @@ void CrossThreadWaiter::notify(List& list, Outcome outcome) {
   if (loop_ == Scheduler::for_this_thread()) {
     // The waiter's own loop is running us, so the waiter is parked (or woken
     // and not yet resumed): wake it directly.
-    wake(*target_->context);
+    wake(*wake_.context);
     return;
   }
-  try {
-    Scheduler::call_from_thread(*loop_queue_, [target = target_] {
-      if (target->active) wake(*target->context);
-    });
-  } catch (const std::runtime_error&) {
-    // The waiter's loop is being destroyed: its tasks are killed and resumed
-    // by the destruction itself.
+  wake_pushed_ = true;
+  next_deferred_ = nullptr;
+  if (wakes.last_ == nullptr) {
+    wakes.first_ = this;
+  } else {
+    wakes.last_->next_deferred_ = this;
+  }
+  wakes.last_ = this;
+}
+
+CrossThreadWaiter::DeferredWakes::~DeferredWakes() {
+  for (CrossThreadWaiter* waiter = first_; waiter != nullptr;) {
+    // Read everything first: after a successful push the waiter may resume
+    // and leave at any moment, so it is not touched again.
+    CrossThreadWaiter* next = waiter->next_deferred_;
+    CrossThreadQueue& queue = *waiter->loop_queue_;
+    if (!queue.push_wake(&waiter->wake_)) {
+      // The waiter's loop is being destroyed: its tasks are killed and
+      // resumed by the destruction itself. The waiter waits for this.
+      waiter->wake_.consumed.store(true, std::memory_order_release);
+    }
+    waiter = next;
   }
 }
 

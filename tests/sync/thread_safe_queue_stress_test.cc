@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -69,11 +70,20 @@ void produce(Shared& shared, uint32_t first, std::mt19937& random) {
   shared.producer_done();
 }
 
+// Fills the stack below the caller with a pattern, so a wake-up record that
+// outlived the get() call it belongs to (cross_thread_wake.h) is read as
+// garbage by its loop rather than as the stale but plausible record.
+__attribute__((noinline)) void overwrite_stack() {
+  volatile unsigned char scratch[2048];
+  std::memset(const_cast<unsigned char*>(scratch), 0xA5, sizeof scratch);
+}
+
 // One consumer task: records each item the moment get returns (no suspension
 // point in between), so a kill can only come before or after a whole take.
 void consume(Shared& shared, std::vector<uint32_t>& mine, std::mt19937& random) {
   try {
     for (;;) {
+      overwrite_stack();
       switch (random() % 3) {
         case 0:
           mine.push_back(shared.queue.get());
