@@ -74,6 +74,12 @@ void BaseStream::open_fd(internal::UniqueFd fd, const internal::FdTraits& traits
     if (watcher_.attached() && watcher_.fd() == fd.get()) {
       watcher_.set_drain(this);
     } else {
+      // Registered without input from the start when reads will wait in the
+      // ring (below).
+      if (transport_ == nullptr && traits.socket &&
+          evergreen::internal::Scheduler::current().performs_operations()) {
+        watcher_.reads_wait_in_ring();
+      }
       watcher_.attach(fd.get(), this);
     }
   } catch (const std::system_error& error) {
@@ -85,6 +91,7 @@ void BaseStream::open_fd(internal::UniqueFd fd, const internal::FdTraits& traits
   // writes through OpenSSL, pipes and terminals have no recv/send.
   uses_ring_ = transport_ == nullptr && traits_.socket && watcher_.loop() != nullptr &&
                watcher_.loop()->performs_operations();
+  if (uses_ring_) watcher_.reads_wait_in_ring();
   // Output written before the stream was connected.
   if (pending_output() > 0) {
     if (int error = drain_output()) fail(error, "write");

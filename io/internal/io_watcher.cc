@@ -58,6 +58,13 @@ void IoWatcher::attach(int fd, WriteDrain* drain) {
   loop.add_destroy_listener(this);
 }
 
+void IoWatcher::reads_wait_in_ring() {
+  constexpr uint32_t kWritable = kPollOut;
+  if (edge_events == kWritable) return;
+  edge_events = kWritable;
+  if (registered()) update_registration();
+}
+
 void IoWatcher::join_loop_unwatched(int fd) {
   if (attached()) detach();
   Scheduler& loop = Scheduler::current();
@@ -101,6 +108,7 @@ void IoWatcher::detach() {
   lost_ = false;
   readable_ = writable_ = false;
   drain_ = nullptr;
+  edge_events = kPollIn | kPollOut | kPollPeerClosed;  // for the next attach()
   wake_all();
 }
 

@@ -130,6 +130,14 @@ class IoWatcher final : public evergreen::internal::FdListener,
   // blocks until each has completed (see ring_call.h).
   void detach();
 
+  // IoWatcher::reads_wait_in_ring()
+  //
+  // The owner's reads wait as io_uring receives, never on this watcher's
+  // readable flag: the fd's registration stops reporting input (one wake-up
+  // per arrival fewer). The flag then stays as the last system call left it.
+  // Before attach() it sets how attach() registers; detach() undoes it.
+  void reads_wait_in_ring();
+
   // Lists / unlists a ring call in flight (ring_call.cc).
   void track(PendingRingCall* call) { ring_calls_.push_back(call); }
   void untrack(PendingRingCall* call) {

@@ -16,7 +16,7 @@ using evergreen::internal::Scheduler;
 // perform_ring_call() does not return before, and detach() waits for it.
 class RingCall final : public PendingRingCall {
  public:
-  RingCall(IoWatcher& watcher, BlockingContext& waiter) : watcher_(watcher), waiter(&waiter) {}
+  RingCall(IoWatcher& watcher, BlockingContext& waiter) : waiter(&waiter), watcher_(watcher) {}
 
   void on_complete(int32_t value) override {
     result = value;
