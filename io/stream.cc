@@ -10,7 +10,9 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "evergreen/io/errno.h"
+#include "evergreen/io/internal/ring_call.h"
 #include "evergreen/io/internal/socket_address.h"
+#include "evergreen/loop/internal/blocking_context.h"
 #include "evergreen/loop/internal/report.h"
 #include "evergreen/loop/task.h"
 #include "evergreen/loop/timeout.h"
@@ -19,7 +21,9 @@
 namespace evergreen::io {
 
 using internal::ErrorKind;
+using internal::RingOutcome;
 using internal::WaitResult;
+using Kind = evergreen::internal::KernelOperation::Kind;
 
 namespace {
 
@@ -70,6 +74,12 @@ void BaseStream::open_fd(internal::UniqueFd fd, const internal::FdTraits& traits
     if (watcher_.attached() && watcher_.fd() == fd.get()) {
       watcher_.set_drain(this);
     } else {
+      // Registered without input from the start when reads will wait in the
+      // ring (below).
+      if (transport_ == nullptr && traits.socket &&
+          evergreen::internal::Scheduler::current().performs_operations()) {
+        watcher_.reads_wait_in_ring();
+      }
       watcher_.attach(fd.get(), this);
     }
   } catch (const std::system_error& error) {
@@ -77,6 +87,11 @@ void BaseStream::open_fd(internal::UniqueFd fd, const internal::FdTraits& traits
   }
   fd_ = std::move(fd);
   traits_ = traits;
+  // Sockets whose bytes are the descriptor's own: a transport (TLS) reads and
+  // writes through OpenSSL, pipes and terminals have no recv/send.
+  uses_ring_ = transport_ == nullptr && traits_.socket && watcher_.loop() != nullptr &&
+               watcher_.loop()->performs_operations();
+  if (uses_ring_) watcher_.reads_wait_in_ring();
   // Output written before the stream was connected.
   if (pending_output() > 0) {
     if (int error = drain_output()) fail(error, "write");
@@ -197,11 +212,45 @@ size_t BaseStream::fill(const char* operation, size_t wanted_room) {
       }
     }
     ErrorKind kind = kind_;
+    if (uses_ring_) {
+      if (std::optional<size_t> count = receive_on_ring(operation, wanted_room)) return *count;
+      continue;
+    }
     WaitResult woken = retry_when_writable ? watcher_.wait_writable(std::nullopt, operation)
                                            : watcher_.wait_readable(std::nullopt, operation);
     if (woken == WaitResult::kDestroyed) raise_destroyed(kind, operation);
     if (closed_) raise_closed(operation);
   }
+}
+
+std::optional<size_t> BaseStream::receive_on_ring(const char* operation, size_t wanted_room) {
+  size_t limit = max_buffer_size_ - std::min(max_buffer_size_, input_.size());
+  if (limit == 0) {
+    raise(ENOBUFS, std::string(operation) + ": the read buffer is full (max_buffer_size)");
+  }
+  size_t room = 0;
+  char* tail = input_.prepare(std::min(wanted_room, limit), &room);
+  room = std::min({room, limit, internal::kMaxRingTransfer});
+  ErrorKind kind = kind_;
+  RingOutcome outcome = internal::perform_ring_call(
+      watcher_, {Kind::kRecv, fd_.get(), tail, static_cast<uint32_t>(room)}, operation);
+  if (outcome.state == WaitResult::kDestroyed) raise_destroyed(kind, operation);
+  // close() waited for the call to end before it dropped the buffer.
+  if (closed_) raise_closed(operation);
+  if (outcome.result >= 0) {
+    // Data that came with a kill or Timeout stays buffered; the delivery is
+    // raised at the next suspension point.
+    input_.commit(static_cast<size_t>(outcome.result));
+    return static_cast<size_t>(outcome.result);
+  }
+  int error = -outcome.result;
+  if (outcome.interrupted) {
+    evergreen::internal::raise_pending(evergreen::internal::current_blocking_context());
+  }
+  // Cancelled (the fd was closed elsewhere, or an interruption the shield
+  // held back): look again.
+  if (error != ECANCELED && error != EINTR && error != EAGAIN) fail(error, operation);
+  return std::nullopt;
 }
 
 std::string BaseStream::read_bytes(size_t n) {
@@ -364,7 +413,8 @@ bool BaseStream::write_in_turn(std::string_view data, size_t& accepted) {
     if (fd_.valid() && pending_output() == 0) send_directly(data, accepted);
     if (accepted == data.size()) return !buffered;
     size_t pending = pending_output();
-    if (pending < write_high_water_) {
+    // Not while a ring send reads from the buffer: appending may move it.
+    if (pending < write_high_water_ && !ring_send_in_flight_) {
       size_t piece = std::min(write_high_water_ - pending, data.size() - accepted);
       output_.append(data.substr(accepted, piece));
       accepted += piece;
@@ -385,17 +435,55 @@ void BaseStream::wait_for_output_room(const WriteTurn& turn) {
     if (turn.stream_destroyed()) raise_destroyed(kind, "write");
     return;
   }
-  if (watcher_.writable()) {
+  if (watcher_.writable() && !ring_send_in_flight_) {
     if (int error = drain_output()) fail(error, "write");
     if (pending_output() < write_high_water_) return;
   }
-  // Woken after the loop drained the buffer into the kernel (on_writable()).
+  if (uses_ring_ && !ring_send_in_flight_ && pending_output() > 0) {
+    send_on_ring("write");
+    return;
+  }
+  // Woken after the loop drained the buffer into the kernel (on_writable()),
+  // or after another task's ring send.
   if (watcher_.wait_writable() == WaitResult::kDestroyed) raise_destroyed(kind, "write");
+}
+
+void BaseStream::send_on_ring(const char* operation) {
+  ErrorKind kind = kind_;
+  size_t size = std::min(pending_output(), internal::kMaxRingTransfer);
+  ring_send_in_flight_ = true;
+  RingOutcome outcome;
+  try {
+    outcome = internal::perform_ring_call(
+        watcher_, {Kind::kSend, fd_.get(), output_.data() + output_sent_, static_cast<uint32_t>(size)},
+        operation);
+  } catch (...) {
+    ring_send_in_flight_ = false;  // nothing was sent, or the call ended
+    throw;
+  }
+  if (outcome.state == WaitResult::kDestroyed) raise_destroyed(kind, operation);
+  ring_send_in_flight_ = false;
+  // Whoever waits for room or a flush looks again.
+  watcher_.notify_writers();
+  // close() waited for the send to end before it dropped the buffer.
+  if (closed_) raise_closed(operation);
+  if (outcome.result > 0) {
+    // Bytes sent before a kill or Timeout count: the peer gets them.
+    output_sent_ += static_cast<size_t>(outcome.result);
+    if (int error = drain_output()) fail(error, operation);
+  }
+  if (outcome.interrupted) {
+    evergreen::internal::raise_pending(evergreen::internal::current_blocking_context());
+  }
+  int error = outcome.result < 0 ? -outcome.result : 0;
+  if (error != 0 && error != ECANCELED && error != EINTR && error != EAGAIN) fail(error, operation);
 }
 
 void BaseStream::set_write_high_water(size_t bytes) {
   write_high_water_ = bytes;
-  // A writer waiting for room may have some now.
+  // A writer waiting for room may have some now (one waiting in a ring send
+  // looks again once the send ends).
+  if (ring_send_in_flight_) watcher_.interrupt_ring_calls();
   watcher_.notify_writers();
   if (!output_room_.empty()) output_room_.notify_all();
 }
@@ -406,6 +494,8 @@ ssize_t BaseStream::send_some(const char* data, size_t size) {
 }
 
 int BaseStream::drain_output() {
+  // A ring send reads from the buffer; it drains when it completes.
+  if (ring_send_in_flight_) return 0;
   // What the transport held back goes first (its write() would send it first
   // anyway); with nothing buffered here it is all that is left to send.
   if (output_sent_ == output_.size() && transport_ != nullptr && transport_->holds_output() &&
@@ -449,8 +539,12 @@ void BaseStream::on_writable() {
 void BaseStream::wait_output_below(size_t limit, const char* operation) {
   // Flushing (limit 0) also waits for what the transport held back.
   while (pending_output() > limit || (limit == 0 && output_in_flight())) {
-    if (watcher_.writable()) {
+    if (watcher_.writable() && !ring_send_in_flight_) {
       if (int error = drain_output()) fail(error, operation);
+      continue;
+    }
+    if (uses_ring_ && !ring_send_in_flight_) {
+      send_on_ring(operation);
       continue;
     }
     ErrorKind kind = kind_;
@@ -595,6 +689,15 @@ void StreamServer::serve(int backlog) {
         raise(error, "accept failed on " + describe());
       }
     }
+    if (!backoff && watcher_.loop() != nullptr && watcher_.loop()->performs_operations()) {
+      // io_uring: the accept itself waits in the ring.
+      if (!accept_on_ring()) {
+        destroyed = true;
+        return;
+      }
+      if (closed_) return;
+      continue;
+    }
     evergreen::internal::WaitLabel label("accept");
     if (watcher_.wait_readable(backoff) == WaitResult::kDestroyed) {
       destroyed = true;
@@ -602,6 +705,35 @@ void StreamServer::serve(int backlog) {
     }
     if (closed_) return;
   }
+}
+
+bool StreamServer::accept_on_ring() {
+  RingOutcome outcome = internal::perform_ring_call(
+      watcher_, {Kind::kAccept, listener_.get(), nullptr, 0}, "accept");
+  // A connection accepted as a kill or Timeout arrived, or as the server
+  // closed, is served or closed: never leaked.
+  internal::UniqueFd accepted(outcome.result >= 0 ? outcome.result : -1);
+  if (outcome.state == WaitResult::kDestroyed) return false;
+  if (closed_) return true;
+  if (accepted.valid()) {
+    starvation_reported_ = false;
+    on_accepted(std::move(accepted));
+  }
+  if (outcome.interrupted) {
+    evergreen::internal::raise_pending(evergreen::internal::current_blocking_context());
+  }
+  int error = outcome.result < 0 ? -outcome.result : 0;
+  if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
+    // Out of descriptors or memory: wait before the next try (serve()'s
+    // readiness path does the same), the connections waiting in the backlog.
+    if (!starvation_reported_) report_accept_starvation(error);
+    evergreen::internal::WaitLabel label("accept");
+    if (watcher_.wait_readable(kAcceptBackoff) == WaitResult::kDestroyed) return false;
+  } else if (error != 0 && error != EINTR && error != ECANCELED && error != EAGAIN &&
+             error != ECONNABORTED && error != EPROTO && error != EPERM) {
+    raise(error, "accept failed on " + describe());
+  }
+  return true;
 }
 
 void StreamServer::report_accept_starvation(int error) {

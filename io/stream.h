@@ -246,6 +246,13 @@ class BaseStream : private internal::IoWatcher::WriteDrain {
   // Blocks the writer holding the turn until the buffer may have room (the
   // peer drained some, the stream connected, or the mark rose).
   void wait_for_output_room(const WriteTurn& turn);
+  // On the io_uring backend (uses_ring_), instead of a readiness wait: one
+  // ring receive into the buffer, returning what it brought (0 at end of
+  // stream) or nullopt to look again; one ring send of buffered output,
+  // parking until it completes. Both raise a kill or Timeout after keeping
+  // what the call did (see io/internal/ring_call.h).
+  std::optional<size_t> receive_on_ring(const char* operation, size_t wanted_room);
+  void send_on_ring(const char* operation);
   // Sends buffered output until EAGAIN; returns 0 or the errno of a failure.
   int drain_output();
   // One write of the descriptor (or the transport); -1 with errno on failure.
@@ -279,6 +286,10 @@ class BaseStream : private internal::IoWatcher::WriteDrain {
   size_t max_buffer_size_ = kDefaultMaxBufferSize;
   size_t write_high_water_ = kDefaultWriteHighWater;
   bool closed_ = false;
+  // Receives and sends wait as io_uring operations rather than on readiness.
+  bool uses_ring_ = false;
+  // A ring send reads output_ from output_sent_: nothing may move it.
+  bool ring_send_in_flight_ = false;
   bool write_only_ = false;
   bool write_shut_ = false;
   int error_ = 0;  // the errno that closed the stream, if one did
@@ -434,6 +445,10 @@ class StreamServer {
   friend class StreamConnection;
   void start_connection(internal::UniqueFd fd);
   void report_accept_starvation(int error);
+  // One accept as an io_uring operation (that backend only), handing the
+  // connection to on_accepted(). Returns false when the server was destroyed
+  // meanwhile (it must not be touched); raises a kill or Timeout afterwards.
+  bool accept_on_ring();
   static void run_handler(std::shared_ptr<StreamConnection> connection);
   // After the handler: flushes for at most `linger`, then resets the
   // connection if output is still left.

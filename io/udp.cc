@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <cerrno>
 #include <stdexcept>
@@ -11,13 +12,18 @@
 #include "evergreen/io/internal/raise.h"
 #include "evergreen/io/internal/resolve.h"
 #include "evergreen/io/internal/reuse_port.h"
+#include "evergreen/io/internal/ring_call.h"
+#include "evergreen/loop/internal/blocking_context.h"
+#include "evergreen/loop/internal/scheduler.h"
 #include "evergreen/loop/internal/wait_label.h"
 
 namespace evergreen::io {
 
 using internal::ErrorKind;
 using internal::SocketAddress;
+using internal::RingOutcome;
 using internal::WaitResult;
+using Kind = evergreen::internal::KernelOperation::Kind;
 
 namespace {
 
@@ -133,13 +139,61 @@ bool UDPEndpoint::send(std::string_view data, const Address& address) {
   queue_.push_back(Datagram{std::string(data), to});
   queued_bytes_ += data.size();
   while (queued_bytes_ > send_high_water_) {
+    if (uses_ring() && !ring_send_in_flight_) {
+      send_front_on_ring("send");
+      continue;
+    }
     if (watcher_.wait_writable() == WaitResult::kDestroyed) raise_destroyed("send");
     check_open("send");
   }
   return false;
 }
 
+bool UDPEndpoint::uses_ring() const {
+  return watcher_.loop() != nullptr && watcher_.loop()->performs_operations();
+}
+
+void UDPEndpoint::send_front_on_ring(const char* operation) {
+  // The datagram stays at the queue's front (a deque keeps it in place as
+  // others are queued behind it) until the call has ended.
+  const Datagram& next = queue_.front();
+  iovec buffer{const_cast<char*>(next.data.data()), next.data.size()};
+  msghdr message{};
+  message.msg_name = const_cast<sockaddr*>(next.to.get());
+  message.msg_namelen = next.to.length;
+  message.msg_iov = &buffer;
+  message.msg_iovlen = 1;
+  ring_send_in_flight_ = true;
+  RingOutcome outcome;
+  try {
+    outcome = internal::perform_ring_call(watcher_, {Kind::kSendMsg, fd_.get(), &message, 0},
+                                          operation);
+  } catch (...) {
+    ring_send_in_flight_ = false;
+    throw;
+  }
+  if (outcome.state == WaitResult::kDestroyed) raise_destroyed(operation);
+  ring_send_in_flight_ = false;
+  watcher_.notify_writers();
+  check_open(operation);  // close() waited for the send before it dropped the queue
+  if (outcome.result >= 0) {
+    queued_bytes_ -= next.data.size();
+    queue_.pop_front();
+  }
+  if (outcome.interrupted) {
+    evergreen::internal::raise_pending(evergreen::internal::current_blocking_context());
+  }
+  int error = outcome.result < 0 ? -outcome.result : 0;
+  if (error != 0 && error != EAGAIN && error != ENOBUFS && error != ECANCELED && error != EINTR) {
+    error_ = error;
+    close();
+    check_open(operation);
+  }
+}
+
 int UDPEndpoint::drain_queue() {
+  // A ring send is sending the front datagram; the rest follow it.
+  if (ring_send_in_flight_) return 0;
   while (!queue_.empty() && watcher_.writable()) {
     const Datagram& next = queue_.front();
     if (send_to(fd_.get(), next.data, next.to) >= 0) {
@@ -168,12 +222,16 @@ void UDPEndpoint::on_writable() {
 void UDPEndpoint::flush() {
   check_open("flush");
   while (!queue_.empty()) {
-    if (watcher_.writable()) {
+    if (watcher_.writable() && !ring_send_in_flight_) {
       if (int error = drain_queue()) {
         error_ = error;
         close();
         check_open("flush");
       }
+      continue;
+    }
+    if (uses_ring() && !ring_send_in_flight_) {
+      send_front_on_ring("flush");
       continue;
     }
     if (watcher_.wait_writable() == WaitResult::kDestroyed) raise_destroyed("flush");
@@ -217,10 +275,51 @@ std::pair<std::string, Address> UDPEndpoint::receive() {
       if (errno != EAGAIN && errno != EWOULDBLOCK) raise(errno, "receive failed");
       watcher_.clear_readable();
     }
+    if (uses_ring()) {
+      if (std::optional<std::pair<std::string, Address>> datagram = receive_on_ring()) {
+        return std::move(*datagram);
+      }
+      continue;
+    }
     evergreen::internal::WaitLabel label("receive");
     if (watcher_.wait_readable() == WaitResult::kDestroyed) raise_destroyed("receive");
     check_open("receive");
   }
+}
+
+std::optional<std::pair<std::string, Address>> UDPEndpoint::receive_on_ring() {
+  SocketAddress from;
+  iovec buffer{receive_buffer_.get(), receive_buffer_size_};
+  msghdr message{};
+  message.msg_name = from.get();
+  message.msg_namelen = sizeof from.storage;
+  message.msg_iov = &buffer;
+  message.msg_iovlen = 1;
+  RingOutcome outcome =
+      internal::perform_ring_call(watcher_, {Kind::kRecvMsg, fd_.get(), &message, 0}, "receive");
+  if (outcome.state == WaitResult::kDestroyed) raise_destroyed("receive");
+  check_open("receive");  // close() waited for the call before it dropped the buffer
+  if (outcome.result >= 0) {
+    // A datagram that came with a kill or Timeout is returned; the delivery
+    // is raised at the next suspension point.
+    size_t count = static_cast<size_t>(outcome.result);
+    from.length = message.msg_namelen;
+    Address source = internal::to_address(from.get(), from.length);
+    if ((message.msg_flags & MSG_TRUNC) != 0 || count > receive_buffer_size_) {
+      raise(EMSGSIZE, "receive: a " + std::to_string(count) + "-byte datagram from " +
+                          source.to_string() + " is larger than the receive buffer (" +
+                          std::to_string(receive_buffer_size_) +
+                          " bytes, set_receive_buffer_size) and was dropped");
+    }
+    return std::pair<std::string, Address>(std::string(receive_buffer_.get(), count),
+                                           std::move(source));
+  }
+  if (outcome.interrupted) {
+    evergreen::internal::raise_pending(evergreen::internal::current_blocking_context());
+  }
+  int error = -outcome.result;
+  if (error != EAGAIN && error != ECANCELED && error != EINTR) raise(error, "receive failed");
+  return std::nullopt;
 }
 
 Address UDPEndpoint::sockname() const {

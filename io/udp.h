@@ -29,6 +29,7 @@
 #include <cstddef>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -134,6 +135,13 @@ class UDPEndpoint : private internal::IoWatcher::WriteDrain {
   // Sends queued datagrams until EAGAIN; returns 0 or a failed send's errno.
   int drain_queue();
   void on_writable() override;
+  // The io_uring backend: receives and sends wait as ring operations
+  // (io/internal/ring_call.h) rather than on readiness.
+  bool uses_ring() const;
+  // One ring recvmsg: the datagram, or nullopt to look again.
+  std::optional<std::pair<std::string, Address>> receive_on_ring();
+  // One ring sendmsg of the queue's front datagram, parking until it ends.
+  void send_front_on_ring(const char* operation);
 
   internal::UniqueFd fd_;
   internal::IoWatcher watcher_;
@@ -143,6 +151,8 @@ class UDPEndpoint : private internal::IoWatcher::WriteDrain {
   std::unique_ptr<char[]> receive_buffer_;
   size_t receive_buffer_size_ = kMaxIPv6Datagram;
   bool closed_ = false;
+  // A ring sendmsg reads the queue's front datagram.
+  bool ring_send_in_flight_ = false;
   evergreen::internal::ThreadAffinity affinity_;
   int error_ = 0;  // a queued send's failure, reported by the next operation
 };

@@ -79,6 +79,10 @@ ssize_t perform_on_pool(BlockingContext& self, const FileCall& call) {
       case FileCall::Kind::kFsync:
         result = ::fsync(call.fd);
         break;
+      default:  // the socket kinds never come here (ring_call.h)
+        errno = EINVAL;
+        result = -1;
+        break;
     }
     if (result < 0) result = -errno;  // the pool thread's errno
   });

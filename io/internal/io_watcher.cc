@@ -58,7 +58,46 @@ void IoWatcher::attach(int fd, WriteDrain* drain) {
   loop.add_destroy_listener(this);
 }
 
+void IoWatcher::reads_wait_in_ring() {
+  constexpr uint32_t kWritable = kPollOut;
+  if (edge_events == kWritable) return;
+  edge_events = kWritable;
+  if (registered()) update_registration();
+}
+
+void IoWatcher::join_loop_unwatched(int fd) {
+  if (attached()) detach();
+  Scheduler& loop = Scheduler::current();
+  fd_ = fd;
+  drain_ = nullptr;
+  pollable_ = false;
+  readable_ = writable_ = true;
+  peer_closed_ = false;
+  lost_ = false;
+  loop_ = &loop;
+  loop.add_destroy_listener(this);
+}
+
+void IoWatcher::cancel_ring_calls(bool wait) {
+  if (ring_calls_.empty() || loop_ == nullptr) return;
+  if (!wait) {
+    for (PendingRingCall* call = ring_calls_.front(); call != nullptr;
+         call = evergreen::internal::IntrusiveList<PendingRingCall>::next(call)) {
+      loop_->cancel_operation(*call);
+    }
+    return;
+  }
+  // Each completion unlists its call (and wakes its caller).
+  while (PendingRingCall* call = ring_calls_.front()) {
+    loop_->cancel_operation(*call);
+    loop_->finish_operation(*call);
+    untrack(call);  // in case the poller had no record of it any more
+  }
+}
+
 void IoWatcher::detach() {
+  // Before the owner closes the fd and frees what the kernel may write into.
+  cancel_ring_calls(/*wait=*/true);
   if (loop_ != nullptr) {
     if (registered()) loop_->fds().remove(*this);
     loop_->remove_destroy_listener(this);
@@ -69,6 +108,7 @@ void IoWatcher::detach() {
   lost_ = false;
   readable_ = writable_ = false;
   drain_ = nullptr;
+  edge_events = kPollIn | kPollOut | kPollPeerClosed;  // for the next attach()
   wake_all();
 }
 
@@ -80,6 +120,7 @@ void IoWatcher::wake_all() {
 void IoWatcher::on_loop_destroyed() {
   // Every task was killed before this runs, so nobody waits. The registry
   // still exists (it is cleared after the destroy listeners ran).
+  cancel_ring_calls(/*wait=*/true);
   if (registered()) loop_->fds().remove(*this);
   loop_ = nullptr;
   pollable_ = false;
@@ -105,6 +146,10 @@ void IoWatcher::update_registration() {
 }
 
 void IoWatcher::lose_fd() {
+  // The fd is being closed behind the owner's back: what is in flight on it
+  // ends (-ECANCELED) and its callers look again, meeting EBADF. The buffers
+  // are the owner's and stay, so nothing needs to wait here.
+  cancel_ring_calls(/*wait=*/false);
   pollable_ = false;
   lost_ = true;
   readable_ = writable_ = true;

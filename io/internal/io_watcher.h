@@ -43,6 +43,7 @@
 
 #include "evergreen/loop/internal/fd_registry.h"
 #include "evergreen/loop/internal/intrusive_list.h"
+#include "evergreen/loop/internal/kernel_operation.h"
 #include "evergreen/loop/internal/poller.h"
 #include "evergreen/loop/internal/scheduler.h"
 #include "evergreen/loop/internal/wait_queue.h"
@@ -53,6 +54,12 @@ enum class WaitResult {
   kWoken,      // an event, detach() or the fd closed elsewhere: look at the state again
   kDestroyed,  // the watcher (and its owner) are gone
 };
+
+// A socket operation in flight in the loop's ring for the watcher's owner
+// (ring_call.h). The watcher lists it so that detach() can cancel it and wait
+// for its completion before the owner closes the fd or frees the buffer.
+class PendingRingCall : public evergreen::internal::KernelOperation,
+                        public evergreen::internal::IntrusiveListNode<PendingRingCall> {};
 
 class IoWatcher final : public evergreen::internal::FdListener,
                         public evergreen::internal::Scheduler::DestroyListener {
@@ -79,6 +86,14 @@ class IoWatcher final : public evergreen::internal::FdListener,
   // the fd for a reason other than its type, std::runtime_error on a thread
   // without a loop.
   void attach(int fd, WriteDrain* drain = nullptr);
+
+  // IoWatcher::join_loop_unwatched()
+  //
+  // Binds the watcher to this thread's loop for ring calls on `fd` without
+  // watching its readiness: for a socket whose readiness says nothing yet (a
+  // TCP socket before its connect reports hang-up). attach() later watches
+  // it. Waits return at once meanwhile.
+  void join_loop_unwatched(int fd);
 
   // IoWatcher::Operation
   //
@@ -111,8 +126,26 @@ class IoWatcher final : public evergreen::internal::FdListener,
   //
   // Leaves the fd's registry entry (call it before closing the fd) and wakes
   // every waiter with kWoken, so they notice whatever state change prompted
-  // the detach.
+  // the detach. Ring calls in flight are cancelled first and the thread
+  // blocks until each has completed (see ring_call.h).
   void detach();
+
+  // IoWatcher::reads_wait_in_ring()
+  //
+  // The owner's reads wait as io_uring receives, never on this watcher's
+  // readable flag: the fd's registration stops reporting input (one wake-up
+  // per arrival fewer). The flag then stays as the last system call left it.
+  // Before attach() it sets how attach() registers; detach() undoes it.
+  void reads_wait_in_ring();
+
+  // Lists / unlists a ring call in flight (ring_call.cc).
+  void track(PendingRingCall* call) { ring_calls_.push_back(call); }
+  void untrack(PendingRingCall* call) {
+    if (call->is_linked()) ring_calls_.remove(call);
+  }
+  // The loop the fd is registered with; null when not attached or the loop is
+  // gone.
+  evergreen::internal::Scheduler* loop() const { return loop_; }
 
   bool attached() const { return fd_ >= 0; }
   int fd() const { return fd_; }
@@ -185,6 +218,15 @@ class IoWatcher final : public evergreen::internal::FdListener,
   WaitResult wait(evergreen::internal::WaitQueue& queue, std::optional<Duration> timeout,
                   const char* label);
   void wake_all();
+  // Cancels every ring call in flight; with `wait`, blocks until each has
+  // completed.
+  void cancel_ring_calls(bool wait);
+
+ public:
+  // Ends the ring calls in flight early (they complete with -ECANCELED, or
+  // with what they did by then) without waiting: their callers look again,
+  // e.g. at a raised high-water mark.
+  void interrupt_ring_calls() { cancel_ring_calls(/*wait=*/false); }
 
   evergreen::internal::Scheduler* loop_ = nullptr;
   int fd_ = -1;
@@ -199,6 +241,7 @@ class IoWatcher final : public evergreen::internal::FdListener,
   evergreen::internal::WaitQueue readers_;
   evergreen::internal::WaitQueue writers_;
   evergreen::internal::IntrusiveList<Operation> operations_;
+  evergreen::internal::IntrusiveList<PendingRingCall> ring_calls_;
 };
 
 }  // namespace evergreen::io::internal

@@ -10,6 +10,9 @@
 #include "absl/cleanup/cleanup.h"
 #include "evergreen/io/internal/fd_ops.h"
 #include "evergreen/io/internal/resolve.h"
+#include "evergreen/io/internal/ring_call.h"
+#include "evergreen/loop/internal/blocking_context.h"
+#include "evergreen/loop/internal/scheduler.h"
 #include "evergreen/loop/internal/wait_label.h"
 
 namespace evergreen::io::internal {
@@ -66,6 +69,33 @@ UniqueFd connect_tcp(IoWatcher& watcher, const Address& target,
       }
     }
     if (nodelay) set_tcp_nodelay(fd.get(), true);
+    if (evergreen::internal::Scheduler::current().performs_operations()) {
+      // io_uring: the connect itself is a ring operation; the watcher joins
+      // the loop for it and watches the socket once it is connected.
+      watcher.join_loop_unwatched(fd.get());
+      auto detach_on_failure = absl::MakeCleanup([&watcher] { watcher.detach(); });
+      SocketAddress address = candidate;  // the kernel reads it until the completion
+      RingOutcome outcome = perform_ring_call(
+          watcher,
+          {evergreen::internal::KernelOperation::Kind::kConnect, fd.get(), address.get(),
+           static_cast<uint32_t>(address.length)},
+          "connect");
+      if (outcome.state == WaitResult::kDestroyed) {
+        std::move(detach_on_failure).Cancel();
+        raise_destroyed();
+      }
+      if (closed()) raise_closed();
+      if (outcome.interrupted) {
+        evergreen::internal::raise_pending(evergreen::internal::current_blocking_context());
+      }
+      if (outcome.result != 0) {
+        last_error = -outcome.result;
+        continue;
+      }
+      watcher.attach(fd.get());
+      std::move(detach_on_failure).Cancel();  // kept for the connection's life
+      return fd;
+    }
     int result;
     do {
       result = connect_socket(fd.get(), candidate);

@@ -47,8 +47,6 @@ struct FdEntry final : PollHandler {
 
 namespace {
 
-// Edge-triggered, for everything a listener that caches readiness needs.
-constexpr uint32_t kEdgeTriggeredEvents = kPollIn | kPollOut | kPollPeerClosed | kPollEdgeTriggered;
 
 }  // namespace
 
@@ -72,17 +70,20 @@ void FdRegistry::clear() {
 
 void FdRegistry::sync(FdEntry& entry) {
   uint32_t interest = 0;
+  // Edge-triggered, for everything the listeners that cache readiness need.
+  uint32_t edge_events = kPollEdgeTriggered;
   bool level_triggered = false;
   for (FdListener* listener = entry.listeners.front(); listener != nullptr;
        listener = IntrusiveList<FdListener>::next(listener)) {
     interest |= listener->interest;
+    edge_events |= listener->edge_events;
     level_triggered |= listener->level_triggered;
   }
   for (FdListener* listener = entry.listeners.front(); listener != nullptr;
        listener = IntrusiveList<FdListener>::next(listener)) {
     listener->entry_level_triggered_ = level_triggered;
   }
-  uint32_t wanted = level_triggered ? interest : (kEdgeTriggeredEvents | interest);
+  uint32_t wanted = level_triggered ? interest : (edge_events | interest);
   if (!entry.registered) {
     entry.token = poller_.add(entry.fd, wanted, &entry);
     entry.registered = true;

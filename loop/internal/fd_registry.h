@@ -51,6 +51,11 @@ class FdListener : public IntrusiveListNode<FdListener> {
   // Whether it wants an event on every poll while the fd is ready, rather
   // than one per change. Set before add().
   bool level_triggered = false;
+  // What an edge-triggered entry watches for this listener (kPoll* bits);
+  // by default input, output and peer close. A listener whose reads wait
+  // elsewhere (an io_uring receive) leaves out input, so that each arrival
+  // does not raise a wake-up it would ignore. Change it with update().
+  uint32_t edge_events = kPollIn | kPollOut | kPollPeerClosed;
 
   bool registered() const { return entry_ != nullptr; }
   // Whether the entry is level-triggered now: a listener that caches

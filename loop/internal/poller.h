@@ -83,6 +83,25 @@ class Poller {
                             "evergreen: this backend performs no file operations itself");
   }
 
+  // Asks the kernel to cancel `operation` (in flight) and sends the request
+  // at once, before the caller may close the operation's fd. The operation
+  // still completes (see kernel_operation.h); wait for that before its memory
+  // goes. Does nothing once it has completed.
+  virtual void cancel_operation(KernelOperation&) {}
+
+  // Blocks the thread until `operation` has completed (running its
+  // on_complete()), delivering other operations' completions on the way and
+  // keeping readiness events for the next poll(). For a cancelled operation
+  // this is one system call: the kernel cancels a waiting socket operation at
+  // once.
+  virtual void finish_operation(KernelOperation&) {}
+
+  // How many operations of `kind` were submitted on this poller (a statistic
+  // for tests and diagnostics: which path a call took).
+  uint64_t operations_submitted(KernelOperation::Kind kind) const {
+    return submitted_[static_cast<int>(kind)];
+  }
+
   // Blocks the thread until every operation submitted so far has completed,
   // running their on_complete(); readiness events that arrive meanwhile are
   // kept for the next poll(). For a caller that can no longer wait by
@@ -97,6 +116,7 @@ class Poller {
 
  protected:
   size_t live_ = 0;
+  uint64_t submitted_[KernelOperation::kKinds] = {};
 };
 
 }  // namespace evergreen::internal

@@ -1,6 +1,7 @@
 #include "evergreen/loop/internal/poller_io_uring.h"
 
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -332,8 +333,30 @@ void IoUringPoller::submit_operation(KernelOperation& operation) {
     case KernelOperation::Kind::kFsync:
       io_uring_prep_fsync(sqe, operation.fd, 0);
       break;
+    case KernelOperation::Kind::kRecv:
+      io_uring_prep_recv(sqe, operation.fd, operation.buffer, operation.length, 0);
+      break;
+    case KernelOperation::Kind::kSend:
+      io_uring_prep_send(sqe, operation.fd, operation.buffer, operation.length, MSG_NOSIGNAL);
+      break;
+    case KernelOperation::Kind::kAccept:
+      io_uring_prep_accept(sqe, operation.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      break;
+    case KernelOperation::Kind::kConnect:
+      io_uring_prep_connect(sqe, operation.fd, static_cast<const sockaddr*>(operation.buffer),
+                            operation.length);
+      break;
+    case KernelOperation::Kind::kRecvMsg:
+      io_uring_prep_recvmsg(sqe, operation.fd, static_cast<msghdr*>(operation.buffer), MSG_TRUNC);
+      break;
+    case KernelOperation::Kind::kSendMsg:
+      io_uring_prep_sendmsg(sqe, operation.fd, static_cast<const msghdr*>(operation.buffer),
+                            MSG_NOSIGNAL);
+      break;
   }
   io_uring_sqe_set_data64(sqe, kOperation | reinterpret_cast<uintptr_t>(&operation));
+  operation.in_flight = true;
+  ++submitted_[static_cast<int>(operation.kind)];
   ++operations_in_flight_;
   ++live_;  // poll() has work to do while it is in flight
 }
@@ -342,10 +365,30 @@ void IoUringPoller::complete_operation(const Completion& completion) {
   auto* operation = reinterpret_cast<KernelOperation*>(completion.user_data & ~kOperation);
   --operations_in_flight_;
   --live_;
+  operation->in_flight = false;
   operation->on_complete(completion.result);
 }
 
+void IoUringPoller::cancel_operation(KernelOperation& operation) {
+  if (!operation.in_flight) return;
+  io_uring_sqe* sqe = next_sqe();
+  io_uring_prep_cancel64(sqe, kOperation | reinterpret_cast<uintptr_t>(&operation), 0);
+  io_uring_sqe_set_data64(sqe, kInternal);
+  // Sent now: the operation (queued before it, perhaps in this same
+  // submission) has taken its reference to the file by the time the caller
+  // closes the fd. A failure leaves it queued for the next submission.
+  submit_queued();
+}
+
+void IoUringPoller::finish_operation(KernelOperation& operation) {
+  finish_until([&operation] { return !operation.in_flight; });
+}
+
 void IoUringPoller::finish_operations() {
+  finish_until([this] { return operations_in_flight_ == 0; });
+}
+
+void IoUringPoller::finish_until(const std::function<bool()>& done) {
   for (;;) {
     // Hand over whatever completed already, keeping the readiness events.
     std::vector<Completion> kept;
@@ -357,7 +400,7 @@ void IoUringPoller::finish_operations() {
       }
     }
     backlog_.swap(kept);
-    if (operations_in_flight_ == 0) return;
+    if (done()) return;
     int result = submit_queued();
     if (result == 0) {
       io_uring_cqe* cqe = nullptr;
@@ -367,7 +410,7 @@ void IoUringPoller::finish_operations() {
         result != -ETIME) {
       // Giving up would let the kernel write into memory its owner is about
       // to free.
-      std::fprintf(stderr, "evergreen: io_uring: cannot wait for file operations: %s\n",
+      std::fprintf(stderr, "evergreen: io_uring: cannot wait for kernel operations: %s\n",
                    std::strerror(-result));
       std::abort();
     }

@@ -24,11 +24,13 @@
 // dropped unread. The poller owns every piece of state a completion is
 // checked against; no kernel operation points into memory of ours.
 //
-// File operations (KernelOperation: read, write, fsync) are submitted the
-// same way, queued until the iteration's io_uring_enter. Their user_data is
+// Kernel operations (KernelOperation: file reads, writes and fsyncs; socket
+// receives, sends, accepts and connects) are submitted the same way, queued until the iteration's io_uring_enter. Their user_data is
 // the operation's address with bit 62 set; unlike polls, these point into
 // memory of the caller's, who keeps it alive until on_complete() (or, if it
-// can no longer park, waits in finish_operations()). The destructor waits
+// can no longer park, waits in finish_operations()). cancel_operation() sends
+// its IORING_OP_ASYNC_CANCEL at once, as remove() does, and
+// finish_operation() waits for one operation's completion. The destructor waits
 // for any still in flight, so the kernel never writes to memory after the
 // ring is gone.
 //
@@ -78,6 +80,8 @@ class IoUringPoller final : public Poller {
   bool performs_operations() const override { return true; }
   void submit_operation(KernelOperation& operation) override;
   void finish_operations() override;
+  void cancel_operation(KernelOperation& operation) override;
+  void finish_operation(KernelOperation& operation) override;
 
   // The ring's size, after any shrinking at set-up (for tests).
   unsigned ring_entries() const { return ring_.sq.ring_entries; }
@@ -113,6 +117,8 @@ class IoUringPoller final : public Poller {
   bool dispatch(const Completion& completion);
   // Delivers an operation's completion (user_data with kOperation).
   void complete_operation(const Completion& completion);
+  // Blocks in the ring, delivering operations' completions, until `done`.
+  void finish_until(const std::function<bool()>& done);
 
   io_uring ring_{};
   // An epoll set that only answers whether epoll could watch an fd (see

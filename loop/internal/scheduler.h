@@ -127,6 +127,13 @@ class Scheduler {
   bool performs_operations() const { return poller_->performs_operations(); }
   void submit_operation(KernelOperation& operation) { poller_->submit_operation(operation); }
   void finish_operations() { poller_->finish_operations(); }
+  // Cancel one operation in flight / block until it has completed / count
+  // the operations of a kind submitted (see poller.h).
+  void cancel_operation(KernelOperation& operation) { poller_->cancel_operation(operation); }
+  void finish_operation(KernelOperation& operation) { poller_->finish_operation(operation); }
+  uint64_t operations_submitted(KernelOperation::Kind kind) const {
+    return poller_->operations_submitted(kind);
+  }
 
   // Scheduler::cross_thread_queue() / call_from_thread()
   //

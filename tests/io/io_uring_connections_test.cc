@@ -1,5 +1,6 @@
 // 10,000 TCP connections opened and closed on a loop built with the
-// io_uring backend leave nothing behind: no fd, no registration in the loop's
+// io_uring backend (each connect, and each read that waits, an io_uring
+// operation) leave nothing behind: no fd, no registration in the loop's
 // fd registry, and every close reaches the peer (a client reads end-of-file
 // only once the server's socket is really closed, which a poll still in the
 // ring would prevent). Memory is left to the ASan run's leak check.
@@ -45,6 +46,10 @@ TEST_F(IoUringConnectionsTest, TenThousandConnectionsLeaveNoFdBehind) {
   EventLoop loop(LoopOptions{Backend::kIoUring});
   ASSERT_EQ(loop.backend(), Backend::kIoUring);
   size_t watched_before = evergreen::internal::Scheduler::current().fds().size();
+  using Kind = evergreen::internal::KernelOperation::Kind;
+  auto& scheduler = evergreen::internal::Scheduler::current();
+  uint64_t connects_before = scheduler.operations_submitted(Kind::kConnect);
+  uint64_t receives_before = scheduler.operations_submitted(Kind::kRecv);
   int fds_before = count_open_fds();
   {
     // The server answers one line and closes first (TIME_WAIT on its side,
@@ -84,6 +89,11 @@ TEST_F(IoUringConnectionsTest, TenThousandConnectionsLeaveNoFdBehind) {
     server.close();
     bounded([&] { serving->join(); });
   }
+  // Every connect, and the reads that found nothing queued, went through the
+  // ring: the descriptors above were released after their ring operations.
+  EXPECT_GE(scheduler.operations_submitted(Kind::kConnect) - connects_before,
+            static_cast<uint64_t>(kSanitized ? 2000 : 10000));
+  EXPECT_GT(scheduler.operations_submitted(Kind::kRecv) - receives_before, 0u);
   EXPECT_EQ(count_open_fds(), fds_before);
   EXPECT_EQ(evergreen::internal::Scheduler::current().fds().size(), watched_before);
   loop.destroy();

@@ -243,6 +243,31 @@ TEST_F(FdRegistryTest, EdgeTriggeredEntryReportsEverythingACachingListenerNeeds)
   EXPECT_TRUE(listener.last_events & kPollPeerClosed);
 }
 
+TEST_F(FdRegistryTest, EdgeTriggeredEntryWatchesOnlyTheEdgeEventsItsListenersName) {
+  // A listener whose reads wait elsewhere (an io_uring receive) leaves input
+  // out: the kernel registration has no EPOLLIN, and a later listener that
+  // wants input brings it back.
+  FdPair sockets = FdPair::sockets();
+  Recorder writes_only(registry, /*wanted=*/0);
+  writes_only.edge_events = kPollOut;
+  registry.add(sockets.read, writes_only);
+  std::optional<uint32_t> events = kernel_events(sockets.read);
+  ASSERT_TRUE(events.has_value());
+  EXPECT_FALSE(*events & EPOLLIN);
+  EXPECT_TRUE(*events & EPOLLOUT);
+  poll();  // the socket is writable: one event
+  int calls = writes_only.calls;
+  ASSERT_EQ(::write(sockets.write, "x", 1), 1);
+  poll();
+  EXPECT_EQ(writes_only.calls, calls) << "an arrival was reported to a listener without input";
+
+  Recorder everything(registry, /*wanted=*/0);
+  registry.add(sockets.read, everything);
+  events = kernel_events(sockets.read);
+  ASSERT_TRUE(events.has_value());
+  EXPECT_TRUE(*events & EPOLLIN);
+}
+
 TEST_F(FdRegistryTest, ListenerAddedToAReadableEdgeTriggeredFdHearsItIsReadable) {
   // The first listener already consumed the edge; the newcomer must still
   // learn that the fd is readable.

@@ -6,6 +6,7 @@
 #include "evergreen/loop/internal/kernel_operation.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -76,6 +77,41 @@ class KernelOperationTest : public ::testing::Test {
   std::unique_ptr<Poller> poller;
   int fd = -1;
 };
+
+TEST_F(KernelOperationTest, CancelledReceiveCompletesOnceAndFinishOperationWaitsForIt) {
+  // A receive on a socket with nothing queued waits in the kernel; a
+  // cancellation ends it with -ECANCELED, and finish_operation() returns only
+  // once its completion has been delivered.
+  int sockets[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sockets), 0);
+  char buffer[16];
+  RecordedOperation receive(KernelOperation::Kind::kRecv, sockets[0], buffer, sizeof buffer, -1);
+  uint64_t before = poller->operations_submitted(KernelOperation::Kind::kRecv);
+  poller->submit_operation(receive);
+  EXPECT_TRUE(receive.in_flight);
+  EXPECT_EQ(poller->operations_submitted(KernelOperation::Kind::kRecv), before + 1);
+  poller->poll(0);  // submitted; nothing to receive yet
+  EXPECT_EQ(receive.completions, 0);
+  poller->cancel_operation(receive);
+  poller->finish_operation(receive);
+  EXPECT_EQ(receive.completions, 1);
+  EXPECT_EQ(receive.result, -ECANCELED);
+  EXPECT_FALSE(receive.in_flight);
+  // Cancelling what has completed does nothing; no second completion comes.
+  poller->cancel_operation(receive);
+  poller->poll(0);
+  EXPECT_EQ(receive.completions, 1);
+
+  // A receive that data completes delivers the bytes.
+  RecordedOperation second(KernelOperation::Kind::kRecv, sockets[0], buffer, sizeof buffer, -1);
+  poller->submit_operation(second);
+  ASSERT_EQ(::write(sockets[1], "hello", 5), 5);
+  poll_until_done(second);
+  EXPECT_EQ(second.result, 5);
+  EXPECT_EQ(std::string(buffer, 5), "hello");
+  ::close(sockets[0]);
+  ::close(sockets[1]);
+}
 
 TEST_F(KernelOperationTest, WriteReadAndFsyncComplete) {
   ASSERT_TRUE(poller->performs_operations());

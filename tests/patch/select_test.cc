@@ -307,10 +307,16 @@ TEST_F(SelectTest, PollSharesTheLoopsWatchOfAnFdWithAnAddReaderCallback) {
 TEST_F(SelectTest, PollOnAnFdAnIoStreamWatches) {
   // The stream and the patched poll() are two listeners of one registry
   // entry: no second kernel registration, so no EEXIST and no dup().
-  io::TCPServer server([](std::shared_ptr<io::StreamConnection> connection) {
+  // The server's side of the connection lives from before the count to
+  // after it (accepted before, kept until the client closes), whichever
+  // backend completes the accept first.
+  bool accepted = false;
+  io::TCPServer server([&](std::shared_ptr<io::StreamConnection> connection) {
+    accepted = true;
     sleep(30ms);
     connection->write("late\n");
     connection->flush();
+    connection->read_bytes(1);  // until the client closes
   });
   server.bind({"127.0.0.1", 0});
   auto serving = spawn([&] { server.serve(); });
@@ -321,6 +327,7 @@ TEST_F(SelectTest, PollOnAnFdAnIoStreamWatches) {
   spawn([&] {
     io::TCPClient client;
     client.connect(server.sockname());
+    for (int i = 0; i < 1000 && !accepted; ++i) sleep(1ms);
     pollfd entry{client.fileno(), POLLIN, 0};
     fds_before = open_fd_count();
     ready = ::poll(&entry, 1, 5000);
