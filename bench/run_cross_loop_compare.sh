@@ -54,11 +54,11 @@ echo "== $REPEATS repeats; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 : >"$work/ours"; : >"$work/floor"; : >"$work/boost"; : >"$work/go"
 for repeat in $(seq "$REPEATS"); do
   "$bin/cross_loop_ping_pong" --benchmark_filter='RoundTripAgainstFloor/round_trips:1000/spin_us:50' \
-    --benchmark_min_time=0.5 --benchmark_out="$work/ours.json" --benchmark_out_format=json >"$work/console" 2>&1
+    --benchmark_min_time=0.5 --benchmark_out="$work/ours.json" --benchmark_out_format=json >"$work/console" 2>&1 || { cat "$work/console" >&2; exit 1; }
   ours=$(counter "$work/ours.json" BM_RoundTripAgainstFloor best_ours_ns)
   floor=$(counter "$work/ours.json" BM_RoundTripAgainstFloor best_floor_ns)
   "$bin/cross_thread_boost" --benchmark_min_time=0.5 \
-    --benchmark_out="$work/boost.json" --benchmark_out_format=json >"$work/console" 2>&1
+    --benchmark_out="$work/boost.json" --benchmark_out_format=json >"$work/console" 2>&1 || { cat "$work/console" >&2; exit 1; }
   boost=$(counter "$work/boost.json" BM_BoostCrossThreadChannelPingPong seconds_per_round_trip)
   boost=$(awk -v s="$boost" 'BEGIN{printf "%.0f", s*1e9}')
   go="-"
