@@ -178,7 +178,10 @@ class BaseStream : private internal::IoWatcher::WriteDrain {
   //
   // Closes the descriptor. Buffered input and unsent output are dropped;
   // tasks blocked on the stream wake with the stream's error (EBADF). Closing
-  // twice does nothing. Never throws, never blocks.
+  // twice does nothing. Never throws and never parks the caller; on the
+  // io_uring backend, with a receive or send in flight, it cancels it and
+  // waits (one system call, no task switch) for the kernel to let go of the
+  // buffer before the descriptor is closed.
   void close();
 
   // The descriptor, or -1 before it is opened and after close().
@@ -366,8 +369,9 @@ class StreamServer {
   // StreamServer::close()
   //
   // Stops accepting (serve() returns) and closes every live connection, waking
-  // the tasks blocked on them with their stream's error. Never blocks; closing
-  // twice does nothing.
+  // the tasks blocked on them with their stream's error. Never parks the
+  // caller (an accept in flight on io_uring is cancelled and waited for, as
+  // in BaseStream::close()); closing twice does nothing.
   void close();
 
   bool closed() const { return closed_; }
