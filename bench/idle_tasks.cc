@@ -65,8 +65,17 @@ void BM_IdleTasksColdStart(benchmark::State& state) {
     tasks.reserve(count);
     const int64_t rss_before = current_rss_bytes();
     auto start = std::chrono::steady_clock::now();
-    for (int64_t i = 0; i < count; ++i) tasks.push_back(spawn([&event] { event.wait(); }));
-    sleep(0s);  // one loop turn: every task runs until it blocks on the event
+    int64_t blocked = 0;
+    for (int64_t i = 0; i < count; ++i) {
+      tasks.push_back(spawn([&event, &blocked] {
+        ++blocked;
+        event.wait();
+      }));
+    }
+    // Until every task has run and blocked on the event. One turn is not
+    // enough: beyond a batch, new tasks join the ready queue a batch per turn
+    // (loop/internal/start_backlog.h).
+    while (blocked < count) sleep(0s);
     seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     state.SetIterationTime(seconds);
     rss_per_task =
@@ -102,8 +111,14 @@ void BM_IdleTasks(benchmark::State& state) {
     const int64_t peak_before = bench::peak_rss_bytes();
 
     auto start = std::chrono::steady_clock::now();
-    for (int64_t i = 0; i < count; ++i) tasks.push_back(spawn([&event] { event.wait(); }));
-    sleep(0s);  // one loop turn: every task runs until it blocks on the event
+    int64_t blocked = 0;
+    for (int64_t i = 0; i < count; ++i) {
+      tasks.push_back(spawn([&event, &blocked] {
+        ++blocked;
+        event.wait();
+      }));
+    }
+    while (blocked < count) sleep(0s);  // every task has run and blocked
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     state.SetIterationTime(seconds);

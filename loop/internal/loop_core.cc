@@ -237,7 +237,7 @@ void LoopCore::start_task(Task& task, std::shared_ptr<Task> owner) {
   task.prepare_start(*this, &loop_fiber_, std::move(owner));
   task.live_slot_ = live_tasks_.add(&task);
   task.context_.scheduled = true;
-  ready_.push(&task.context_);
+  start_backlog_.add(&task.context_, ready_);
 }
 
 std::vector<const Task*> LoopCore::tasks_in_start_order() const {
@@ -402,7 +402,7 @@ void LoopCore::loop_body() {
 }
 
 bool LoopCore::has_work() const {
-  return !ready_.empty() || !timers_.empty() || !fd_callbacks_.empty() || keep_alive_ > 0 ||
+  return !ready_.empty() || !start_backlog_.empty() || !timers_.empty() || !fd_callbacks_.empty() || keep_alive_ > 0 ||
          thread_queue_->has_pending();
 }
 
@@ -415,8 +415,9 @@ void LoopCore::run_once() {
     return;
   }
   release_retired();
-  fire_due_timers();
+  const bool timers_behind = fire_due_timers();
   take_cross_thread_callbacks();
+  if (!start_backlog_.empty()) start_backlog_.admit(ready_, timers_behind);
 
   ready_budget_ = std::max(ready_.size(), kMinimumReadyBudget);
   while (ready_budget_ > 0) {
@@ -456,7 +457,10 @@ void LoopCore::release_retired() {
 }
 
 int LoopCore::poll_timeout_ms() const {
-  if (!ready_.empty() || stop_requested_ || thread_queue_->has_pending()) return 0;
+  if (!ready_.empty() || !start_backlog_.empty() || stop_requested_ ||
+      thread_queue_->has_pending()) {
+    return 0;
+  }
   if (!timers_.empty()) {
     auto wait = timers_.next_deadline() - ::evergreen::internal::loop_now();
     if (wait <= Duration::zero()) return 0;
@@ -468,16 +472,18 @@ int LoopCore::poll_timeout_ms() const {
   return 0;
 }
 
-void LoopCore::fire_due_timers() {
-  if (timers_.empty()) return;
+bool LoopCore::fire_due_timers() {
+  if (timers_.empty()) return false;
   // At most one batch per iteration: the tasks it wakes run before more
   // timers fire, while their stacks are still in the TLB and cache. Timers
   // added while firing (even already due) wait for the next iteration.
-  timers_.take_due(::evergreen::internal::loop_now(), TimerHeap::kMaxBatch);
+  const TimePoint now = ::evergreen::internal::loop_now();
+  timers_.take_due(now, TimerHeap::kMaxBatch);
   while (TimerEntry* entry = timers_.next_to_fire()) {
     if (entry->wakes != nullptr) prefetch_for_resume(*entry->wakes);
     entry->fire();
   }
+  return !timers_.empty() && timers_.next_deadline() <= now;
 }
 
 void LoopCore::take_cross_thread_callbacks() {
@@ -499,6 +505,7 @@ void LoopCore::take_cross_thread_callbacks() {
 
 void LoopCore::drop_ready_queue() {
   while (ReadyNode* node = ready_.pop()) node->drop_unrun();
+  start_backlog_.drop_all();
 }
 
 void LoopCore::kill_tasks_for_destroy() {

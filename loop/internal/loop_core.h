@@ -6,7 +6,8 @@
 // main context switch to that fiber when they block; the loop switches to a
 // context when something wakes it. One iteration fires due timers, takes the
 // callbacks other threads sent, runs what was on the ready queue when the
-// iteration began (FIFO), then polls file descriptors - without a system call
+// iteration began (FIFO; during a burst of spawns, new tasks join it a batch
+// per iteration: start_backlog.h), then polls file descriptors - without a system call
 // when nothing but the loop's own wake-up fd is watched and work is waiting.
 #ifndef EVERGREEN_LOOP_INTERNAL_LOOP_CORE_H_
 #define EVERGREEN_LOOP_INTERNAL_LOOP_CORE_H_
@@ -37,6 +38,7 @@
 #include "evergreen/loop/internal/scheduler.h"
 #include "evergreen/loop/internal/signal_pipe.h"
 #include "evergreen/loop/internal/stall_watchdog.h"
+#include "evergreen/loop/internal/start_backlog.h"
 #include "evergreen/loop/internal/timer_heap.h"
 #include "evergreen/loop/internal/virtual_time_state.h"
 
@@ -121,7 +123,9 @@ class LoopCore final : public Scheduler {
   void run_ready_entries(size_t budget);
   bool io_pending() const;
   void stop_virtual_clock();
-  void fire_due_timers();
+  // Fires one batch of due timers; returns whether more were already due
+  // (the loop is behind on its timers).
+  bool fire_due_timers();
   void take_cross_thread_callbacks();
   int poll_timeout_ms() const;
   void drop_ready_queue();
@@ -148,6 +152,8 @@ class LoopCore final : public Scheduler {
   // straight to the next ready context: one switch instead of two (via the
   // loop fiber) per hop, with the same FIFO order.
   size_t ready_budget_ = 0;
+  // Tasks started during a burst, waiting to join ready_ (start_backlog.h).
+  StartBacklog start_backlog_;
   Poller::Token thread_queue_token_ = 0;
   std::vector<std::shared_ptr<CallbackRecord>> incoming_;
   // Set by the public constructor (the delegated one opens the backend).

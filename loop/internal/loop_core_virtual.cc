@@ -114,8 +114,9 @@ void LoopCore::run_ready_entries(size_t budget) {
 void LoopCore::run_once_virtual() {
   VirtualTimeState& state = *virtual_time_;
   release_retired();
-  fire_due_timers();
+  const bool timers_behind = fire_due_timers();
   take_cross_thread_callbacks();
+  if (!start_backlog_.empty()) start_backlog_.admit(ready_, timers_behind);
 
   if (state.shuffle) {
     // Exactly this turn's entries, in an order drawn from the seed (a
@@ -135,7 +136,8 @@ void LoopCore::run_once_virtual() {
   }
 
   auto something_to_run = [&] {
-    return !ready_.empty() || stop_requested_ || thread_queue_->has_pending();
+    return !ready_.empty() || !start_backlog_.empty() || stop_requested_ ||
+           thread_queue_->has_pending();
   };
   if (something_to_run()) {
     if (poller_->size() > 1) poller_->poll(0);  // I/O keeps its turn, as in run_once()
