@@ -143,8 +143,7 @@ void sleep(Duration duration) {
   // whose notification won) is raised here, not after the sleep.
   internal::raise_pending(self);
   if (duration <= Duration::zero()) {
-    internal::wake(self);
-    internal::suspend(self);
+    internal::yield_to_loop(self);
     return;
   }
   struct SleepTimer final : internal::TimerEntry {

@@ -63,6 +63,14 @@ void wake(BlockingContext& context) {
   LoopCore::of(*context.loop).schedule(&context);
 }
 
+void yield_to_loop(BlockingContext& self) {
+  if (!self.scheduled) {
+    self.scheduled = true;
+    LoopCore::of(*self.loop).schedule_yield(&self);
+  }
+  suspend(self);
+}
+
 void prefetch_for_resume(const BlockingContext& context) {
   if (context.task != nullptr) {
     fiber_internal::prefetch_for_read(reinterpret_cast<const char*>(context.task), sizeof(Task));

@@ -82,6 +82,12 @@ void suspend(BlockingContext& self);
 // it runs.
 void wake(BlockingContext& context);
 
+// The running context `self` yields: it resumes after everything ready now,
+// including tasks spawned earlier that still wait to start (a burst of
+// spawns beyond a batch waits in the loop's start backlog), then raises a
+// delivered exception as suspend() does. sleep(0s) is this.
+void yield_to_loop(BlockingContext& self);
+
 // Starts loading what resuming `context` will touch (its task object and the
 // top of its stack). For timers firing in a batch: the woken tasks run one
 // after another right after, each otherwise stalling on its own misses.

@@ -61,6 +61,17 @@ class LoopCore final : public Scheduler {
   std::string_view backend_fallback_reason() const { return backend_fallback_reason_; }
 
   void schedule(ReadyNode* node) { ready_.push(node); }
+  // The running context yields (sleep(0s)): it resumes after every entry
+  // ready now and every task spawned before it and still waiting to start
+  // (start_backlog.h), so a yield lets a whole burst of spawns run first,
+  // as FIFO order promises.
+  void schedule_yield(BlockingContext* self) {
+    if (start_backlog_.empty()) {
+      ready_.push(self);
+    } else {
+      start_backlog_.append(self);
+    }
+  }
 
   // The running context: a task, the main context, or null on the loop fiber.
   BlockingContext* running_context() const { return current_; }

@@ -21,6 +21,8 @@
 // kMinAdmitted. Tasks therefore still start in spawn order; what
 // changes is only that, during a burst of more than kStartBatch spawns, the
 // later ones start after the timers, I/O and wake-ups of the turns between.
+// A yield is not such a wake-up: the yielding context is append()ed here,
+// behind the tasks spawned before it, as FIFO order requires.
 //
 // Cost. One size comparison per spawn; per turn, nothing while the backlog is
 // empty. A burst takes one loop turn per kStartBatch tasks, i.e. one extra
@@ -59,6 +61,11 @@ class StartBacklog {
       waiting_.push(node);
     }
   }
+
+  // Queues `node` behind every waiting entry whatever the ready queue holds:
+  // a context that yields (LoopCore::schedule_yield) resumes after the tasks
+  // spawned before its yield.
+  void append(ReadyNode* node) { waiting_.push(node); }
 
   // Moves waiting entries onto `ready`, oldest first: until it holds
   // kStartBatch entries, and at least kMinAdmitted. When `timers_behind` (due

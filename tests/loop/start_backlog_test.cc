@@ -3,8 +3,9 @@
 // StartBacklog::kStartBatch entries new tasks join it a batch per loop turn,
 // after due timers have fired, so that a burst reuses the stacks of the tasks
 // that already ended instead of holding one stack per spawned task. Tasks
-// still start in spawn order, and a loop destroyed with tasks waiting ends
-// them without running them.
+// still start in spawn order, a yield (sleep(0s)) resumes only after every
+// task spawned before it started, and a loop destroyed with tasks waiting
+// ends them without running them.
 #include "evergreen/loop/internal/start_backlog.h"
 
 #include <chrono>
@@ -76,12 +77,13 @@ TEST(StartBacklogTest, ABurstOfSpawnsReusesTheStacksOfTasksThatEnded) {
     EventLoop loop;
     std::vector<std::shared_ptr<Task>> tasks;
     for (int i = 0; i < kBurst; ++i) {
-      tasks.push_back(spawn([] { sleep(0s); }));  // yields once, then ends
+      tasks.push_back(spawn([] { sleep(1us); }));  // due by the next turn, then ends
     }
     for (auto& task : tasks) task->join();
-    // Started all at once, every task would hold its stack while it yields:
-    // kBurst stacks. In batches, the tasks of one batch end before the next
-    // batch after it starts.
+    // Started all at once, every task would hold its stack while it sleeps:
+    // kBurst stacks. In batches, the timers of one batch fire and its tasks
+    // end before the batch after next starts. (A sleep(0s) would not do:
+    // a yield resumes behind every task spawned before it.)
     const fiber_internal::StackPool* pool = task_stack_pool();
     ASSERT_NE(pool, nullptr);
     EXPECT_LE(pool->capacity(), 2 * StartBacklog::kStartBatch);
@@ -137,6 +139,32 @@ TEST_F(StartBacklogLoopTest, TasksStartInSpawnOrderAcrossBatches) {
   sleep(0s);  // lets the task spawned last run
   ASSERT_EQ(order.size(), static_cast<size_t>(kBurst) + 1);
   for (int i = 0; i <= kBurst; ++i) EXPECT_EQ(order[static_cast<size_t>(i)], i);
+}
+
+// FIFO order (API.md): a yield runs every task spawned before it first, even
+// those still waiting in the backlog, so "spawn many, sleep(0s), then use
+// them" keeps working for a burst of any size.
+TEST_F(StartBacklogLoopTest, ASleepZeroInTheMainContextLetsTheWholeBurstStart) {
+  int started = 0;
+  std::vector<std::shared_ptr<Task>> tasks;
+  for (int i = 0; i < kBurst; ++i) tasks.push_back(spawn([&] { ++started; }));
+  sleep(0s);
+  EXPECT_EQ(started, kBurst);
+  for (auto& task : tasks) task->join();
+}
+
+TEST_F(StartBacklogLoopTest, ATaskThatYieldsResumesAfterTheTasksSpawnedBeforeIt) {
+  int started = 0;
+  int started_when_resumed = -1;
+  std::vector<std::shared_ptr<Task>> tasks;
+  tasks.push_back(spawn([&] {
+    ++started;
+    sleep(0s);
+    started_when_resumed = started;
+  }));
+  for (int i = 1; i < kBurst; ++i) tasks.push_back(spawn([&] { ++started; }));
+  for (auto& task : tasks) task->join();
+  EXPECT_EQ(started_when_resumed, kBurst);
 }
 
 TEST_F(StartBacklogLoopTest, AKilledTaskStillInTheBacklogNeverRuns) {
