@@ -103,7 +103,7 @@ LoopCore::~LoopCore() {
 // every direct switch between two tasks asks it once.
 __attribute__((always_inline)) inline BlockingContext* LoopCore::direct_successor(
     BlockingContext& self) {
-  if (ready_budget_ == 0 || scheduler_fiber_ != &loop_fiber_ || state_ != State::kRunning) {
+  if (ready_budget() == 0 || scheduler_fiber_ != &loop_fiber_ || state_ != State::kRunning) {
     return nullptr;
   }
   ReadyNode* front = ready_.front();
@@ -125,8 +125,7 @@ __attribute__((always_inline)) inline bool LoopCore::hand_off(BlockingContext& s
   BlockingContext* next = direct_successor(self);
   if (next == nullptr) return false;
   ready_.pop();
-  --ready_budget_;
-  watched_.watch().note_turn();
+  spend_ready_budget();
   next->scheduled = false;
   if (next->task == nullptr) {
     next->resumed_by_loop = true;
@@ -408,6 +407,7 @@ bool LoopCore::has_work() const {
 
 void LoopCore::run_once() {
   turn_started_ = coarse_steady_now();
+  watched_.watch().note_turn();
   // Under run_with_virtual_time() only: the one branch virtual time adds to
   // an iteration.
   if (virtual_time_ != nullptr) [[unlikely]] {
@@ -419,15 +419,14 @@ void LoopCore::run_once() {
   take_cross_thread_callbacks();
   if (!start_backlog_.empty()) start_backlog_.admit(ready_, timers_behind);
 
-  ready_budget_ = std::max(ready_.size(), kMinimumReadyBudget);
-  while (ready_budget_ > 0) {
+  set_ready_budget(std::max(ready_.size(), kMinimumReadyBudget));
+  while (ready_budget() > 0) {
     ReadyNode* node = ready_.pop();
     if (node == nullptr) break;
-    --ready_budget_;
-    watched_.watch().note_turn();
+    spend_ready_budget();
     node->run_ready();
   }
-  ready_budget_ = 0;
+  set_ready_budget(0);
 
   int timeout_ms = poll_timeout_ms();
   // About to block with work lately coming from other threads: watch for
@@ -555,7 +554,7 @@ void LoopCore::destroy() {
   }
   thread_queue_->close();
   watched_.watch().set_busy(false);  // unwinding tasks is not a stall
-  ready_budget_ = 0;  // no hand-offs: destroy() resumes each task itself
+  set_ready_budget(0);  // no hand-offs: destroy() resumes each task itself
   // A loop started implicitly by a blocking main context is suspended inside
   // an iteration: unwind it first.
   if (state_ == State::kRunning) {

@@ -161,8 +161,14 @@ class LoopCore final : public Scheduler {
   // How many more ready entries the current iteration may run before the loop
   // polls again. While it is positive a parking context hands the thread
   // straight to the next ready context: one switch instead of two (via the
-  // loop fiber) per hop, with the same FIFO order.
-  size_t ready_budget_ = 0;
+  // loop fiber) per hop, with the same FIFO order. Kept in the LoopWatch,
+  // where counting it down at every switch is also what shows the stall
+  // detector that the loop moves on (loop_watch.h).
+  size_t ready_budget() { return watched_.watch().ready_budget.load(std::memory_order_relaxed); }
+  void set_ready_budget(size_t budget) {
+    watched_.watch().ready_budget.store(budget, std::memory_order_relaxed);
+  }
+  void spend_ready_budget() { set_ready_budget(ready_budget() - 1); }
   // Tasks started during a burst, waiting to join ready_ (start_backlog.h).
   StartBacklog start_backlog_;
   Poller::Token thread_queue_token_ = 0;

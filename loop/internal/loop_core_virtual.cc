@@ -101,14 +101,14 @@ bool LoopCore::io_pending() const {
 }
 
 void LoopCore::run_ready_entries(size_t budget) {
-  ready_budget_ = budget;
-  while (ready_budget_ > 0) {
+  set_ready_budget(budget);
+  while (ready_budget() > 0) {
     ReadyNode* node = ready_.pop();
     if (node == nullptr) break;
-    --ready_budget_;
+    spend_ready_budget();
     node->run_ready();
   }
-  ready_budget_ = 0;
+  set_ready_budget(0);
 }
 
 void LoopCore::run_once_virtual() {

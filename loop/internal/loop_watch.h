@@ -1,13 +1,16 @@
 // What the process-wide watchdog (stall_watchdog.h) sees of one loop.
 //
 // Each loop owns one LoopWatch and registers it with the watchdog for its
-// whole life. The loop thread only ever stores to it: note_turn() each time
-// the thread passes from one task or callback to the next, and set_busy()
-// around the poll (an idle loop waiting for I/O is not stalled). That is a
-// plain load and store of a counter only the loop thread writes - no atomic
-// read-modify-write, no clock read - so a program with the stall detector off
-// pays one increment per switch. The watchdog thread reads the counter; a
-// counter that stays the same for longer than the threshold while the loop is
+// whole life. The loop thread only ever stores to it: note_turn() once per
+// loop turn and after each poll, set_busy() around the poll (an idle loop
+// waiting for I/O is not stalled), and the scheduler keeps its hand-off
+// budget here (ready_budget: how many more ready entries this turn may run),
+// which every switch from one task or callback to the next spends by one.
+// So (turns, ready_budget) changes at every switch, and the stall detector
+// adds nothing to a switch: the budget was counted down there anyway. All are
+// plain relaxed loads and stores of values only the loop thread writes - no
+// atomic read-modify-write, no clock read. The watchdog thread reads both; a
+// pair that stays the same for longer than the threshold while the loop is
 // busy means one task or callback has kept the thread for that long.
 //
 // The rest is the stack sample: the watchdog asks the loop thread for its own
@@ -38,6 +41,7 @@ struct LoopWatch : IntrusiveListNode<LoopWatch> {
   void set_busy(bool value) { busy.store(value, std::memory_order_relaxed); }
 
   std::atomic<uint64_t> turns{0};
+  std::atomic<uint64_t> ready_budget{0};  // LoopCore's; see above
   std::atomic<bool> busy{false};
   // Nanoseconds; 0: the stall detector is off for this loop.
   std::atomic<int64_t> stall_threshold_ns{0};
@@ -61,6 +65,7 @@ struct LoopWatch : IntrusiveListNode<LoopWatch> {
 
   // --- The watchdog's own bookkeeping (watchdog thread, under its mutex) -------
   uint64_t seen_turns = 0;
+  uint64_t seen_ready_budget = 0;
   std::chrono::steady_clock::time_point seen_since{};
   bool stall_reported = false;
   std::atomic<uint64_t> dump_answered{0};

@@ -132,10 +132,13 @@ void check_stalls(Watchdog& state) {
       const std::chrono::nanoseconds threshold(
           watch->stall_threshold_ns.load(std::memory_order_relaxed));
       const uint64_t turns = watch->turns.load(std::memory_order_relaxed);
+      const uint64_t ready_budget = watch->ready_budget.load(std::memory_order_relaxed);
       const bool busy = watch->busy.load(std::memory_order_relaxed);
       if (threshold.count() <= 0 || !busy || turns != watch->seen_turns ||
+          ready_budget != watch->seen_ready_budget ||
           watch->seen_since == std::chrono::steady_clock::time_point{}) {
         watch->seen_turns = turns;
+        watch->seen_ready_budget = ready_budget;
         watch->seen_since = now;
         watch->stall_reported = false;
         continue;
