@@ -1,7 +1,10 @@
 // Shared by the io tests: a fresh main-thread loop per test (a loop runs once),
-// and bounded() so that a broken build fails a test instead of hanging it.
+// bounded() so that a broken build fails a test instead of hanging it, and
+// count_open_fds() for leak checks.
 #ifndef EVERGREEN_TESTS_IO_IO_FIXTURE_H_
 #define EVERGREEN_TESTS_IO_IO_FIXTURE_H_
+
+#include <dirent.h>
 
 #include <chrono>
 #include <utility>
@@ -45,6 +48,18 @@ bool bounded(F&& fn, Duration limit = 10s) {
                   << std::chrono::duration_cast<std::chrono::milliseconds>(limit).count() << " ms";
     return false;
   }
+}
+
+// How many descriptors this process has open (the entries of /proc/self/fd,
+// counting ".", ".." and the directory's own), or -1 if it cannot tell.
+// Compare two counts; the absolute value means little.
+inline int count_open_fds() {
+  int count = 0;
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return -1;
+  while (::readdir(dir) != nullptr) ++count;
+  ::closedir(dir);
+  return count;
 }
 
 }  // namespace evergreen::testing

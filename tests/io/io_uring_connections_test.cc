@@ -4,7 +4,6 @@
 // fd registry, and every close reaches the peer (a client reads end-of-file
 // only once the server's socket is really closed, which a poll still in the
 // ring would prevent). Memory is left to the ASan run's leak check.
-#include <dirent.h>
 
 #include <algorithm>
 #include <memory>
@@ -24,18 +23,10 @@ namespace evergreen::io {
 namespace {
 
 using evergreen::testing::bounded;
+using evergreen::testing::count_open_fds;
 using evergreen::testing::kSanitized;
 using IoUringConnectionsTest = evergreen::testing::IoTest;
 using namespace std::chrono_literals;
-
-int count_open_fds() {
-  int count = 0;
-  DIR* dir = ::opendir("/proc/self/fd");
-  if (dir == nullptr) return -1;
-  while (::readdir(dir) != nullptr) ++count;
-  ::closedir(dir);
-  return count;
-}
 
 TEST_F(IoUringConnectionsTest, TenThousandConnectionsLeaveNoFdBehind) {
   try {

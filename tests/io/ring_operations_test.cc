@@ -6,7 +6,6 @@
 // during a pending receive, kill during a pending send, Timeout during accept
 // and connect, destruction with a receive in flight) must behave the same on
 // both - no completion may touch a freed buffer (ASan) or a reused fd.
-#include <dirent.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -29,6 +28,7 @@ namespace evergreen::io {
 namespace {
 
 using evergreen::testing::bounded;
+using evergreen::testing::count_open_fds;
 using Kind = evergreen::internal::KernelOperation::Kind;
 using RingOperationsTest = evergreen::testing::IoTest;
 using namespace std::chrono_literals;
@@ -47,15 +47,6 @@ void expect_ring_path(Kind kind, uint64_t before, const char* what) {
   } else {
     EXPECT_EQ(count, 0u) << what << " submitted ring operations on epoll";
   }
-}
-
-int count_open_fds() {
-  int count = 0;
-  DIR* dir = ::opendir("/proc/self/fd");
-  if (dir == nullptr) return -1;
-  while (::readdir(dir) != nullptr) ++count;
-  ::closedir(dir);
-  return count;
 }
 
 // A connected pair: `client` and the server side `accepted`.
