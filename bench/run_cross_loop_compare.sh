@@ -27,15 +27,8 @@ trap 'rm -rf "$work"' EXIT
 
 have_go=0
 if [[ "${SKIP_GO:-0}" != 1 ]]; then
-  if ! command -v go >/dev/null; then
-    echo "== installing golang-go from Debian (dev-only, for the Go comparison)" >&2
-    sudo=""
-    [[ $(id -u) -eq 0 ]] || sudo="sudo"
-    export DEBIAN_FRONTEND=noninteractive
-    $sudo apt-get install -y -qq golang-go >&2 || { $sudo apt-get update -qq >&2 && $sudo apt-get install -y -qq golang-go >&2; }
-  fi
-  (cd bench/go/cross_loop && GOFLAGS=-mod=mod GOPROXY=off GOCACHE="$work/go-cache" GOPATH="$work/go" \
-     go build -o "$work/go_cross_loop" .)
+  source bench/go_program.sh
+  build_go_program bench/go/cross_loop "$work/go_cross_loop" "$work"
   have_go=1
 fi
 

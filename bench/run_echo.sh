@@ -38,16 +38,9 @@ trap 'rm -rf "$work"' EXIT
 
 servers=(evergreen-io_uring evergreen-epoll epoll)
 if [[ "${SKIP_GO:-0}" != 1 ]]; then
-  if ! command -v go >/dev/null; then
-    echo "== installing golang-go from Debian (dev-only, for the Go comparison)" >&2
-    sudo=""
-    [[ $(id -u) -eq 0 ]] || sudo="sudo"
-    export DEBIAN_FRONTEND=noninteractive
-    $sudo apt-get install -y -qq golang-go >&2 || { $sudo apt-get update -qq >&2 && $sudo apt-get install -y -qq golang-go >&2; }
-  fi
   echo "== building bench/go_echo (standard library only, offline)" >&2
-  (cd bench/go_echo && GOFLAGS=-mod=mod GOPROXY=off GOCACHE="$work/go-cache" GOPATH="$work/go" \
-     go build -o "$work/go_echo" .)
+  source bench/go_program.sh
+  build_go_program bench/go_echo "$work/go_echo" "$work"
   servers+=(go)
 fi
 

@@ -33,18 +33,10 @@ for workload in $workloads; do
   esac
 done
 
-if ! command -v go >/dev/null; then
-  echo "run_go_compare.sh: installing Debian's golang-go" >&2
-  sudo=""
-  [[ $(id -u) -eq 0 ]] || sudo="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get install -y -qq --no-install-recommends golang-go >&2 ||
-    { $sudo apt-get update -qq >&2 && $sudo apt-get install -y -qq --no-install-recommends golang-go >&2; }
-fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(cd bench/go/cold_start && GOFLAGS=-mod=mod GOPROXY=off GOCACHE="$work/cache" GOPATH="$work/go" \
-  go build -o "$work/cold_start" .)
+source bench/go_program.sh
+build_go_program bench/go/cold_start "$work/cold_start" "$work"
 ./bazelw build --config=opt //bench:timers //bench:idle_tasks >&2
 bin=$(./bazelw info --config=opt bazel-bin 2>/dev/null)/bench
 

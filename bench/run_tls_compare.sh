@@ -43,20 +43,10 @@ CPU=${CPU:-0}
 cd "$(dirname "$0")/.."
 bazel_flags=()
 [[ -n "${BAZEL_OUTPUT_BASE:-}" ]] && bazel_flags+=("--output_base=$BAZEL_OUTPUT_BASE")
-sudo=""
-[[ $(id -u) -ne 0 ]] && sudo=sudo
-
-if ! command -v go >/dev/null; then
-  echo "== installing golang-go from Debian (dev-only, for the Go comparison)" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get install -y -qq --no-install-recommends golang-go >&2 ||
-    { $sudo apt-get update -qq >&2 && $sudo apt-get install -y -qq --no-install-recommends golang-go >&2; }
-fi
-
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(cd bench/go/tls_echo && GOFLAGS=-mod=mod GOPROXY=off GOCACHE="$work/go-cache" GOPATH="$work/go" \
-   go build -o "$work/go_tls_echo" .)
+source bench/go_program.sh
+build_go_program bench/go/tls_echo "$work/go_tls_echo" "$work"
 ./bazelw "${bazel_flags[@]}" build --config=opt //bench:tls_echo >&2
 evergreen_bin="$(./bazelw "${bazel_flags[@]}" info --config=opt bazel-bin 2>/dev/null)/bench/tls_echo"
 
