@@ -72,6 +72,8 @@ ssize_t call_here(const io::internal::FileCall& call) {
                                                        call.offset);
     case Kind::kFsync:
       break;
+    default:  // the socket kinds: a FileCall is only ever a file's read, write or fsync
+      break;
   }
   errno = EINVAL;
   return -1;
