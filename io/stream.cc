@@ -12,7 +12,6 @@
 #include "evergreen/io/errno.h"
 #include "evergreen/io/internal/ring_call.h"
 #include "evergreen/io/internal/socket_address.h"
-#include "evergreen/loop/internal/blocking_context.h"
 #include "evergreen/loop/internal/report.h"
 #include "evergreen/loop/task.h"
 #include "evergreen/loop/timeout.h"
@@ -244,9 +243,7 @@ std::optional<size_t> BaseStream::receive_on_ring(const char* operation, size_t 
     return static_cast<size_t>(outcome.result);
   }
   int error = -outcome.result;
-  if (outcome.interrupted) {
-    evergreen::internal::raise_pending(evergreen::internal::current_blocking_context());
-  }
+  internal::raise_if_interrupted(outcome);
   // Cancelled (the fd was closed elsewhere, or an interruption the shield
   // held back): look again.
   if (error != ECANCELED && error != EINTR && error != EAGAIN) fail(error, operation);
@@ -472,9 +469,7 @@ void BaseStream::send_on_ring(const char* operation) {
     output_sent_ += static_cast<size_t>(outcome.result);
     if (int error = drain_output()) fail(error, operation);
   }
-  if (outcome.interrupted) {
-    evergreen::internal::raise_pending(evergreen::internal::current_blocking_context());
-  }
+  internal::raise_if_interrupted(outcome);
   int error = outcome.result < 0 ? -outcome.result : 0;
   if (error != 0 && error != ECANCELED && error != EINTR && error != EAGAIN) fail(error, operation);
 }
@@ -719,9 +714,7 @@ bool StreamServer::accept_on_ring() {
     starvation_reported_ = false;
     on_accepted(std::move(accepted));
   }
-  if (outcome.interrupted) {
-    evergreen::internal::raise_pending(evergreen::internal::current_blocking_context());
-  }
+  internal::raise_if_interrupted(outcome);
   int error = outcome.result < 0 ? -outcome.result : 0;
   if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
     // Out of descriptors or memory: wait before the next try (serve()'s

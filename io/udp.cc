@@ -13,7 +13,6 @@
 #include "evergreen/io/internal/resolve.h"
 #include "evergreen/io/internal/reuse_port.h"
 #include "evergreen/io/internal/ring_call.h"
-#include "evergreen/loop/internal/blocking_context.h"
 #include "evergreen/loop/internal/scheduler.h"
 #include "evergreen/loop/internal/wait_label.h"
 
@@ -180,9 +179,7 @@ void UDPEndpoint::send_front_on_ring(const char* operation) {
     queued_bytes_ -= next.data.size();
     queue_.pop_front();
   }
-  if (outcome.interrupted) {
-    evergreen::internal::raise_pending(evergreen::internal::current_blocking_context());
-  }
+  internal::raise_if_interrupted(outcome);
   int error = outcome.result < 0 ? -outcome.result : 0;
   if (error != 0 && error != EAGAIN && error != ENOBUFS && error != ECANCELED && error != EINTR) {
     error_ = error;
@@ -314,9 +311,7 @@ std::optional<std::pair<std::string, Address>> UDPEndpoint::receive_on_ring() {
     return std::pair<std::string, Address>(std::string(receive_buffer_.get(), count),
                                            std::move(source));
   }
-  if (outcome.interrupted) {
-    evergreen::internal::raise_pending(evergreen::internal::current_blocking_context());
-  }
+  internal::raise_if_interrupted(outcome);
   int error = -outcome.result;
   if (error != EAGAIN && error != ECANCELED && error != EINTR) raise(error, "receive failed");
   return std::nullopt;

@@ -84,4 +84,10 @@ RingOutcome perform_ring_call(IoWatcher& watcher, const RingRequest& request, co
   return outcome;
 }
 
+void raise_if_interrupted(const RingOutcome& outcome) {
+  if (outcome.interrupted) {
+    evergreen::internal::raise_pending(evergreen::internal::current_blocking_context());
+  }
+}
+
 }  // namespace evergreen::io::internal

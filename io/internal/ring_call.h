@@ -62,6 +62,11 @@ struct RingOutcome {
 // std::runtime_error when the watcher's loop is gone or inside a loop callback.
 RingOutcome perform_ring_call(IoWatcher& watcher, const RingRequest& request, const char* label);
 
+// Raises the kill or Timeout that interrupted the call, if one did
+// (outcome.interrupted). Call it once the caller has kept what the result
+// says happened.
+void raise_if_interrupted(const RingOutcome& outcome);
+
 }  // namespace evergreen::io::internal
 
 #endif  // EVERGREEN_IO_INTERNAL_RING_CALL_H_

@@ -11,7 +11,6 @@
 #include "evergreen/io/internal/fd_ops.h"
 #include "evergreen/io/internal/resolve.h"
 #include "evergreen/io/internal/ring_call.h"
-#include "evergreen/loop/internal/blocking_context.h"
 #include "evergreen/loop/internal/scheduler.h"
 #include "evergreen/loop/internal/wait_label.h"
 
@@ -85,9 +84,7 @@ UniqueFd connect_tcp(IoWatcher& watcher, const Address& target,
         raise_destroyed();
       }
       if (closed()) raise_closed();
-      if (outcome.interrupted) {
-        evergreen::internal::raise_pending(evergreen::internal::current_blocking_context());
-      }
+      raise_if_interrupted(outcome);
       if (outcome.result != 0) {
         last_error = -outcome.result;
         continue;
