@@ -74,9 +74,10 @@ TEST_F(ThreadPoolExecutorTest, EightBlockingSleepsOnFourThreadsWhileTheLoopTicks
   EXPECT_EQ(result.done.size(), 8u);
   EXPECT_GE(elapsed, 90ms) << "two rounds of 50 ms on four threads";
   EXPECT_LT(elapsed, 1s);
-  // About one tick per millisecond of the wait; loosely, for loaded machines
-  // and sanitizers.
-  EXPECT_GT(ticks, 10) << "the loop kept serving the ticker while the threads slept";
+  // About one tick per millisecond of the wait, but a loaded TSan build has
+  // managed only a handful. A wait that blocked the thread would allow none
+  // (counting starts after the submits), so a few is proof enough.
+  EXPECT_GE(ticks, 3) << "the loop kept serving the ticker while the threads slept";
 }
 
 TEST_F(ThreadPoolExecutorTest, MaxWorkersBoundsTheThreadsExactly) {

@@ -278,7 +278,7 @@ TEST_F(WaitTest, AsCompletedOfNothingIsEmpty) {
 
 TEST_F(WaitTest, TakesAVectorOfTypedFuturesAsItIs) {
   TaskPoolExecutor tasks(4);
-  std::vector<Future<int>> futures = {tasks.submit(after(30ms, 1)), tasks.submit(after(1ms, 2))};
+  std::vector<Future<int>> futures = {tasks.submit(after(200ms, 1)), tasks.submit(after(1ms, 2))};
   DoneAndNotDone first = wait(futures, 5s, ReturnWhen::kFirstCompleted);
   EXPECT_EQ(first.done, (std::vector<FutureBase>{futures[1]}));
   EXPECT_EQ(first.not_done, (std::vector<FutureBase>{futures[0]}));
@@ -300,7 +300,7 @@ TEST_F(WaitTest, TakesOtherRangesOfFutures) {
 
 TEST_F(WaitTest, AsCompletedTakesAVectorOfTypedFutures) {
   TaskPoolExecutor tasks(4);
-  std::vector<Future<int>> futures = {tasks.submit(after(30ms, 1)), tasks.submit(after(1ms, 2))};
+  std::vector<Future<int>> futures = {tasks.submit(after(200ms, 1)), tasks.submit(after(1ms, 2))};
   std::vector<int> order;
   for (const FutureBase& future : as_completed(futures, 5s)) {
     order.push_back(Future<int>(future).get());
