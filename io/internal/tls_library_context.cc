@@ -24,8 +24,10 @@ struct Forwarded {
   std::vector<OSSL_ALGORITHM> certificate_decoders;  // ends with an all-null entry
 };
 
+// Never destroyed: a TLS connection may still be parsing a certificate while
+// the process exits and static objects go.
 Forwarded& forwarded() {
-  static Forwarded instance;
+  static Forwarded& instance = *new Forwarded;
   return instance;
 }
 
