@@ -17,6 +17,10 @@
 #   bench/run_tls_compare.sh
 #   ROUNDS=5 SECONDS_PER_PART=3 MEGABYTES=256 CPU=1 bench/run_tls_compare.sh
 #   BAZEL_OUTPUT_BASE=/tmp/bazel-io bench/run_tls_compare.sh
+#   PARTS=handshakes ROUNDS=5 CPU=1 bench/run_tls_compare.sh   # one part only
+#
+# PARTS (default "echo bulk handshakes") picks the parts both programs run;
+# the others are left out of every run and of the medians.
 #
 # Same protocol on both sides: TLS 1.3, TLS_AES_128_GCM_SHA256, X25519, a
 # P-256 ECDSA certificate verified by the client (name "localhost"), no
@@ -39,6 +43,7 @@ SECONDS_PER_PART=${SECONDS_PER_PART:-3}
 MEGABYTES=${MEGABYTES:-256}
 CONNECTIONS=${CONNECTIONS:-100}
 CPU=${CPU:-0}
+PARTS=${PARTS:-echo bulk handshakes}
 
 cd "$(dirname "$0")/.."
 bazel_flags=()
@@ -89,14 +94,23 @@ echo "== pinned: TLS 1.3 $negotiated X25519, P-256 ECDSA certificate; CPU $CPU; 
 echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 flags=(--seconds="$SECONDS_PER_PART" --megabytes="$MEGABYTES" --connections="$CONNECTIONS")
+go_flags=(-seconds="$SECONDS_PER_PART" -megabytes="$MEGABYTES" -connections="$CONNECTIONS")
+for part in echo bulk handshakes; do
+  if [[ " $PARTS " == *" $part "* ]]; then
+    flags+=(--"$part"=1)
+    go_flags+=(-"$part"=true)
+  else
+    flags+=(--"$part"=0)
+    go_flags+=(-"$part"=false)
+  fi
+done
 for round in $(seq "$ROUNDS"); do
   echo "-- round $round: evergreen"
   OPENSSL_CONF="$work/openssl.cnf" taskset -c "$CPU" "$evergreen_bin" "${flags[@]}" |
     tee -a "$work/evergreen.txt"
   echo "-- round $round: go"
   GOMAXPROCS=1 taskset -c "$CPU" "$work/go_tls_echo" -cert="$work/cert.pem" -key="$work/key.pem" \
-    -seconds="$SECONDS_PER_PART" -megabytes="$MEGABYTES" -connections="$CONNECTIONS" |
-    tee -a "$work/go.txt"
+    "${go_flags[@]}" | tee -a "$work/go.txt"
 done
 
 echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -116,10 +130,12 @@ patterns = {
 }
 def medians(path):
     text = open(path).read()
-    return {name: statistics.median(float(v) for v in re.findall(p, text, re.M))
-            for name, p in patterns.items()}
+    found = {name: [float(v) for v in re.findall(p, text, re.M)] for name, p in patterns.items()}
+    return {name: statistics.median(values) for name, values in found.items() if values}
 ours, go = medians(sys.argv[1]), medians(sys.argv[2])
 print("\n== medians (%s)" % "evergreen / go = ratio, >1 means evergreen is faster")
 for name in patterns:
+    if name not in ours or name not in go:
+        continue  # a part PARTS left out
     print(f"{name:19} evergreen {ours[name]:10.0f}   go {go[name]:10.0f}   ratio {ours[name] / go[name]:.2f}x")
 PY

@@ -13,6 +13,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "evergreen/io/internal/raise.h"
 #include "evergreen/io/internal/tls_context_state.h"
+#include "evergreen/io/internal/tls_library_context.h"
 #include "evergreen/io/internal/tls_session.h"
 #include "evergreen/io/tls.h"
 
@@ -144,7 +145,11 @@ std::shared_ptr<TlsContextState> new_state(bool server) {
   ERR_clear_error();
   auto state = std::make_shared<TlsContextState>();
   state->server = server;
-  state->ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+  // Handshakes run in evergreen's library context (cheaper certificate parsing,
+  // see tls_library_context.h); files are loaded in OpenSSL's default one.
+  state->library_context = internal::tls_library_context();
+  state->ctx = SSL_CTX_new_ex(state->library_context, nullptr,
+                              server ? TLS_server_method() : TLS_client_method());
   if (state->ctx == nullptr) {
     raise_tls(ENOMEM, "cannot create a TLS context: " + internal::take_openssl_errors());
   }
@@ -175,7 +180,7 @@ std::shared_ptr<TlsContextState> new_state(bool server) {
   } else {
     state->verify_peer = true;
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
-    if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+    if (X509_STORE_set_default_paths_ex(SSL_CTX_get_cert_store(ctx), nullptr, nullptr) != 1) {
       raise_tls(EINVAL, "cannot load the system's trusted certificates: " +
                             internal::take_openssl_errors());
     }
@@ -203,7 +208,8 @@ void TLSContext::load_verify_locations(std::string_view ca_file) {
   std::string path(ca_file);
   check_readable(path, "CA file");
   ERR_clear_error();
-  if (SSL_CTX_load_verify_locations(state_->ctx, path.c_str(), nullptr) != 1) {
+  if (X509_STORE_load_file_ex(SSL_CTX_get_cert_store(state_->ctx), path.c_str(), nullptr,
+                              nullptr) != 1) {
     raise_bad_file(path, "CA file", "a PEM file of CA certificates");
   }
 }

@@ -31,6 +31,9 @@ struct TlsContextState {
   TlsContextState& operator=(const TlsContextState&) = delete;
 
   SSL_CTX* ctx = nullptr;
+  // The OpenSSL library context ctx was made in (tls_library_context.h);
+  // nullptr for OpenSSL's default one.
+  OSSL_LIB_CTX* library_context = nullptr;
   bool server = false;
   bool verify_peer = false;
   // Server: the ALPN protocols in wire format (length-prefixed), preferred first.

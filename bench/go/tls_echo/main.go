@@ -24,6 +24,9 @@
 //
 //	tls_echo -cert=cert.pem -key=key.pem -seconds=3 -megabytes=256
 //
+// -echo=false, -bulk=false or -handshakes=false leave that part out (to
+// profile one part alone, as bench/tls_echo's --echo=0 etc.).
+//
 // Prints lines in the format of bench/tls_echo (each rate also per CPU second
 // of the whole process, user + system time of every thread, from getrusage),
 // plus the negotiated version and cipher suite.
@@ -218,6 +221,9 @@ func main() {
 	connections := flag.Int("connections", 100, "persistent connections in the echo measurement")
 	certFile := flag.String("cert", "", "PEM certificate (also the client's only trusted CA)")
 	keyFile := flag.String("key", "", "PEM private key of --cert")
+	runEcho := flag.Bool("echo", true, "run the echo part")
+	runBulk := flag.Bool("bulk", true, "run the bulk part")
+	runHandshakes := flag.Bool("handshakes", true, "run the handshakes part")
 	flag.Parse()
 
 	certificate, err := tls.LoadX509KeyPair(*certFile, *keyFile)
@@ -275,30 +281,36 @@ func main() {
 		return conn
 	}
 
-	tcpEcho := echoRate(dialTCP, *connections, *seconds)
-	tlsEcho := echoRate(dialTLS, *connections, *seconds)
-	fmt.Printf("echo (%d connections, 64 B): TCP %.0f req/s, TLS %.0f req/s (%.2fx)\n",
-		*connections, tcpEcho.perSecond(), tlsEcho.perSecond(), tlsEcho.perSecond()/tcpEcho.perSecond())
-	fmt.Printf("echo per CPU second: TCP %.0f req/cpu-s, TLS %.0f req/cpu-s\n",
-		tcpEcho.perCPUSecond(), tlsEcho.perCPUSecond())
-	tcpBulk := bulkRate(dialTCP, *megabytes)
-	tlsBulk := bulkRate(dialTLS, *megabytes)
-	fmt.Printf("bulk (%d MB echoed): TCP %.0f MB/s, TLS %.0f MB/s (%.2fx)\n", *megabytes,
-		tcpBulk.perSecond(), tlsBulk.perSecond(), tlsBulk.perSecond()/tcpBulk.perSecond())
-	fmt.Printf("bulk per CPU second: TCP %.0f MB/cpu-s, TLS %.0f MB/cpu-s\n",
-		tcpBulk.perCPUSecond(), tlsBulk.perCPUSecond())
-	ticketsBefore := atomic.LoadInt64(&tickets)
-	handshakes, state := handshakeRate(tlsAddress, clientConfig, *seconds)
-	ticketsPerHandshake := float64(atomic.LoadInt64(&tickets)-ticketsBefore) / handshakes.count
-	fmt.Printf("handshakes (TLS 1.3, P-256, both ends on this thread): %.0f /s\n",
-		handshakes.perSecond())
-	fmt.Printf("handshakes per CPU second: %.0f /cpu-s\n", handshakes.perCPUSecond())
-	version := "not TLS 1.3"
-	if state.Version == tls.VersionTLS13 {
-		version = "TLS 1.3"
+	if *runEcho {
+		tcpEcho := echoRate(dialTCP, *connections, *seconds)
+		tlsEcho := echoRate(dialTLS, *connections, *seconds)
+		fmt.Printf("echo (%d connections, 64 B): TCP %.0f req/s, TLS %.0f req/s (%.2fx)\n",
+			*connections, tcpEcho.perSecond(), tlsEcho.perSecond(), tlsEcho.perSecond()/tcpEcho.perSecond())
+		fmt.Printf("echo per CPU second: TCP %.0f req/cpu-s, TLS %.0f req/cpu-s\n",
+			tcpEcho.perCPUSecond(), tlsEcho.perCPUSecond())
 	}
-	fmt.Printf("negotiated: %s %s, %.2f session tickets per handshake (none resumed)\n", version,
-		tls.CipherSuiteName(state.CipherSuite), ticketsPerHandshake)
+	if *runBulk {
+		tcpBulk := bulkRate(dialTCP, *megabytes)
+		tlsBulk := bulkRate(dialTLS, *megabytes)
+		fmt.Printf("bulk (%d MB echoed): TCP %.0f MB/s, TLS %.0f MB/s (%.2fx)\n", *megabytes,
+			tcpBulk.perSecond(), tlsBulk.perSecond(), tlsBulk.perSecond()/tcpBulk.perSecond())
+		fmt.Printf("bulk per CPU second: TCP %.0f MB/cpu-s, TLS %.0f MB/cpu-s\n",
+			tcpBulk.perCPUSecond(), tlsBulk.perCPUSecond())
+	}
+	if *runHandshakes {
+		ticketsBefore := atomic.LoadInt64(&tickets)
+		handshakes, state := handshakeRate(tlsAddress, clientConfig, *seconds)
+		ticketsPerHandshake := float64(atomic.LoadInt64(&tickets)-ticketsBefore) / handshakes.count
+		fmt.Printf("handshakes (TLS 1.3, P-256, both ends on this thread): %.0f /s\n",
+			handshakes.perSecond())
+		fmt.Printf("handshakes per CPU second: %.0f /cpu-s\n", handshakes.perCPUSecond())
+		version := "not TLS 1.3"
+		if state.Version == tls.VersionTLS13 {
+			version = "TLS 1.3"
+		}
+		fmt.Printf("negotiated: %s %s, %.2f session tickets per handshake (none resumed)\n", version,
+			tls.CipherSuiteName(state.CipherSuite), ticketsPerHandshake)
+	}
 	tlsListener.Close()
 	tcpListener.Close()
 }
