@@ -1,5 +1,6 @@
 #include "evergreen/sync/internal/cross_thread_waiter.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -128,8 +129,11 @@ bool CrossThreadWaiter::spin_until_served(const Scheduler& loop,
   // Checks of the spin state between two reads of the clock (as in
   // cross_thread_spin.cc): the state is one load, the clock tens of ns.
   constexpr int kChecksPerClockRead = 32;
-  TimePoint until = std::chrono::steady_clock::now() + loop.cross_thread_spin();
-  if (deadline && *deadline < until) until = *deadline;
+  Duration window = loop.cross_thread_spin();
+  // The deadline is on the loop's clock (which tests may drive virtually),
+  // the spin on the real one.
+  if (deadline) window = std::min(window, *deadline - ::evergreen::internal::loop_now());
+  const auto until = std::chrono::steady_clock::now() + window;
   for (int checks = 1;; ++checks) {
     if (spin_state_.load(std::memory_order_acquire) == SpinState::kServed) return true;
     // Something else for this loop from another thread (a kill, a callback,
