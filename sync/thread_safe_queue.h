@@ -49,7 +49,6 @@
 #include "evergreen/loop/event_loop.h"
 #include "evergreen/loop/internal/loop_clock.h"
 #include "evergreen/sync/internal/cross_thread_waiter.h"
-#include "evergreen/sync/internal/lock_spinning_briefly.h"
 #include "evergreen/sync/queue.h"
 #include "evergreen/sync/queue_closed.h"
 
@@ -243,8 +242,7 @@ class ThreadSafeQueue {
   // put(): false if the queue stayed full (no wait, or the deadline passed).
   bool offer(T& item, bool block, std::optional<TimePoint> deadline, const char* what) {
     Waiter::DeferredWakes wakes;  // sent after `lock` is released
-    std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
-    ::evergreen::internal::lock_spinning_briefly(lock);
+    std::unique_lock<std::mutex> lock(mutex_);
     if (closed_) throw QueueClosed();
     if (Waiter* consumer = getters_.front()) {  // the queue is empty
       static_cast<std::optional<T>*>(consumer->data)->emplace(std::move(item));
@@ -269,8 +267,7 @@ class ThreadSafeQueue {
   // passed).
   std::optional<T> take(bool block, std::optional<TimePoint> deadline, const char* what) {
     Waiter::DeferredWakes wakes;  // sent after `lock` is released
-    std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
-    ::evergreen::internal::lock_spinning_briefly(lock);
+    std::unique_lock<std::mutex> lock(mutex_);
     if (!items_.empty()) {
       std::optional<T> item(std::move(items_.front()));
       items_.pop_front();
