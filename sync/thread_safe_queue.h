@@ -292,6 +292,7 @@ class ThreadSafeQueue {
       slot = &slot_beside;
     }
     waiter.data = slot;
+    waiter.spin_if_idle = true;  // the latency of a cross-loop exchange
     if (!waiter.wait(lock, getters_, deadline, what)) return std::nullopt;
     if (waiter.outcome() == Waiter::Outcome::kClosed) throw QueueClosed();
     return std::move(*slot);

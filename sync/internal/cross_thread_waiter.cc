@@ -120,7 +120,7 @@ bool CrossThreadWaiter::wait_on_thread(std::unique_lock<std::mutex>& lock, List&
 }
 
 bool CrossThreadWaiter::should_spin(const Scheduler& loop) const {
-  return loop.cross_thread_spin() > Duration::zero() && !loop.has_ready() &&
+  return spin_if_idle && loop.cross_thread_spin() > Duration::zero() && !loop.has_ready() &&
          !loop_queue_->has_pending();
 }
 

@@ -13,7 +13,8 @@
 //   queue. A waker on the same loop wakes it directly.
 // - a thread without a loop blocks its OS thread on a condition variable of
 //   its own (so waiters are served strictly in list order).
-// - a task whose loop has nothing else ready and spins for cross-thread work
+// - a task that may spin (spin_if_idle: ThreadSafeQueue's consumers) whose
+//   loop has nothing else ready and spins for cross-thread work
 //   (LoopOptions::cross_thread_spin, on in a LoopGroup) spins on its own
 //   waiter first, for at most that window (less if its deadline is sooner),
 //   and parks only if nobody served it meanwhile. A waker on another thread
@@ -147,6 +148,13 @@ class alignas(64) CrossThreadWaiter : public IntrusiveListNode<CrossThreadWaiter
   bool wake_pushed_ = false;
 
  public:
+  // Set by the primitive before wait(): whether this wait may spin (see the
+  // file comment). A consumer waiting for an item should: its wake-up is
+  // the latency of a cross-loop exchange. A producer waiting for room
+  // should not: spinning would take each freed slot back at once, one item
+  // per hand-off, where a parked producer lets the consumer drain a run of
+  // items first (spinning there halved cross-loop queue throughput).
+  bool spin_if_idle = false;
   // Primitive-specific payload: where a getter wants its item, the item a
   // putter offers.
   void* data = nullptr;

@@ -48,6 +48,8 @@ std::shared_ptr<CrossThreadQueue> queue_of(LoopGroup& group) {
 // A task on loop 0 blocked in CrossThreadWaiter::wait() on `list`, and what
 // it returned.
 struct BlockedTask {
+  // CrossThreadWaiter::spin_if_idle (ThreadSafeQueue sets it for get()).
+  bool spin_if_idle = true;
   std::mutex mutex;
   CrossThreadWaiter::List list;
   std::promise<std::pair<bool, CrossThreadWaiter::Outcome>> result;
@@ -56,6 +58,7 @@ struct BlockedTask {
     group.post(0, [this] {
       std::unique_lock<std::mutex> lock(mutex);
       CrossThreadWaiter waiter;
+      waiter.spin_if_idle = spin_if_idle;
       bool served = waiter.wait(lock, list, std::nullopt, "BlockedTask");
       result.set_value({served, waiter.outcome()});
     });
@@ -112,6 +115,23 @@ TEST(ThreadSafeQueueSpinTest, WithoutASpinWindowTheWakeUpGoesThroughTheLoopsQueu
   ASSERT_TRUE(result) << "the served waiter did not return";
   EXPECT_TRUE(result->first);
   EXPECT_EQ(queue->wakes_pushed(), pushed_before + 1);
+}
+
+TEST(ThreadSafeQueueSpinTest, AWaitThatMayNotSpinParksEvenOnASpinningLoop) {
+  // As a blocked put() does: it parks, so the consumer drains a run of
+  // items before the producer comes back.
+  LoopGroup group = one_loop(kForever);
+  std::shared_ptr<CrossThreadQueue> queue = queue_of(group);
+  BlockedTask task;
+  task.spin_if_idle = false;
+  task.start(group);
+  ASSERT_TRUE(task.linked());
+  const uint64_t pushed_before = queue->wakes_pushed();
+  task.notify(CrossThreadWaiter::Outcome::kServed);
+  auto result = task.finished();
+  ASSERT_TRUE(result) << "the served waiter did not return";
+  EXPECT_TRUE(result->first);
+  EXPECT_EQ(queue->wakes_pushed(), pushed_before + 1) << "it parked, so it is woken by a record";
 }
 
 TEST(ThreadSafeQueueSpinTest, ASpinningWaiterIsToldOfCloseAsOfService) {
