@@ -40,8 +40,10 @@
 #include <deque>
 #include <iterator>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 
 #include "evergreen/loop/event_loop.h"
@@ -278,20 +280,41 @@ class ThreadSafeQueue {
     }
     if (closed_) throw QueueClosed();
     if (!block) return std::nullopt;
-    std::optional<T> slot;
     Waiter waiter;
-    waiter.data = &slot;
+    // Where a put() hands us the item: inside the waiter's first cache line
+    // when it fits, so the hand-off moves that one line (see
+    // CrossThreadWaiter), else beside it.
+    std::optional<T>* slot;
+    [[maybe_unused]] std::conditional_t<kSlotInWaiter, char, std::optional<T>> slot_beside;
+    if constexpr (kSlotInWaiter) {
+      slot = ::new (waiter.inline_payload()) std::optional<T>();
+    } else {
+      slot = &slot_beside;
+    }
+    waiter.data = slot;
+    waiter.spin_if_idle = true;  // the latency of a cross-loop exchange
     if (!waiter.wait(lock, getters_, deadline, what)) return std::nullopt;
     if (waiter.outcome() == Waiter::Outcome::kClosed) throw QueueClosed();
-    return slot;
+    return std::move(*slot);
   }
 
-  mutable std::mutex mutex_;
-  std::deque<T> items_;
+  // Whether a blocked get()'s slot fits in its waiter (and needs no
+  // destructor, the waiter's storage being raw bytes).
+  static constexpr bool kSlotInWaiter =
+      sizeof(std::optional<T>) <= Waiter::kInlinePayloadSize &&
+      alignof(std::optional<T>) <= 8 && std::is_trivially_destructible_v<std::optional<T>>;
+
+  // What every put() and get() touch, on one cache line of its own (a
+  // cross-thread hand-off moves it once): the mutex, the blocked consumers
+  // and the closed flag.
+  alignas(64) mutable std::mutex mutex_;
+  Waiter::List getters_;  // waiter data: std::optional<T>* to fill
+  bool closed_ = false;
+  // The rest: items_ is only read while it stays empty (hand-offs go
+  // straight to a blocked consumer), unfinished_ written by producers.
+  alignas(64) std::deque<T> items_;
   const size_t maxsize_;
   size_t unfinished_ = 0;
-  bool closed_ = false;
-  Waiter::List getters_;  // waiter data: std::optional<T>* to fill
   Waiter::List putters_;  // waiter data: T* to move into the queue
   Waiter::List joiners_;
 };

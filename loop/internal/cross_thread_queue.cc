@@ -34,6 +34,7 @@ bool CrossThreadQueue::push_wake(CrossThreadWake* record) {
     record->next = head;
   } while (!wakes_.compare_exchange_weak(head, record, std::memory_order_seq_cst,
                                          std::memory_order_relaxed));
+  wakes_pushed_.fetch_add(1, std::memory_order_relaxed);
   wake_if_sleeping();
   return true;
 }

@@ -79,6 +79,9 @@ class CrossThreadQueue final : public PollHandler {
 
   // How many times push() wrote the eventfd (for tests of the wake-up rule).
   uint64_t wakeups_written() const { return wakeups_written_.load(std::memory_order_relaxed); }
+  // How many wake-up records push_wake() queued (for tests: a waiter served
+  // while it spins is woken without one).
+  uint64_t wakes_pushed() const { return wakes_pushed_.load(std::memory_order_relaxed); }
 
   // Loop thread: refuses further pushes; wake-up records still queued are
   // marked consumed without waking anyone (the loop is being destroyed, and
@@ -100,6 +103,7 @@ class CrossThreadQueue final : public PollHandler {
   std::atomic<bool> pending_{false};
   std::atomic<bool> sleeping_{false};
   alignas(64) std::atomic<uint64_t> wakeups_written_{0};
+  std::atomic<uint64_t> wakes_pushed_{0};
   int wake_fd_ = -1;
   std::mutex mutex_;
   std::vector<std::shared_ptr<CallbackRecord>> records_;

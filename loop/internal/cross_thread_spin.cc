@@ -3,20 +3,11 @@
 #include <stdexcept>
 #include <string>
 
+#include "evergreen/loop/internal/cpu_relax.h"
 #include "evergreen/loop/internal/cross_thread_queue.h"
 
 namespace evergreen::internal {
 namespace {
-
-// Tells the CPU this is a spin-wait: it yields the core's resources to the
-// sibling hyperthread and avoids a memory-order mis-speculation on exit.
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield" ::: "memory");
-#endif
-}
 
 // Checks of the pending flag between two reads of the clock: the flag is
 // one load, the clock a few tens of nanoseconds.

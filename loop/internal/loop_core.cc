@@ -73,6 +73,7 @@ struct LoopCore::FdCallbacks final : FdListener {
 LoopCore::LoopCore(EventLoop* owner, LoopOptions options)
     : LoopCore(owner, open_backend(options.backend)) {
   spin_.emplace(options.cross_thread_spin.value_or(Duration::zero()));
+  cross_thread_spin_ = options.cross_thread_spin.value_or(Duration::zero());
 }
 
 LoopCore::LoopCore(EventLoop* owner, OpenedBackend opened)

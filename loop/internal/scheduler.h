@@ -7,7 +7,9 @@
 //   - a destroy hook (let go of loop resources before the loop is freed),
 //   - the cross-thread queue (results handed back from other threads),
 //   - file operations the backend performs itself (io_uring; see
-//     kernel_operation.h).
+//     kernel_operation.h),
+//   - whether a context about to park may spin instead (cross-thread
+//     waiters: sync/internal/cross_thread_waiter.h).
 // Suspending and waking a context (park, wake, deliver) are the free
 // functions of blocking_context.h; waiting in FIFO order is WaitQueue.
 //
@@ -21,6 +23,7 @@
 #include <thread>
 
 #include "absl/functional/any_invocable.h"
+#include "evergreen/loop/duration.h"
 #include "evergreen/loop/internal/coarse_clock.h"
 #include "evergreen/loop/internal/cross_thread_queue.h"
 #include "evergreen/loop/internal/fd_registry.h"
@@ -144,6 +147,16 @@ class Scheduler {
   const std::shared_ptr<CrossThreadQueue>& cross_thread_queue() const { return thread_queue_; }
   static void call_from_thread(CrossThreadQueue& queue, absl::AnyInvocable<void()> callback);
 
+  // Scheduler::cross_thread_spin() / has_ready()
+  //
+  // How long this loop watches for work from other threads before it sleeps
+  // (LoopOptions::cross_thread_spin; zero: never), and whether anything is
+  // waiting to run on it now. A context about to park for something another
+  // thread will hand it may spin for that long instead when nothing else is
+  // ready: the loop would only spin itself (cross_thread_spin.h).
+  Duration cross_thread_spin() const { return cross_thread_spin_; }
+  bool has_ready() const { return !ready_.empty(); }
+
  protected:
   // Becomes this thread's loop, waiting for I/O with `poller`; throws
   // std::runtime_error if the thread has a loop.
@@ -159,6 +172,7 @@ class Scheduler {
   FdRegistry fds_{*poller_};
   std::shared_ptr<CrossThreadQueue> thread_queue_;
   int keep_alive_ = 0;
+  Duration cross_thread_spin_ = Duration::zero();
   std::chrono::steady_clock::time_point turn_started_ = coarse_steady_now();
   IntrusiveList<DestroyListener> destroy_listeners_;
 };

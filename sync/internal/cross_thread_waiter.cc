@@ -1,5 +1,6 @@
 #include "evergreen/sync/internal/cross_thread_waiter.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -7,6 +8,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "evergreen/loop/internal/blocking_context.h"
+#include "evergreen/loop/internal/cpu_relax.h"
 #include "evergreen/loop/internal/cross_thread_queue.h"
 #include "evergreen/loop/internal/loop_clock.h"
 #include "evergreen/loop/internal/scheduler.h"
@@ -47,10 +49,12 @@ bool CrossThreadWaiter::wait_on_loop(std::unique_lock<std::mutex>& lock, List& l
   if (deadline && *deadline <= ::evergreen::internal::loop_now()) return false;
 
   Scheduler& loop = *self.loop;
-  loop_ = &loop;
   loop_queue_ = loop.cross_thread_queue().get();
   wake_.context = &self;
   list.push_back(this);
+  // Decided before the mutex is released: a waker reads it after taking it.
+  bool spin = should_spin(loop);
+  if (spin) spin_state_.store(SpinState::kSpinning, std::memory_order_relaxed);
 
   // Another thread may serve us: the loop must not end (nor declare the main
   // context deadlocked) while we wait.
@@ -76,6 +80,15 @@ bool CrossThreadWaiter::wait_on_loop(std::unique_lock<std::mutex>& lock, List& l
   };
   for (;;) {
     lock.unlock();
+    if (spin) {
+      spin = false;  // once per wait: a stale wake-up parks at once
+      if (spin_until_served(loop, deadline)) {
+        // The waker found us spinning and pushes nothing: our record is
+        // free, and what it wrote under the mutex was published by the flip.
+        wake_.consumed.store(true, std::memory_order_relaxed);
+        return true;
+      }
+    }
     park(self);
     // The loop took our record: the waker served us and published what it
     // wrote under the mutex with the push. No need to lock again.
@@ -106,6 +119,37 @@ bool CrossThreadWaiter::wait_on_thread(std::unique_lock<std::mutex>& lock, List&
   return true;
 }
 
+bool CrossThreadWaiter::should_spin(const Scheduler& loop) const {
+  return spin_if_idle && loop.cross_thread_spin() > Duration::zero() && !loop.has_ready() &&
+         !loop_queue_->has_pending();
+}
+
+bool CrossThreadWaiter::spin_until_served(const Scheduler& loop,
+                                          std::optional<TimePoint> deadline) {
+  // Checks of the spin state between two reads of the clock (as in
+  // cross_thread_spin.cc): the state is one load, the clock tens of ns.
+  constexpr int kChecksPerClockRead = 32;
+  Duration window = loop.cross_thread_spin();
+  // The deadline is on the loop's clock (which tests may drive virtually),
+  // the spin on the real one.
+  if (deadline) window = std::min(window, *deadline - ::evergreen::internal::loop_now());
+  const auto until = std::chrono::steady_clock::now() + window;
+  for (int checks = 1;; ++checks) {
+    if (spin_state_.load(std::memory_order_acquire) == SpinState::kServed) return true;
+    // Something else for this loop from another thread (a kill, a callback,
+    // another context's wake-up): stop, so the loop runs it.
+    if (loop_queue_->has_pending()) break;
+    if (checks % kChecksPerClockRead == 0 && std::chrono::steady_clock::now() >= until) break;
+    cpu_relax();
+  }
+  // Either we park (and a waker will push our record) or a waker flipped
+  // the state first (and will not): the one exchange decides.
+  SpinState expected = SpinState::kSpinning;
+  return !spin_state_.compare_exchange_strong(expected, SpinState::kParked,
+                                              std::memory_order_acq_rel,
+                                              std::memory_order_acquire);
+}
+
 void CrossThreadWaiter::await_record_released(BlockingContext& self) {
   // The waker released the mutex and pushes next (or already did): a few
   // instructions on another thread, unless that thread was preempted in
@@ -127,7 +171,8 @@ void CrossThreadWaiter::notify(List& list, Outcome outcome, DeferredWakes& wakes
     thread_wake_->notify_one();
     return;
   }
-  if (loop_ == Scheduler::for_this_thread()) {
+  Scheduler* here = Scheduler::for_this_thread();
+  if (here != nullptr && here->cross_thread_queue().get() == loop_queue_) {
     // The waiter's own loop is running us, so the waiter is parked (or woken
     // and not yet resumed): wake it directly.
     wake(*wake_.context);
@@ -149,6 +194,13 @@ CrossThreadWaiter::DeferredWakes::~DeferredWakes() {
     // and leave at any moment, so it is not touched again.
     CrossThreadWaiter* next = waiter->next_deferred_;
     CrossThreadQueue& queue = *waiter->loop_queue_;
+    // Still spinning: the flip alone serves it (and publishes what we wrote
+    // under the mutex); it may leave at once, so we are done with it.
+    if (waiter->spin_state_.exchange(SpinState::kServed, std::memory_order_acq_rel) ==
+        SpinState::kSpinning) {
+      waiter = next;
+      continue;
+    }
     if (!queue.push_wake(&waiter->wake_)) {
       // The waiter's loop is being destroyed: its tasks are killed and
       // resumed by the destruction itself. The waiter waits for this.

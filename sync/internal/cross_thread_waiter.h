@@ -13,6 +13,19 @@
 //   queue. A waker on the same loop wakes it directly.
 // - a thread without a loop blocks its OS thread on a condition variable of
 //   its own (so waiters are served strictly in list order).
+// - a task that may spin (spin_if_idle: ThreadSafeQueue's consumers) whose
+//   loop has nothing else ready and spins for cross-thread work
+//   (LoopOptions::cross_thread_spin, on in a LoopGroup) spins on its own
+//   waiter first, for at most that window (less if its deadline is sooner),
+//   and parks only if nobody served it meanwhile. A waker on another thread
+//   that finds it spinning just flips its spin state: no record is pushed,
+//   the loop takes no turn, and the task goes on in place. That is the
+//   cross-loop round trip's fast path: the waker's writes to the waiter and
+//   the spinner's read of them are one cache line crossing each way. The
+//   spin stops early when anything arrives for the loop from another thread
+//   (a kill, a callback, another waiter's wake-up), so nothing waits behind
+//   it; timers and file descriptors wait at most the window, as they do
+//   while the loop itself spins.
 //
 // The hand-off rule that keeps items from being lost or delivered twice:
 // a waker picks a waiter, hands it what it waits for (an item, a slot) and
@@ -23,7 +36,9 @@
 // point. Either way exactly one side decides, under the mutex.
 //
 // Waking a task on another loop happens after the waker released the mutex
-// (DeferredWakes), and is the waker's last touch of anything the waiter owns;
+// (DeferredWakes: flip the spin state, and push the record only if the
+// waiter had stopped spinning), and is the waker's last touch of anything
+// the waiter owns;
 // the woken task then completes without taking the mutex again (the push
 // published what the waker wrote under it). So a woken task may destroy the
 // primitive at once, and the wake-up costs no mutex hand-over. A waiter that
@@ -34,7 +49,10 @@
 #ifndef EVERGREEN_SYNC_INTERNAL_CROSS_THREAD_WAITER_H_
 #define EVERGREEN_SYNC_INTERNAL_CROSS_THREAD_WAITER_H_
 
+#include <atomic>
 #include <condition_variable>
+#include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 
@@ -48,10 +66,13 @@ struct BlockingContext;
 class CrossThreadQueue;
 class Scheduler;
 
-class CrossThreadWaiter : public IntrusiveListNode<CrossThreadWaiter> {
+// Aligned to a cache line: what a waker writes (links, outcome, payload
+// pointer) and the spin state the waiter watches share the first line, so a
+// hand-off moves that one line to the waker and back.
+class alignas(64) CrossThreadWaiter : public IntrusiveListNode<CrossThreadWaiter> {
  public:
   using List = IntrusiveList<CrossThreadWaiter>;
-  enum class Outcome { kWaiting, kServed, kClosed };
+  enum class Outcome : uint8_t { kWaiting, kServed, kClosed };
 
   // Wake-ups of waiters on other loops that notify() decided under the
   // mutex; they are sent when this object is destroyed. Declare it before
@@ -99,33 +120,66 @@ class CrossThreadWaiter : public IntrusiveListNode<CrossThreadWaiter> {
 
   Outcome outcome() const { return outcome_; }
 
-  // Primitive-specific payload: where a getter wants its item, the item a
-  // putter offers.
-  void* data = nullptr;
-
  private:
+  // A waiting task's spin state (see the file comment): kSpinning while it
+  // spins on it, kParked once it parked (or never spun), kServed once a
+  // waker on another thread found it spinning (and will not push `wake_`).
+  enum class SpinState : uint8_t { kParked, kSpinning, kServed };
+
   bool wait_on_loop(std::unique_lock<std::mutex>& lock, List& list, BlockingContext& self,
                     std::optional<TimePoint> deadline);
   bool wait_on_thread(std::unique_lock<std::mutex>& lock, List& list,
                       std::optional<TimePoint> deadline);
+  // Whether a task registering on `loop` should spin before parking.
+  bool should_spin(const Scheduler& loop) const;
+  // Spins (mutex released) until a waker flips kSpinning to kServed (returns
+  // true), or until the window or `deadline` passes or work arrives for the
+  // loop from another thread (returns false, the state set to kParked).
+  bool spin_until_served(const Scheduler& loop, std::optional<TimePoint> deadline);
   // Leaving a served wait whose wake-up record was promised (wake_pushed_)
   // but not yet consumed: returns once the loop's queue no longer holds it.
   void await_record_released(BlockingContext& self);
 
+  // The first cache line: written by the waker (or read by it in notify()).
   Outcome outcome_ = Outcome::kWaiting;
-  // A waiting task or main context: its loop, that loop's queue (alive while
-  // the waiter waits: a loop is destroyed only after its tasks ended) and the
-  // record a waker on another thread pushes.
-  Scheduler* loop_ = nullptr;
-  CrossThreadQueue* loop_queue_ = nullptr;
-  CrossThreadWake wake_;
+  std::atomic<SpinState> spin_state_{SpinState::kParked};
   // Set under the mutex by a waker that will push `wake_` once it released
   // the mutex: the waiter must see the record consumed before it may leave.
   bool wake_pushed_ = false;
+
+ public:
+  // Set by the primitive before wait(): whether this wait may spin (see the
+  // file comment). A consumer waiting for an item should: its wake-up is
+  // the latency of a cross-loop exchange. A producer waiting for room
+  // should not: spinning would take each freed slot back at once, one item
+  // per hand-off, where a parked producer lets the consumer drain a run of
+  // items first (spinning producers, measured beside a brief lock spin,
+  // cut single-item cross-loop throughput by up to half).
+  bool spin_if_idle = false;
+  // Primitive-specific payload: where a getter wants its item, the item a
+  // putter offers.
+  void* data = nullptr;
+
+  // Room in the first line for a small payload (a getter's
+  // std::optional<int>): a waker that writes it there and the waiter that
+  // reads it move no line but this one. Raw storage: the primitive
+  // constructs a trivially destructible object in it, or leaves it unused.
+  static constexpr size_t kInlinePayloadSize = 8;
+  void* inline_payload() { return inline_payload_; }
+
+ private:
+  alignas(8) unsigned char inline_payload_[kInlinePayloadSize];
   // The next waiter in a DeferredWakes (waker's thread only).
   CrossThreadWaiter* next_deferred_ = nullptr;
+  // A waiting task or main context: its loop's queue (alive while the
+  // waiter waits: a loop is destroyed only after its tasks ended). It also
+  // tells a waker whether it runs on the waiter's loop.
+  CrossThreadQueue* loop_queue_ = nullptr;
   // A waiting thread without a loop:
   std::condition_variable* thread_wake_ = nullptr;
+  // The record a waker on another thread pushes to wake a parked task (on
+  // the second line: only a parked waiter's wake-up touches it).
+  CrossThreadWake wake_;
 };
 
 }  // namespace evergreen::internal
