@@ -270,6 +270,9 @@ class Fiber {
   // Read when starting and ending.
   Fiber* parent_;
   char* stack_ = nullptr;  // lowest usable address while the fiber holds a stack
+  // See name_ (here because it fills the padding before target_, which is
+  // 16-byte aligned).
+  uint64_t name_number_ = 0;
   absl::AnyInvocable<void()> target_;
   // The name is *name_: own_name_ (from set_name()), a string named by
   // FiberAccess::use_name(), or a shared empty one; but while *name_ is empty
@@ -278,7 +281,6 @@ class Fiber {
   // (fiber/internal/numbered_name.h).
   mutable std::unique_ptr<const std::string> own_name_;
   const std::string* name_;
-  uint64_t name_number_ = 0;
 };
 
 // Inline so that the machine switch happens in the caller's frame. A switch
