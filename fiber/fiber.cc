@@ -12,6 +12,7 @@
 #include "evergreen/fiber/internal/context_switch.h"
 #include "evergreen/fiber/internal/fatal_error.h"
 #include "evergreen/fiber/internal/guard_registry.h"
+#include "evergreen/fiber/internal/numbered_name.h"
 #include "evergreen/fiber/internal/overflow_guard.h"
 #include "evergreen/fiber/internal/sanitizer.h"
 #include "evergreen/fiber/internal/stack_pool.h"
@@ -80,8 +81,9 @@ void set_default_stack_size(size_t size) {
 
 Fiber::Fiber(absl::AnyInvocable<void()> target, size_t stack_size, Fiber* parent)
     : thread_(&ThreadState::get()),
+      stack_size_(static_cast<uint32_t>(stack_size == 0 ? default_stack_size()
+                                                        : checked_stack_size(stack_size))),
       parent_(parent != nullptr ? parent : thread_->current),
-      stack_size_(stack_size == 0 ? default_stack_size() : checked_stack_size(stack_size)),
       target_(std::move(target)),
       name_(&empty_name()) {
   if (parent_->thread_ != thread_) {
@@ -92,8 +94,8 @@ Fiber::Fiber(absl::AnyInvocable<void()> target, size_t stack_size, Fiber* parent
 Fiber::Fiber(fiber_internal::MainFiberKey, ThreadState& thread)
     : thread_(&thread),
       state_(State::kStarted),
-      parent_(nullptr),
       stack_size_(0),
+      parent_(nullptr),
       own_name_(std::make_unique<const std::string>("main")),
       name_(own_name_.get()) {
   fiber_internal::init_main_fiber(sanitizer_);
@@ -113,7 +115,7 @@ void Fiber::fatal_destroyed_while_running() const {
 }
 
 std::string Fiber::describe() const {
-  if (!name_->empty()) return "'" + *name_ + "'";
+  if (!name().empty()) return "'" + name() + "'";
   char address[32];
   std::snprintf(address, sizeof address, "%p", static_cast<const void*>(this));
   return std::string("<unnamed ") + address + ">";
@@ -147,6 +149,16 @@ void Fiber::set_name(std::string name) {
   auto own_name = std::make_unique<const std::string>(std::move(name));
   name_ = own_name.get();
   own_name_ = std::move(own_name);
+  name_number_ = 0;
+}
+
+const std::string& Fiber::numbered_name() const {
+  if (own_name_ == nullptr) {
+    char buffer[fiber_internal::kNumberedNameCapacity];
+    const size_t length = fiber_internal::format_numbered_name(name_number_, buffer);
+    own_name_ = std::make_unique<const std::string>(buffer, length);
+  }
+  return *own_name_;
 }
 
 Fiber* Fiber::alive_ancestor() const {
@@ -241,7 +253,11 @@ void Fiber::start(ThreadState& thread) {
     fiber_internal::prefetch_for_write_below(
         next_stack + initial_top_offset(next_stack, stack_size_), kPrefetchedStartLines);
   }
-  fiber_internal::on_stack_assigned(sanitizer_, stack_, stack_size_, name_->c_str());
+  // Only ThreadSanitizer reads the name here: formatting a default name for
+  // every start in other builds would undo its laziness.
+  fiber_internal::on_stack_assigned(sanitizer_, stack_, stack_size_,
+                                    fiber_internal::kSanitizerNamesFibers ? name().c_str()
+                                                                          : nullptr);
   state_ = State::kStarted;
 }
 
@@ -289,11 +305,14 @@ void Fiber::reap_ended(fiber_internal::SwitchState& thread) noexcept {
 namespace {
 
 void describe_fiber(const Fiber& fiber, const char* stack, size_t stack_size,
-                    const std::string& name, fiber_internal::FiberStack& out) {
+                    const std::string& name, uint64_t name_number,
+                    fiber_internal::FiberStack& out) {
   out.stack_low = stack;
   out.stack_high = stack != nullptr ? stack + stack_size : nullptr;
   out.name = name.data();
   out.name_length = name.size();
+  // Formatted by the handler itself: Fiber::name() may allocate.
+  out.name_number = name.empty() ? name_number : 0;
   out.fiber = &fiber;
 }
 
@@ -303,7 +322,8 @@ bool fiber_internal::describe_running_fiber(FiberStack& out) noexcept {
   const SwitchState* thread = this_thread_state;
   if (thread == nullptr || thread->current == nullptr) return false;
   const Fiber* fiber = thread->current;
-  describe_fiber(*fiber, fiber->stack_, fiber->stack_size_, *fiber->name_, out);
+  describe_fiber(*fiber, fiber->stack_, fiber->stack_size_, *fiber->name_, fiber->name_number_,
+                 out);
   return true;
 }
 
@@ -314,7 +334,8 @@ bool fiber_internal::describe_fiber_stack(const void* owner, const char* stack_l
   // that it is this one all the same.
   const Fiber* fiber = static_cast<const Fiber*>(owner);
   if (fiber->stack_ != stack_low) return false;
-  describe_fiber(*fiber, fiber->stack_, fiber->stack_size_, *fiber->name_, out);
+  describe_fiber(*fiber, fiber->stack_, fiber->stack_size_, *fiber->name_, fiber->name_number_,
+                 out);
   return true;
 }
 

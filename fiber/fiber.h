@@ -70,6 +70,7 @@
 #endif
 
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <string>
@@ -204,9 +205,12 @@ class Fiber {
   //
   // A name for diagnostics: fatal errors (stack overflow, destroying a
   // running fiber) name the fiber by it. Empty unless set; the main fiber is
-  // "main". The event loop names each task's fiber after the task.
+  // "main". The event loop names each task's fiber after the task (a task
+  // named by default is formatted "task-N" only when its name is read).
   void set_name(std::string name);
-  const std::string& name() const { return *name_; }
+  const std::string& name() const {
+    return name_number_ != 0 && name_->empty() ? numbered_name() : *name_;
+  }
 
   // Fiber::stack_size()
   //
@@ -251,22 +255,31 @@ class Fiber {
                                          const char* operation) const;
   [[noreturn]] void fatal_destroyed_while_running() const;
   std::string describe() const;  // 'name', or <unnamed 0x...>
+  const std::string& numbered_name() const;  // "task-N" from name_number_
 
   // Read on every switch.
   fiber_internal::MachineContext context_;  // registers while suspended
   fiber_internal::SwitchState* thread_;     // owning thread
   State state_ = State::kNotStarted;
+  // Read when starting and ending; 32 bits (stacks are at most 1 GiB) so that
+  // it fits beside state_ and name_number_ costs the fiber no space.
+  uint32_t stack_size_;
   fiber_internal::RuntimeState runtime_;  // errno and exception state while suspended
   std::exception_ptr pending_;            // raised in this fiber when it resumes
   [[no_unique_address]] fiber_internal::SanitizerFiberState sanitizer_;
   // Read when starting and ending.
   Fiber* parent_;
   char* stack_ = nullptr;  // lowest usable address while the fiber holds a stack
-  size_t stack_size_;
+  // See name_ (here because it fills the padding before target_, which is
+  // 16-byte aligned).
+  uint64_t name_number_ = 0;
   absl::AnyInvocable<void()> target_;
   // The name is *name_: own_name_ (from set_name()), a string named by
-  // FiberAccess::use_name(), or a shared empty one.
-  std::unique_ptr<const std::string> own_name_;
+  // FiberAccess::use_name(), or a shared empty one; but while *name_ is empty
+  // and name_number_ is not 0 (FiberAccess::use_name() with a number), it is
+  // "task-<name_number_>", formatted into own_name_ when first read
+  // (fiber/internal/numbered_name.h).
+  mutable std::unique_ptr<const std::string> own_name_;
   const std::string* name_;
 };
 

@@ -1,13 +1,16 @@
 #include "evergreen/loop/task.h"
 
-#include <charconv>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
+#include <string_view>
 
 #include "absl/cleanup/cleanup.h"
 #include "evergreen/fiber/internal/fatal_error.h"
 #include "evergreen/fiber/internal/fiber_access.h"
+#include "evergreen/fiber/internal/numbered_name.h"
 #include "evergreen/loop/internal/loop_clock.h"
 #include "evergreen/loop/internal/loop_core.h"
 #include "evergreen/loop/internal/report.h"
@@ -15,27 +18,39 @@
 
 namespace evergreen {
 
-// Formatted straight into one short string (no temporaries: this runs for
-// every spawn).
-std::string internal::default_task_name() {
+uint64_t internal::next_default_task_number() {
   thread_local uint64_t next_number = 1;
-  char buffer[32] = "task-";
-  constexpr size_t kPrefix = 5;
-  char* end = std::to_chars(buffer + kPrefix, buffer + sizeof buffer, next_number++).ptr;
-  return std::string(buffer, end);
+  return next_number++;
+}
+
+size_t internal::copy_task_name(const Task& task, char* out, size_t capacity) noexcept {
+  std::string_view name = task.name_;
+  char numbered[fiber_internal::kNumberedNameCapacity];
+  if (name.empty() && task.name_number_ != 0) {
+    name = std::string_view(numbered, fiber_internal::format_numbered_name(task.name_number_, numbered));
+  }
+  const size_t length = std::min(name.size(), capacity);
+  std::memcpy(out, name.data(), length);
+  return length;
 }
 
 Task::Task() : Task(nullptr) {}
 
 Task::Task(absl::AnyInvocable<void()> target, std::string name, size_t stack_size)
     : target_(std::move(target)),
-      name_(name.empty() ? internal::default_task_name() : std::move(name)),
-      stack_size_(stack_size) {}
+      name_(std::move(name)),
+      stack_size_(stack_size),
+      name_number_(name_.empty() ? internal::next_default_task_number() : 0) {}
+
+void Task::format_default_name() const {
+  char buffer[fiber_internal::kNumberedNameCapacity];
+  name_.assign(buffer, fiber_internal::format_numbered_name(name_number_, buffer));
+}
 
 Task::~Task() {
   if (kill_handle_) *kill_handle_ = nullptr;
   if (is_alive()) {
-    fiber_internal::fatal_error("task '" + name_ +
+    fiber_internal::fatal_error("task '" + name() +
                                 "' was destroyed while still alive (join() it first, or own it "
                                 "with a std::shared_ptr as spawn() does)");
   }
@@ -45,14 +60,16 @@ void Task::start() { start(weak_from_this().lock()); }
 
 void Task::start(std::shared_ptr<Task> owner) {
   if (state_ != State::kNew) {
-    throw std::runtime_error("evergreen: Task::start() called twice on task '" + name_ + "'");
+    throw std::runtime_error("evergreen: Task::start() called twice on task '" + name() + "'");
   }
   internal::LoopCore::of(internal::Scheduler::current()).start_task(*this, std::move(owner));
 }
 
 void Task::prepare_start(internal::Scheduler& loop, Fiber* parent, std::shared_ptr<Task> owner) {
   fiber_.emplace([this] { body(); }, stack_size_, parent);
-  fiber_internal::FiberAccess::use_name(*fiber_, name_);  // a Task's name never changes
+  // A Task's name never changes; a default one is formatted when first read,
+  // by whichever of the two reads it.
+  fiber_internal::FiberAccess::use_name(*fiber_, name_, name_number_);
   self_ = std::move(owner);
   context_.loop = &loop;
   context_.fiber = &*fiber_;
@@ -83,11 +100,11 @@ void internal::start_owned_task(const std::shared_ptr<Task>& owner) { owner->sta
 
 bool Task::join(std::optional<Duration> timeout) {
   if (state_ == State::kNew) {
-    throw std::runtime_error("evergreen: cannot join task '" + name_ + "': it was never started");
+    throw std::runtime_error("evergreen: cannot join task '" + name() + "': it was never started");
   }
   if (state_ == State::kEnded) return true;
   if (current() == this) {
-    throw std::runtime_error("evergreen: task '" + name_ + "' cannot join itself");
+    throw std::runtime_error("evergreen: task '" + name() + "' cannot join itself");
   }
   // The joiner may hold no reference of its own (a raw pointer, or an owner
   // that lets go while it waits): keep the task alive until we have read
@@ -132,7 +149,7 @@ void Task::body() {
   } catch (const TaskExit&) {
     // A kill ends the task quietly.
   } catch (...) {
-    internal::report_current_exception("task '" + name_ + "' ended with an exception", name_);
+    internal::report_current_exception("task '" + name() + "' ended with an exception", name());
   }
   locals_.clear();
 }

@@ -24,6 +24,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -50,8 +51,14 @@ namespace internal {
 // Task::start() for a task that `owner` owns: the loop keeps a copy until the
 // task ends (cheaper than recovering one with shared_from_this()).
 void start_owned_task(const std::shared_ptr<Task>& owner);
-// "task-N", N counting the tasks named so on this thread.
-std::string default_task_name();
+// N for the next task named "task-N" on this thread: it counts the tasks
+// named by default on this thread. The name itself is formatted only when read
+// (evergreen/fiber/internal/numbered_name.h).
+uint64_t next_default_task_number();
+// Copies `task`'s name into `out` (at most `capacity` bytes, not
+// NUL-terminated) and returns its length. Allocates nothing, even for a
+// default name never read before: async-signal-safe, for the stall sampler.
+size_t copy_task_name(const Task& task, char* out, size_t capacity) noexcept;
 // Selects the constructor spawn() uses.
 struct SpawnedTarget {};
 }  // namespace internal
@@ -67,7 +74,9 @@ class Task : public std::enable_shared_from_this<Task> {
   // AnyInvocable; the name and stack size are the defaults.
   template <class F>
   Task(internal::SpawnedTarget, F&& target)
-      : target_(std::forward<F>(target)), name_(internal::default_task_name()), stack_size_(0) {}
+      : target_(std::forward<F>(target)),
+        stack_size_(0),
+        name_number_(internal::next_default_task_number()) {}
   virtual ~Task();
   Task(const Task&) = delete;
   Task& operator=(const Task&) = delete;
@@ -99,7 +108,11 @@ class Task : public std::enable_shared_from_this<Task> {
 
   // True from start() until the task ends.
   bool is_alive() const { return state_ == State::kStarted || state_ == State::kRunning; }
-  const std::string& name() const { return name_; }
+  const std::string& name() const {
+    // A default name ("task-N") is formatted when first read.
+    if (name_number_ != 0 && name_.empty()) format_default_name();
+    return name_;
+  }
 
   // The task running now, or null outside tasks (main context, loop callbacks).
   static Task* current();
@@ -112,11 +125,13 @@ class Task : public std::enable_shared_from_this<Task> {
   friend class internal::LoopCore;
   friend void internal::start_owned_task(const std::shared_ptr<Task>& owner);
   friend internal::LocalStorage& internal::current_local_storage();
+  friend size_t internal::copy_task_name(const Task& task, char* out, size_t capacity) noexcept;
   // prefetch_queued() checks context_'s offset at compile time.
   friend void internal::prefetch_queued(const internal::ReadyNode* node);
   enum class State { kNew, kStarted, kRunning, kEnded };
 
   void body();
+  void format_default_name() const;
   // start() with the task's shared owner (null if none), which the loop keeps
   // until the task ends.
   void start(std::shared_ptr<Task> owner);
@@ -141,18 +156,22 @@ class Task : public std::enable_shared_from_this<Task> {
   // cache lines as possible: with many sleeping tasks each wake-up starts
   // with this object out of cache.
   State state_ = State::kNew;
+  uint32_t live_slot_ = 0;  // in the loop's registry of live tasks
   internal::BlockingContext context_;
   std::optional<Fiber> fiber_;
   internal::WaitQueue joiners_;
   // Keeps a shared-owned task alive until it ends.
   std::shared_ptr<Task> self_;
   absl::AnyInvocable<void()> target_;
-  std::string name_;
+  // The name given, or "task-<name_number_>" once first read; empty until
+  // then (a default name is formatted only when someone reads it).
+  mutable std::string name_;
   size_t stack_size_;
   internal::LocalStorage locals_;
   // Lets a queued kill delivery notice that a stack-owned task is gone.
   std::shared_ptr<Task*> kill_handle_;
-  uint32_t live_slot_ = 0;  // in the loop's registry of live tasks
+  // Not 0 for a task named by default: the N of its "task-N".
+  uint64_t name_number_ = 0;
 };
 
 // spawn()

@@ -9,6 +9,7 @@
 #define EVERGREEN_FIBER_INTERNAL_FIBER_ACCESS_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "evergreen/fiber/fiber.h"
@@ -35,8 +36,13 @@ struct FiberAccess {
   // owner that keeps the name anyway (the event loop's tasks do), it saves a
   // copy per fiber. `name` must stay valid, and is read as it is then, until
   // the fiber is destroyed or named again (Fiber::set_name() makes it own
-  // its name again).
-  static void use_name(Fiber& fiber, const std::string& name) { fiber.name_ = &name; }
+  // its name again). While `name` is empty and `number` is not 0, the
+  // fiber's name is "task-<number>" (numbered_name.h), formatted only when
+  // read: the owner fills `name` lazily with the same text.
+  static void use_name(Fiber& fiber, const std::string& name, uint64_t number = 0) {
+    fiber.name_ = &name;
+    fiber.name_number_ = number;
+  }
 
   // FiberAccess::suspended_frame()
   //

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "evergreen/fiber/internal/numbered_name.h"
 #include "evergreen/fiber/internal/stack_pool.h"
 
 namespace evergreen::fiber_internal {
@@ -149,6 +150,9 @@ void name_fiber(MessageWriter& out, const FiberStack& fiber) {
   out.text("'");
   if (fiber.name_length > 0) {
     out.text(fiber.name, std::min<size_t>(fiber.name_length, 200));
+  } else if (fiber.name_number != 0) {
+    char name[kNumberedNameCapacity];
+    out.text(name, format_numbered_name(fiber.name_number, name));
   } else {
     out.text("<unnamed 0x");
     out.number(reinterpret_cast<uintptr_t>(fiber.fiber), 16);

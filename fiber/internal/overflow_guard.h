@@ -30,6 +30,7 @@
 #define EVERGREEN_FIBER_INTERNAL_OVERFLOW_GUARD_H_
 
 #include <cstddef>
+#include <cstdint>
 
 #include "evergreen/fiber/internal/guard_registry.h"
 
@@ -41,6 +42,9 @@ struct FiberStack {
   const char* stack_high = nullptr;  // null for a main fiber (the thread's stack)
   const char* name = nullptr;        // not NUL-terminated; may be empty
   size_t name_length = 0;
+  // When name is empty and this is not 0, the name is "task-<name_number>",
+  // left for the handler to format (fiber/internal/numbered_name.h).
+  uint64_t name_number = 0;
   const void* fiber = nullptr;  // names an unnamed fiber by address
 };
 

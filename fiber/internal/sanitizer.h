@@ -52,6 +52,14 @@
 
 namespace evergreen::fiber_internal {
 
+// Whether on_stack_assigned() reads the fiber's name (ThreadSanitizer names
+// its fibers; nothing else does).
+#if defined(EVERGREEN_FIBER_TSAN)
+inline constexpr bool kSanitizerNamesFibers = true;
+#else
+inline constexpr bool kSanitizerNamesFibers = false;
+#endif
+
 // Per-fiber sanitizer bookkeeping; empty in normal builds.
 struct SanitizerFiberState {
 #if defined(EVERGREEN_FIBER_ASAN)

@@ -72,8 +72,11 @@ void on_sample_signal(int, siginfo_t*, void* context) {
       copy_text(watch->running_name, sizeof watch->running_name, used, "the main context");
     } else {
       copy_text(watch->running_name, sizeof watch->running_name, used, "task '");
-      copy_text(watch->running_name, sizeof watch->running_name, used,
-                running->task->name().c_str());
+      // Not name(): that may format (allocate) a default name, and this is a
+      // signal handler.
+      used += copy_task_name(*running->task, watch->running_name + used,
+                             sizeof watch->running_name - 1 - used);
+      watch->running_name[used] = '\0';
       copy_text(watch->running_name, sizeof watch->running_name, used, "'");
     }
     watch->sample_state.store(LoopWatch::kTaken, std::memory_order_release);

@@ -57,6 +57,20 @@ TEST(FiberOverflowDeathTest, AUsedNameNamesTheFiber) {
           "evergreen: stack overflow in fiber 'task-17' \\(stack size 65536 bytes\\)"));
 }
 
+TEST(FiberOverflowDeathTest, ANumberedNameNeverReadNamesTheFiber) {
+  // The task's string is still empty (its "task-N" is formatted only when
+  // read); the handler formats the number itself, without allocating.
+  EXPECT_DEATH(
+      {
+        const std::string unformatted;
+        Fiber fiber([] { recurse(0); }, 64 * 1024);
+        FiberAccess::use_name(fiber, unformatted, 18446744073709551615u);
+        fiber.switch_to();
+      },
+      EVERGREEN_OR_ASAN_REPORT("evergreen: stack overflow in fiber 'task-18446744073709551615' "
+                               "\\(stack size 65536 bytes\\)"));
+}
+
 TEST(FiberOverflowDeathTest, UnnamedFiberIsNamedByAddress) {
   EXPECT_DEATH(
       {

@@ -109,6 +109,20 @@ TEST_F(StallTest, BusyTaskIsReportedOnceWhileItRuns) {
   }
 }
 
+TEST_F(StallTest, ADefaultNamedTaskIsReportedByItsNumberedName) {
+  // Nothing reads the spawned task's name before the report: the sampler, in
+  // a signal handler, formats "task-N" itself, without allocating.
+  StallReports reports;
+  loop().set_stall_threshold(100ms);
+  auto spinner = spawn([&] { stall_test_spins_here(reports.stalled); });
+  spinner->join();
+  ASSERT_TRUE(reports.stalled.load()) << "no stall report within 20s";
+  const std::vector<std::string> messages = reports.messages();
+  ASSERT_FALSE(messages.empty());
+  EXPECT_THAT(messages[0], HasSubstr("stall: task '" + spinner->name() + "'"));
+  EXPECT_EQ(spinner->name().rfind("task-", 0), 0u) << spinner->name();
+}
+
 TEST_F(StallTest, TaskInUnpatchedSleepIsReportedWithTheCall) {
   StallReports reports;
   loop().set_stall_threshold(100ms);
