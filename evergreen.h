@@ -1,8 +1,8 @@
 // evergreen/evergreen.h — the whole library in one include.
 //
 // Prefer the component headers (and Bazel targets) you actually use:
-// evergreen/fiber, /loop, /sync, /futures, /io (and /io/tls.h, //io:tls), /patch. This header and the
-// //:evergreen target are for programs that want everything.
+// evergreen/fiber, /loop, /sync, /futures, /io (and /io/tls.h, //io:tls), /patch.
+// This header and the //:evergreen target are for programs that want everything.
 #ifndef EVERGREEN_EVERGREEN_H_
 #define EVERGREEN_EVERGREEN_H_
 

@@ -14,8 +14,9 @@
 //
 // Without an address the program runs a scripted demo over loopback: alice,
 // bob and carol join and chat, carol leaves with /quit, dave joins and hangs
-// up, and every client checks that it saw exactly the expected lines. It exits 1 if anything differs (the
-// //examples:chat_server_test runs it that way).
+// up, and every client checks that it saw exactly the expected lines. It
+// exits 1 if anything differs (the //examples:chat_server_test runs it that
+// way).
 #include <chrono>
 #include <cstdio>
 #include <list>

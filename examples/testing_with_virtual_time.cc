@@ -40,7 +40,8 @@ int main() {
     TimePoint start = EventLoop::current().time();
     int failures_left = 7;
     retry_with_backoff([&] {
-      auto at = std::chrono::duration_cast<std::chrono::seconds>(EventLoop::current().time() - start);
+      auto at =
+          std::chrono::duration_cast<std::chrono::seconds>(EventLoop::current().time() - start);
       std::printf("attempt at t = %3lld s\n", static_cast<long long>(at.count()));
       return failures_left-- == 0;
     });

@@ -45,7 +45,8 @@ namespace {
 // plainly rather than through OpenSSL's "system library" wording.
 void check_readable(const std::string& path, const char* role) {
   struct stat info;
-  if (::stat(path.c_str(), &info) != 0) raise_tls(errno, std::string("cannot read the ") + role + " " + path);
+  if (::stat(path.c_str(), &info) != 0)
+    raise_tls(errno, std::string("cannot read the ") + role + " " + path);
   if (S_ISDIR(info.st_mode)) raise_tls(EISDIR, std::string("cannot read the ") + role + " " + path);
 }
 
@@ -65,7 +66,8 @@ std::unique_ptr<TlsIdentity> load_identity(std::string_view cert_chain_file,
   check_readable(key_path, "private key file");
   ERR_clear_error();
   SSL_CTX* scratch = SSL_CTX_new(TLS_method());
-  if (scratch == nullptr) raise_tls(ENOMEM, "cannot load " + cert_path + ": " + internal::take_openssl_errors());
+  if (scratch == nullptr)
+    raise_tls(ENOMEM, "cannot load " + cert_path + ": " + internal::take_openssl_errors());
   absl::Cleanup free_scratch = [scratch] { SSL_CTX_free(scratch); };
   if (SSL_CTX_use_certificate_chain_file(scratch, cert_path.c_str()) != 1) {
     raise_bad_file(cert_path, "certificate chain file", "a PEM certificate chain");

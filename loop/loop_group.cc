@@ -41,7 +41,8 @@ std::vector<int> allowed_cpus() {
   CPU_ZERO(&set);
   std::vector<int> cpus;
   if (sched_getaffinity(0, sizeof set, &set) != 0) {
-    throw std::system_error(errno, std::generic_category(), "evergreen: LoopGroup: sched_getaffinity");
+    throw std::system_error(errno, std::generic_category(),
+                            "evergreen: LoopGroup: sched_getaffinity");
   }
   for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
     if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
@@ -122,7 +123,8 @@ void LoopGroup::run_thread(size_t index, int cpu, LoopGroupStartup& startup) {
     LoopOptions loop_options = options_.loop;
     // Loops of a group exchange work: spin briefly before sleeping unless
     // told otherwise (cross_thread_spin.h).
-    if (!loop_options.cross_thread_spin) loop_options.cross_thread_spin = internal::kLoopGroupSpinWindow;
+    if (!loop_options.cross_thread_spin)
+      loop_options.cross_thread_spin = internal::kLoopGroupSpinWindow;
     loop.emplace(loop_options);
     // Read by senders only after the constructor saw this report.
     loops_[index].queue = internal::Scheduler::current().cross_thread_queue();

@@ -26,8 +26,8 @@
 // - Misuse: post() to an index >= size() throws std::out_of_range; post()
 //   after stop() throws std::runtime_error; join() from one of the group's
 //   own threads throws std::logic_error, since a thread cannot wait for
-//   itself (so destroying the group there terminates the process); a loop that cannot be created (LoopOptions asks for an
-//   unavailable backend) makes the constructor throw what EventLoop threw.
+//   itself (so destroying the group there terminates the process); a loop that cannot be created
+//   (LoopOptions asks for an unavailable backend) makes the constructor throw what EventLoop threw.
 #ifndef EVERGREEN_LOOP_LOOP_GROUP_H_
 #define EVERGREEN_LOOP_LOOP_GROUP_H_
 

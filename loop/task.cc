@@ -27,7 +27,8 @@ size_t internal::copy_task_name(const Task& task, char* out, size_t capacity) no
   std::string_view name = task.name_;
   char numbered[fiber_internal::kNumberedNameCapacity];
   if (name.empty() && task.name_number_ != 0) {
-    name = std::string_view(numbered, fiber_internal::format_numbered_name(task.name_number_, numbered));
+    name = std::string_view(numbered,
+                            fiber_internal::format_numbered_name(task.name_number_, numbered));
   }
   const size_t length = std::min(name.size(), capacity);
   std::memcpy(out, name.data(), length);
@@ -127,11 +128,12 @@ void Task::kill(std::exception_ptr error) {
     return;
   }
   if (!kill_handle_) kill_handle_ = std::make_shared<Task*>(this);
-  internal::LoopCore::of(*context_.loop).call_soon([handle = kill_handle_, error = std::move(error)]() mutable {
-    Task* task = *handle;
-    if (task == nullptr || task->state_ == State::kEnded) return;
-    internal::deliver(task->context_, std::move(error));
-  });
+  internal::LoopCore::of(*context_.loop)
+      .call_soon([handle = kill_handle_, error = std::move(error)]() mutable {
+        Task* task = *handle;
+        if (task == nullptr || task->state_ == State::kEnded) return;
+        internal::deliver(task->context_, std::move(error));
+      });
 }
 
 Task* Task::current() {

@@ -191,7 +191,8 @@ ssize_t read(int fd, void* buffer, size_t count) {
 ssize_t readv(int fd, const iovec* vector, int count) {
   Route route = route_call(fd, false);
   if (!route.blocking) return original::readv(fd, vector, count);
-  return receive("readv", fd, route, 0, false, [&](size_t) { return original::readv(fd, vector, count); });
+  return receive("readv", fd, route, 0, false,
+                 [&](size_t) { return original::readv(fd, vector, count); });
 }
 
 ssize_t recv(int fd, void* buffer, size_t length, int flags) {
@@ -328,8 +329,8 @@ ssize_t pread(int fd, void* buffer, size_t count, off_t offset) {
 ssize_t pwrite(int fd, const void* buffer, size_t count, off_t offset) {
   Route route = route_call(fd, false);
   if (route.regular_file && offset >= 0) {
-    return run_file_call(*route.task,
-                         file_call(io::internal::FileCall::Kind::kWrite, fd, buffer, count, offset));
+    return run_file_call(
+        *route.task, file_call(io::internal::FileCall::Kind::kWrite, fd, buffer, count, offset));
   }
   return original::pwrite(fd, buffer, count, offset);
 }

@@ -64,7 +64,8 @@ UniqueFd connect_tcp(IoWatcher& watcher, const Address& target,
         continue;
       }
       if (int error = bind_socket(fd.get(), *local, /*reuse_address=*/true)) {
-        raise_error(kind, error, "evergreen: " + context + ": cannot bind to " + source->to_string());
+        raise_error(kind, error,
+                    "evergreen: " + context + ": cannot bind to " + source->to_string());
       }
     }
     if (nodelay) set_tcp_nodelay(fd.get(), true);

@@ -47,7 +47,8 @@ const OSSL_ALGORITHM* query_operation(void* /*provider_context*/, int operation,
   return OSSL_PROVIDER_query_operation(forwarded().provider, operation, no_cache);
 }
 
-void unquery_operation(void* /*provider_context*/, int operation, const OSSL_ALGORITHM* algorithms) {
+void unquery_operation(void* /*provider_context*/, int operation,
+                       const OSSL_ALGORITHM* algorithms) {
   if (operation == OSSL_OP_DECODER) return;  // our own list
   OSSL_PROVIDER_unquery_operation(forwarded().provider, operation, algorithms);
 }

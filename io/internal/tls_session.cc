@@ -56,7 +56,9 @@ int bio_read(BIO* bio, char* data, int size) {
   return -1;
 }
 
-int bio_puts(BIO* bio, const char* text) { return bio_write(bio, text, static_cast<int>(strlen(text))); }
+int bio_puts(BIO* bio, const char* text) {
+  return bio_write(bio, text, static_cast<int>(strlen(text)));
+}
 
 long bio_ctrl(BIO* bio, int command, long number, void* pointer) {
   (void)number;
@@ -232,8 +234,8 @@ void TlsSession::handshake(IoWatcher& watcher, const std::string& context,
     }
     if (woken == WaitResult::kDestroyed) {
       if (owner_destroyed != nullptr) *owner_destroyed = true;
-      raise_closed_error(ErrorKind::kTLS,
-                         "evergreen: " + context + ": the stream was destroyed during the handshake");
+      raise_closed_error(ErrorKind::kTLS, "evergreen: " + context +
+                                              ": the stream was destroyed during the handshake");
     }
     if (closed()) {
       raise_closed_error(ErrorKind::kTLS,

@@ -402,8 +402,8 @@ void LoopCore::loop_body() {
 }
 
 bool LoopCore::has_work() const {
-  return !ready_.empty() || !start_backlog_.empty() || !timers_.empty() || !fd_callbacks_.empty() || keep_alive_ > 0 ||
-         thread_queue_->has_pending();
+  return !ready_.empty() || !start_backlog_.empty() || !timers_.empty() || !fd_callbacks_.empty() ||
+         keep_alive_ > 0 || thread_queue_->has_pending();
 }
 
 void LoopCore::run_once() {

@@ -52,7 +52,9 @@ class LoopCore final : public Scheduler {
   LoopCore& operator=(const LoopCore&) = delete;
 
   // This thread's loop core, or null if the thread has no loop.
-  static LoopCore* for_this_thread() { return static_cast<LoopCore*>(Scheduler::for_this_thread()); }
+  static LoopCore* for_this_thread() {
+    return static_cast<LoopCore*>(Scheduler::for_this_thread());
+  }
   // The loop behind a Scheduler (every Scheduler is a LoopCore).
   static LoopCore& of(Scheduler& scheduler) { return static_cast<LoopCore&>(scheduler); }
 

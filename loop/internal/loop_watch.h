@@ -37,7 +37,9 @@ class CrossThreadQueue;
 
 struct LoopWatch : IntrusiveListNode<LoopWatch> {
   // --- Written by the loop thread ---------------------------------------------
-  void note_turn() { turns.store(turns.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+  void note_turn() {
+    turns.store(turns.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
   void set_busy(bool value) { busy.store(value, std::memory_order_relaxed); }
 
   std::atomic<uint64_t> turns{0};

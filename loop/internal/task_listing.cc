@@ -97,8 +97,8 @@ std::vector<TaskInfo> list_tasks_of(const LoopCore& loop, bool with_stacks) {
       info.waiting_on = context.waiting_on;
       // Both are coarse, but a wait that began in this turn is dated by the
       // turn's start: never report a negative wait.
-      info.waiting_for =
-          std::max(Duration::zero(), std::chrono::duration_cast<Duration>(now - context.waiting_since));
+      info.waiting_for = std::max(
+          Duration::zero(), std::chrono::duration_cast<Duration>(now - context.waiting_since));
     } else {
       info.waiting_on = "unknown";
     }

@@ -26,7 +26,8 @@ using DebugLabelsTest = evergreen::testing::IoTest;
 
 std::string waiting_on(const std::string& name) {
   for (const TaskInfo& task : list_tasks()) {
-    if (task.name == name) return task.state == TaskState::kBlocked ? task.waiting_on : "<not blocked>";
+    if (task.name == name)
+      return task.state == TaskState::kBlocked ? task.waiting_on : "<not blocked>";
   }
   return "<no such task>";
 }

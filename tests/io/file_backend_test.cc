@@ -58,7 +58,8 @@ std::string check_block(const std::string& block, size_t offset) {
   if (block.size() != kBlock) return "short block at " + std::to_string(offset);
   uint64_t label = 0;
   std::memcpy(&label, block.data(), sizeof label);
-  if (label != offset) return "block at " + std::to_string(offset) + " labelled " + std::to_string(label);
+  if (label != offset)
+    return "block at " + std::to_string(offset) + " labelled " + std::to_string(label);
   for (size_t i = sizeof label; i < kBlock; ++i) {
     if (block[i] != fill_of(offset)) return "wrong byte in block at " + std::to_string(offset);
   }

@@ -134,11 +134,11 @@ std::string s_client_output(const std::string& flags, const std::string& line) {
   std::string text;
   bounded(
       [&] {
-        Child client("(printf '" + line + "\\n'; sleep 3) | exec timeout -s KILL 30 openssl s_client " +
-                     flags + " -no_ign_eof -connect 127.0.0.1:" +
-                     std::to_string(server.sockname().port) + " -servername localhost " +
-                     "-verify_return_error -verify_hostname localhost -CAfile " + certs.ca.cert +
-                     " >" + output + " 2>/dev/null");
+        Child client(
+            "(printf '" + line + "\\n'; sleep 3) | exec timeout -s KILL 30 openssl s_client " +
+            flags + " -no_ign_eof -connect 127.0.0.1:" + std::to_string(server.sockname().port) +
+            " -servername localhost " + "-verify_return_error -verify_hostname localhost -CAfile " +
+            certs.ca.cert + " >" + output + " 2>/dev/null");
         EXPECT_EQ(client.wait(20s), 0);
         text = read_file(output);
       },
@@ -160,7 +160,8 @@ TEST_F(TlsInteropTest, TlsServerSendsOneSessionTicket) {
   std::string text = s_client_output("-tls1_3", "hello");
   EXPECT_THAT(text, HasSubstr("echo: hello\n"));
   size_t tickets = 0;
-  for (size_t at = 0; (at = text.find("New Session Ticket arrived", at)) != std::string::npos; ++at) {
+  for (size_t at = 0; (at = text.find("New Session Ticket arrived", at)) != std::string::npos;
+       ++at) {
     ++tickets;
   }
   EXPECT_EQ(tickets, 1u);

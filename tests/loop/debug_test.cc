@@ -98,7 +98,8 @@ TEST_F(DebugTest, EachBlockedTaskNamesTheCallItWaitsIn) {
   for (auto& task : tasks) task->join();
   // Ended tasks leave the list.
   std::vector<TaskInfo> after = list_tasks();
-  for (const auto& [name, waiting_on] : expected) EXPECT_EQ(find_task(after, name), nullptr) << name;
+  for (const auto& [name, waiting_on] : expected)
+    EXPECT_EQ(find_task(after, name), nullptr) << name;
 }
 
 TEST_F(DebugTest, TasksAreListedInStartOrderAndTheCallerIsRunning) {

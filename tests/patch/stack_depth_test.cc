@@ -130,7 +130,8 @@ TEST_F(StackDepthTest, CurlHttpsFitsTheDefaultStackWithMargin) {
   EXPECT_EQ(stack_size, default_stack_size());
   EXPECT_GT(used, 4096u);  // it did run here, on this stack
   if (!kSanitized) {
-    EXPECT_LT(used, default_stack_size() / 2) << "libcurl+OpenSSL needs more than half the default stack";
+    EXPECT_LT(used, default_stack_size() / 2)
+        << "libcurl+OpenSSL needs more than half the default stack";
   }
 }
 

@@ -42,7 +42,8 @@ class StackHighWater {
     char* here = static_cast<char*>(__builtin_frame_address(0));
     find_stack(here);
     filled_end_ = here - kUnfilledBelowMark;
-    if (filled_end_ <= low_) throw std::runtime_error("StackHighWater: the stack is nearly full already");
+    if (filled_end_ <= low_)
+      throw std::runtime_error("StackHighWater: the stack is nearly full already");
     fill(low_, filled_end_);
   }
 
@@ -76,7 +77,8 @@ class StackHighWater {
 
   // Byte by byte through a volatile pointer, uninstrumented: the memory
   // belongs to no live frame, and sanitizers may hold stale poisoning for it.
-  __attribute__((noinline, no_sanitize("address", "thread"))) static void fill(char* begin, char* end) {
+  __attribute__((noinline, no_sanitize("address", "thread"))) static void fill(char* begin,
+                                                                               char* end) {
     for (volatile char* byte = begin; byte < end; ++byte) *byte = static_cast<char>(kPattern);
   }
 

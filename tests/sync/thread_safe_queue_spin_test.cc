@@ -41,7 +41,8 @@ LoopGroup one_loop(Duration spin) {
 // The cross-thread queue of `group`'s loop 0 (it outlives the loop).
 std::shared_ptr<CrossThreadQueue> queue_of(LoopGroup& group) {
   std::promise<std::shared_ptr<CrossThreadQueue>> queue;
-  group.post(0, [&] { queue.set_value(internal::Scheduler::for_this_thread()->cross_thread_queue()); });
+  group.post(
+      0, [&] { queue.set_value(internal::Scheduler::for_this_thread()->cross_thread_queue()); });
   return queue.get_future().get();
 }
 

@@ -89,7 +89,8 @@ void consume(Shared& shared, std::vector<uint32_t>& mine, std::mt19937& random) 
           mine.push_back(shared.queue.get());
           break;
         case 1:
-          if (std::optional<uint32_t> id = shared.queue.get_for(std::chrono::microseconds(random() % 200))) {
+          if (std::optional<uint32_t> id =
+                  shared.queue.get_for(std::chrono::microseconds(random() % 200))) {
             mine.push_back(*id);
           }
           break;
