@@ -63,6 +63,11 @@ namespace evergreen::internal {
 int set_up_ring(const std::function<int(unsigned entries, unsigned flags)>& attempt,
                 unsigned entries, unsigned minimum_entries, unsigned newer_flags,
                 std::string& reason);
+// The same with several sets of newer flags, newest first: EINVAL moves on to
+// the next set, and after the last to no flags at all.
+int set_up_ring(const std::function<int(unsigned entries, unsigned flags)>& attempt,
+                unsigned entries, unsigned minimum_entries,
+                const std::vector<unsigned>& newer_flag_sets, std::string& reason);
 
 class IoUringPoller final : public Poller {
  public:
@@ -85,6 +90,8 @@ class IoUringPoller final : public Poller {
 
   // The ring's size, after any shrinking at set-up (for tests).
   unsigned ring_entries() const { return ring_.sq.ring_entries; }
+  // The IORING_SETUP_* flags the kernel accepted (for tests).
+  unsigned ring_flags() const { return ring_.flags; }
 
  private:
   struct Slot {
@@ -109,8 +116,10 @@ class IoUringPoller final : public Poller {
   void rearm(uint32_t index);
   void arm_deferred();
   void cancel(uint32_t index);
-  // Sends what is queued; returns 0 or a negative errno.
-  int submit_queued();
+  // Sends what is queued; returns 0 or a negative errno. With
+  // `finish_cancellations`, cancellations among it have also ended their
+  // operations (and dropped their files) when it returns.
+  int submit_queued(bool finish_cancellations = false);
   // Moves completions from the ring into backlog_; returns how many.
   size_t reap();
   // Returns whether the completion was delivered to a handler.
