@@ -34,6 +34,13 @@
 // for any still in flight, so the kernel never writes to memory after the
 // ring is gone.
 //
+// The ring is the loop thread's alone: where the kernel allows it (6.1) it is
+// set up with IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, so the
+// kernel's completion work runs in a batch inside poll()'s io_uring_enter;
+// such a ring finishes a cancellation only when asked for completions, so
+// remove() and cancel_operation() submit asking for them. The ring fd is
+// registered (io_uring_register_ring_fd) when the kernel allows.
+//
 // The ring is set up by set_up_ring() below; a kernel that refuses it makes
 // the constructor throw std::system_error, which open_backend() turns into a
 // fall-back to epoll for Backend::kAuto.
