@@ -425,6 +425,18 @@ void IoUringPoller::finish_operations() {
 
 void IoUringPoller::finish_until(const std::function<bool()>& done) {
   for (;;) {
+    // A handler dispatched from poll() (a signal handler closing a server, an
+    // add_reader() callback closing a stream) may wait for an operation whose
+    // completion was taken off the ring in the same batch and is not
+    // dispatched yet: it is delivered from there, and dropped from the batch.
+    for (size_t i = batch_next_; i < batch_.size(); ++i) {
+      Completion& completion = batch_[i];
+      if (!(completion.user_data & kInternal) && (completion.user_data & kOperation)) {
+        Completion taken = completion;
+        completion.user_data = kInternal;
+        complete_operation(taken);
+      }
+    }
     // Hand over whatever completed already, keeping the readiness events.
     std::vector<Completion> kept;
     for (const Completion& completion : backlog_) {
@@ -520,8 +532,14 @@ int IoUringPoller::poll(int timeout_ms) {
     reap();
     if (backlog_.empty()) break;
     batch_.swap(backlog_);
-    for (const Completion& completion : batch_) delivered += dispatch(completion) ? 1 : 0;
+    // By index: a handler may finish operations whose completions wait
+    // further on in this batch (finish_until() takes them from there).
+    for (batch_next_ = 0; batch_next_ < batch_.size();) {
+      Completion completion = batch_[batch_next_++];
+      delivered += dispatch(completion) ? 1 : 0;
+    }
     batch_.clear();
+    batch_next_ = 0;
   }
   return delivered;
 }

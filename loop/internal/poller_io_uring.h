@@ -147,7 +147,9 @@ class IoUringPoller final : public Poller {
   // Completions taken off the ring but not yet delivered (the ring had to be
   // emptied to submit, outside poll()).
   std::vector<Completion> backlog_;
+  // The completions poll() is dispatching, and the index of the next one.
   std::vector<Completion> batch_;
+  size_t batch_next_ = 0;
   // Registrations to arm again at the next poll() (see rearm()).
   struct DeferredArm {
     uint32_t index;
