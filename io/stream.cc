@@ -12,6 +12,7 @@
 #include "evergreen/io/errno.h"
 #include "evergreen/io/internal/ring_call.h"
 #include "evergreen/io/internal/socket_address.h"
+#include "evergreen/loop/internal/blocking_context.h"
 #include "evergreen/loop/internal/report.h"
 #include "evergreen/loop/task.h"
 #include "evergreen/loop/timeout.h"
@@ -371,9 +372,10 @@ bool BaseStream::write(std::string_view data, size_t& accepted) {
   accepted = 0;
   check_writable();
   if (data.empty()) return !fd_.valid() || pending_output() == 0;
-  if (!write_turn_taken_ && fd_.valid() && pending_output() == 0) {
+  if (!write_turn_taken_ && fd_.valid() && pending_output() == 0 && !sends_through_ring()) {
     // Nobody is writing and nothing is queued: hand the data to the kernel
-    // directly, no copy.
+    // directly, no copy. (A ring send parks the writer, so it takes the turn
+    // first: write_in_turn().)
     send_directly(data, accepted);
     if (accepted == data.size()) return true;
   }
@@ -407,7 +409,13 @@ bool BaseStream::write_in_turn(std::string_view data, size_t& accepted) {
   bool buffered = false;
   for (;;) {
     check_writable();  // waiting may have let another task close or shut it down
-    if (fd_.valid() && pending_output() == 0) send_directly(data, accepted);
+    if (fd_.valid() && pending_output() == 0) {
+      if (sends_through_ring()) {
+        send_now_on_ring(data, accepted);
+      } else {
+        send_directly(data, accepted);
+      }
+    }
     if (accepted == data.size()) return !buffered;
     size_t pending = pending_output();
     // Not while a ring send reads from the buffer: appending may move it.
@@ -472,6 +480,52 @@ void BaseStream::send_on_ring(const char* operation) {
   internal::raise_if_interrupted(outcome);
   int error = outcome.result < 0 ? -outcome.result : 0;
   if (error != 0 && error != ECANCELED && error != EINTR && error != EAGAIN) fail(error, operation);
+}
+
+bool BaseStream::sends_through_ring() const {
+  if (!uses_ring_ || ring_send_in_flight_ || !watcher_.writable()) return false;
+  const evergreen::internal::BlockingContext* self = evergreen::internal::current_context_or_null();
+  return self != nullptr && self->task != nullptr && self->pending == nullptr &&
+         self->loop == watcher_.loop();
+}
+
+void BaseStream::send_now_on_ring(std::string_view data, size_t& accepted) {
+  ErrorKind kind = kind_;
+  size_t size = std::min(data.size() - accepted, internal::kMaxRingTransfer);
+  // The kernel reads the caller's own data: the caller stays parked in
+  // perform_ring_call() until the send has completed (a kill, a Timeout or
+  // close() cancel it and wait for that too), so no copy is needed.
+  ring_send_in_flight_ = true;
+  RingOutcome outcome;
+  try {
+    outcome = internal::perform_ring_call(
+        watcher_,
+        {Kind::kSendNow, fd_.get(), const_cast<char*>(data.data() + accepted),
+         static_cast<uint32_t>(size)},
+        "write");
+  } catch (...) {
+    ring_send_in_flight_ = false;  // nothing was sent, or the call ended
+    throw;
+  }
+  if (outcome.state == WaitResult::kDestroyed) raise_destroyed(kind, "write");
+  ring_send_in_flight_ = false;
+  // A flush that waited for this send looks again.
+  watcher_.notify_writers();
+  if (closed_) raise_closed("write");
+  int error = outcome.result < 0 ? -outcome.result : 0;
+  if (outcome.result > 0) {
+    accepted += static_cast<size_t>(outcome.result);
+    // Less than offered: the socket buffer is full; its next edge says when
+    // there is room (as send_directly() reads a partial write).
+    if (accepted < data.size()) watcher_.clear_writable();
+  } else if (error == EAGAIN || error == EWOULDBLOCK) {
+    watcher_.clear_writable();
+  }
+  internal::raise_if_interrupted(outcome);
+  if (error != 0 && error != ECANCELED && error != EINTR && error != EAGAIN &&
+      error != EWOULDBLOCK) {
+    fail(error, "write");
+  }
 }
 
 void BaseStream::set_write_high_water(size_t bytes) {

@@ -256,6 +256,20 @@ class BaseStream : private internal::IoWatcher::WriteDrain {
   // what the call did (see io/internal/ring_call.h).
   std::optional<size_t> receive_on_ring(const char* operation, size_t wanted_room);
   void send_on_ring(const char* operation);
+  // Whether a write() with nothing buffered before it hands its data to the
+  // kernel as a ring send (send_now_on_ring()) rather than a send(2) of its
+  // own: on the io_uring backend, in a task with no kill or Timeout pending
+  // (a write that need not wait is no suspension point then either), while
+  // the socket last said it had room.
+  bool sends_through_ring() const;
+  // data[accepted...] as one ring send that takes what the socket has room
+  // for and never waits for more (kSendNow, the counterpart of a
+  // non-blocking send(2)), the writer holding the turn and parked until the
+  // loop's next io_uring_enter has performed it together with every other
+  // operation queued in that turn. Counts in `accepted` what the kernel took;
+  // a socket that took less than all is marked full, so the rest is buffered
+  // and sent as the peer drains it. Throws as send_directly() does.
+  void send_now_on_ring(std::string_view data, size_t& accepted);
   // Sends buffered output until EAGAIN; returns 0 or the errno of a failure.
   int drain_output();
   // One write of the descriptor (or the transport); -1 with errno on failure.
@@ -266,7 +280,8 @@ class BaseStream : private internal::IoWatcher::WriteDrain {
   // Whether output is still on its way: buffered here, or held back by the
   // transport.
   bool output_in_flight() const {
-    return pending_output() > 0 || (transport_ != nullptr && transport_->holds_output());
+    return pending_output() > 0 || ring_send_in_flight_ ||
+           (transport_ != nullptr && transport_->holds_output());
   }
   // Closes the stream because `operation` failed with `error`.
   void close_with_error(int error, const char* operation);
@@ -291,7 +306,9 @@ class BaseStream : private internal::IoWatcher::WriteDrain {
   bool closed_ = false;
   // Receives and sends wait as io_uring operations rather than on readiness.
   bool uses_ring_ = false;
-  // A ring send reads output_ from output_sent_: nothing may move it.
+  // A ring send is in flight: of buffered output (it reads output_ from
+  // output_sent_: nothing may move it), or of a write()'s own data
+  // (send_now_on_ring(); a flush waits for it too).
   bool ring_send_in_flight_ = false;
   bool write_only_ = false;
   bool write_shut_ = false;

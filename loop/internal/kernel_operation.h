@@ -32,8 +32,12 @@ struct KernelOperation {
     kConnect,  // connect(fd, buffer as a sockaddr, length)
     kRecvMsg,  // recvmsg(fd, buffer as a msghdr, MSG_TRUNC): a datagram's real length
     kSendMsg,  // sendmsg(fd, buffer as a msghdr, MSG_NOSIGNAL)
+    // send(fd, buffer, length, MSG_NOSIGNAL | MSG_DONTWAIT): what the socket
+    // takes now, or -EAGAIN; it never waits for room, as a non-blocking
+    // send(2) does not.
+    kSendNow,
   };
-  static constexpr int kKinds = 9;
+  static constexpr int kKinds = 10;
 
   virtual ~KernelOperation() = default;
   // `result`: what the system call returned (bytes, 0), or a negative errno.

@@ -27,6 +27,14 @@ constexpr unsigned kCompletionsPerEntry = 8;
 // no interrupt to run completion work (5.19), tell userspace it is pending.
 constexpr unsigned kNewerFlags =
     IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+// Tried first, on top of those (6.1): completion work (a receive copying its
+// data, a send's result) waits until the loop asks for completions, so it
+// runs in one batch inside the loop's io_uring_enter rather than on the way
+// out of every other system call the thread makes. Needs a single submitting
+// thread, which the loop is: the ring is made, used and torn down on the
+// loop's thread only (cross-thread wake-ups write the loop's eventfd, never
+// the ring). EINVAL (an older kernel) drops them first, then the rest.
+constexpr unsigned kDeferredTaskRunFlags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
 constexpr size_t kBatch = 256;
 // How often one poll() takes completions off the ring: more than once picks
 // up what the handlers' own submissions completed, a bound keeps the
@@ -107,12 +115,20 @@ void IoUringPoller::check_pollable(int fd, const char* what) {
 int set_up_ring(const std::function<int(unsigned entries, unsigned flags)>& attempt,
                 unsigned entries, unsigned minimum_entries, unsigned newer_flags,
                 std::string& reason) {
-  unsigned flags = newer_flags;
+  return set_up_ring(attempt, entries, minimum_entries, std::vector<unsigned>{newer_flags},
+                     reason);
+}
+
+int set_up_ring(const std::function<int(unsigned entries, unsigned flags)>& attempt,
+                unsigned entries, unsigned minimum_entries,
+                const std::vector<unsigned>& newer_flag_sets, std::string& reason) {
+  size_t next_set = 0;
+  unsigned flags = newer_flag_sets.empty() ? 0 : newer_flag_sets[next_set++];
   for (;;) {
     int result = attempt(entries, flags);
     if (result == 0) return 0;
     if (result == -EINVAL && flags != 0) {
-      flags = 0;
+      flags = next_set < newer_flag_sets.size() ? newer_flag_sets[next_set++] : 0;
       continue;
     }
     if (result == -ENOMEM && entries / 2 >= minimum_entries) {
@@ -141,7 +157,8 @@ IoUringPoller::IoUringPoller() {
         params.cq_entries = entries * kCompletionsPerEntry;
         return io_uring_queue_init_params(entries, &ring_, &params);
       },
-      kRingEntries, kMinimumRingEntries, kNewerFlags, reason);
+      kRingEntries, kMinimumRingEntries, {kNewerFlags | kDeferredTaskRunFlags, kNewerFlags},
+      reason);
   if (result != 0) throw_errno(-result, "evergreen: io_uring: " + reason);
   // Without NODROP (5.5) a full completion queue loses completions; without
   // EXT_ARG (5.11) waiting with a timeout costs a submission.
@@ -152,6 +169,9 @@ IoUringPoller::IoUringPoller() {
                 "evergreen: io_uring: the kernel lacks IORING_FEAT_NODROP or IORING_FEAT_EXT_ARG "
                 "(Linux 5.11 or later is needed)");
   }
+  // Each io_uring_enter then names the ring by its registered index, sparing
+  // the kernel a file-table look-up per call (5.18); optional.
+  io_uring_register_ring_fd(&ring_);
   batch_.reserve(kBatch);
 }
 
@@ -235,14 +255,23 @@ void IoUringPoller::arm_deferred() {
   }
 }
 
-int IoUringPoller::submit_queued() {
+int IoUringPoller::submit_queued(bool finish_cancellations) {
+  // With deferred task running a cancelled poll or operation lets go of its
+  // file only when the kernel runs the ring's completion work, which it does
+  // when asked for completions: so a cancellation that must take effect now
+  // submits asking for them (no waiting: none are required).
+  finish_cancellations = finish_cancellations && (ring_.flags & IORING_SETUP_DEFER_TASKRUN);
   // Bounded: EBUSY means completions must be taken off the ring first (the
   // kernel holds overflowed ones until there is room), which reap() does.
   for (int tries = 0; tries < 64; ++tries) {
-    int result = io_uring_submit(&ring_);
+    int result = finish_cancellations ? io_uring_submit_and_get_events(&ring_)
+                                      : io_uring_submit(&ring_);
     if (result >= 0) return 0;
     if (result == -EINTR) continue;
     if (result != -EBUSY && result != -EAGAIN) return result;
+    // With deferred task running, completions reach the ring only when the
+    // kernel is asked for them.
+    io_uring_get_events(&ring_);
     reap();
   }
   return -EBUSY;
@@ -301,7 +330,7 @@ void IoUringPoller::remove(Token token, int) {
   slots_.release(index);
   --live_;
   // Sent now (see the header): a failure leaves it queued for poll().
-  submit_queued();
+  submit_queued(/*finish_cancellations=*/true);
 }
 
 size_t IoUringPoller::reap() {
@@ -338,6 +367,12 @@ void IoUringPoller::submit_operation(KernelOperation& operation) {
       break;
     case KernelOperation::Kind::kSend:
       io_uring_prep_send(sqe, operation.fd, operation.buffer, operation.length, MSG_NOSIGNAL);
+      break;
+    case KernelOperation::Kind::kSendNow:
+      // MSG_DONTWAIT also tells io_uring to post -EAGAIN rather than wait
+      // for room itself.
+      io_uring_prep_send(sqe, operation.fd, operation.buffer, operation.length,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
       break;
     case KernelOperation::Kind::kAccept:
       io_uring_prep_accept(sqe, operation.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -377,7 +412,7 @@ void IoUringPoller::cancel_operation(KernelOperation& operation) {
   // Sent now: the operation (queued before it, perhaps in this same
   // submission) has taken its reference to the file by the time the caller
   // closes the fd. A failure leaves it queued for the next submission.
-  submit_queued();
+  submit_queued(/*finish_cancellations=*/true);
 }
 
 void IoUringPoller::finish_operation(KernelOperation& operation) {
@@ -390,6 +425,18 @@ void IoUringPoller::finish_operations() {
 
 void IoUringPoller::finish_until(const std::function<bool()>& done) {
   for (;;) {
+    // A handler dispatched from poll() (a signal handler closing a server, an
+    // add_reader() callback closing a stream) may wait for an operation whose
+    // completion was taken off the ring in the same batch and is not
+    // dispatched yet: it is delivered from there, and dropped from the batch.
+    for (size_t i = batch_next_; i < batch_.size(); ++i) {
+      Completion& completion = batch_[i];
+      if (!(completion.user_data & kInternal) && (completion.user_data & kOperation)) {
+        Completion taken = completion;
+        completion.user_data = kInternal;
+        complete_operation(taken);
+      }
+    }
     // Hand over whatever completed already, keeping the readiness events.
     std::vector<Completion> kept;
     for (const Completion& completion : backlog_) {
@@ -485,8 +532,14 @@ int IoUringPoller::poll(int timeout_ms) {
     reap();
     if (backlog_.empty()) break;
     batch_.swap(backlog_);
-    for (const Completion& completion : batch_) delivered += dispatch(completion) ? 1 : 0;
+    // By index: a handler may finish operations whose completions wait
+    // further on in this batch (finish_until() takes them from there).
+    for (batch_next_ = 0; batch_next_ < batch_.size();) {
+      Completion completion = batch_[batch_next_++];
+      delivered += dispatch(completion) ? 1 : 0;
+    }
     batch_.clear();
+    batch_next_ = 0;
   }
   return delivered;
 }

@@ -34,6 +34,13 @@
 // for any still in flight, so the kernel never writes to memory after the
 // ring is gone.
 //
+// The ring is the loop thread's alone: where the kernel allows it (6.1) it is
+// set up with IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, so the
+// kernel's completion work runs in a batch inside poll()'s io_uring_enter;
+// such a ring finishes a cancellation only when asked for completions, so
+// remove() and cancel_operation() submit asking for them. The ring fd is
+// registered (io_uring_register_ring_fd) when the kernel allows.
+//
 // The ring is set up by set_up_ring() below; a kernel that refuses it makes
 // the constructor throw std::system_error, which open_backend() turns into a
 // fall-back to epoll for Backend::kAuto.
@@ -63,6 +70,11 @@ namespace evergreen::internal {
 int set_up_ring(const std::function<int(unsigned entries, unsigned flags)>& attempt,
                 unsigned entries, unsigned minimum_entries, unsigned newer_flags,
                 std::string& reason);
+// The same with several sets of newer flags, newest first: EINVAL moves on to
+// the next set, and after the last to no flags at all.
+int set_up_ring(const std::function<int(unsigned entries, unsigned flags)>& attempt,
+                unsigned entries, unsigned minimum_entries,
+                const std::vector<unsigned>& newer_flag_sets, std::string& reason);
 
 class IoUringPoller final : public Poller {
  public:
@@ -85,6 +97,8 @@ class IoUringPoller final : public Poller {
 
   // The ring's size, after any shrinking at set-up (for tests).
   unsigned ring_entries() const { return ring_.sq.ring_entries; }
+  // The IORING_SETUP_* flags the kernel accepted (for tests).
+  unsigned ring_flags() const { return ring_.flags; }
 
  private:
   struct Slot {
@@ -109,8 +123,10 @@ class IoUringPoller final : public Poller {
   void rearm(uint32_t index);
   void arm_deferred();
   void cancel(uint32_t index);
-  // Sends what is queued; returns 0 or a negative errno.
-  int submit_queued();
+  // Sends what is queued; returns 0 or a negative errno. With
+  // `finish_cancellations`, cancellations among it have also ended their
+  // operations (and dropped their files) when it returns.
+  int submit_queued(bool finish_cancellations = false);
   // Moves completions from the ring into backlog_; returns how many.
   size_t reap();
   // Returns whether the completion was delivered to a handler.
@@ -131,7 +147,9 @@ class IoUringPoller final : public Poller {
   // Completions taken off the ring but not yet delivered (the ring had to be
   // emptied to submit, outside poll()).
   std::vector<Completion> backlog_;
+  // The completions poll() is dispatching, and the index of the next one.
   std::vector<Completion> batch_;
+  size_t batch_next_ = 0;
   // Registrations to arm again at the next poll() (see rearm()).
   struct DeferredArm {
     uint32_t index;

@@ -197,6 +197,42 @@ TEST_F(RingOperationsTest, KillDuringAPendingSendKeepsExactlyWhatWasTaken) {
   }));
 }
 
+// A loop callback (here add_reader()'s; a signal handler closing a server is
+// the same) that closes a stream whose receive completed in the same turn:
+// close() waits for that completion, which the loop has already taken off the
+// ring but not yet delivered. It must find it there, not wait in the kernel
+// for good (the test would then hang until Bazel's timeout).
+TEST_F(RingOperationsTest, ACallbackClosingAStreamWhoseReceiveJustCompletedDoesNotHang) {
+  ASSERT_TRUE(bounded([&] {
+    TcpPair pair;
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe(pipe_fds), 0);
+    bool reader_done = false;
+    auto reader = spawn([&] {
+      try {
+        pair.client.read_until("\n");
+      } catch (const TCPError&) {
+      }
+      reader_done = true;
+    });
+    sleep(20ms);  // the reader waits in its receive
+    EventLoop::current().add_reader(pipe_fds[0], [&] {
+      EventLoop::current().remove_reader(pipe_fds[0]);
+      pair.client.close();
+    });
+    // Both ready before the loop looks again: the pipe's poll and the
+    // receive complete in the same turn.
+    ASSERT_EQ(::write(pipe_fds[1], "x", 1), 1);
+    ASSERT_EQ(::send(pair.accepted->fileno(), "line\n", 5, 0), 5);
+    EXPECT_TRUE(reader->join(5s));
+    EXPECT_TRUE(reader_done);
+    EXPECT_TRUE(pair.client.closed());
+    ::close(pipe_fds[0]);
+    ::close(pipe_fds[1]);
+    pair.server.close();
+  }));
+}
+
 TEST_F(RingOperationsTest, TimeoutDuringAcceptEndsServeAndTheServerServesAgain) {
   ASSERT_TRUE(bounded([&] {
     TCPServer server([](std::shared_ptr<StreamConnection> connection) {

@@ -191,10 +191,15 @@ TEST_F(StreamTest, WriteBlocksPastTheHighWaterMark) {
     }
   });
   bounded([&] {
-    sleep(50ms);
-    // The reader never read: the writer is stuck with at most a socket buffer
-    // plus the high-water mark plus one chunk accepted.
-    size_t stuck_at = written;
+    // The reader never reads: once the socket buffer is full (a task's write
+    // on io_uring is one loop turn, slow under a sanitizer) the writer is
+    // stuck with at most a socket buffer plus the high-water mark plus one
+    // chunk accepted. A writer that never stops fails through bounded().
+    size_t stuck_at = 0;
+    do {
+      stuck_at = written;
+      sleep(50ms);
+    } while (written != stuck_at);
     EXPECT_LE(pair.left.pending_output(), 64u * 1024 + 16 * 1024);
     sleep(20ms);
     EXPECT_EQ(written, stuck_at);

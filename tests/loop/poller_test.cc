@@ -304,6 +304,51 @@ TEST(IoUringSetUpTest, DropsNewerFlagsOnEinvalAndShrinksOnEnomem) {
   EXPECT_TRUE(reason.empty());
 }
 
+// Newest flags first (deferred task running), then the older ones, then none.
+TEST(IoUringSetUpTest, TriesEachSetOfNewerFlagsInTurn) {
+  std::vector<unsigned> tried;
+  std::string reason;
+  int result = set_up_ring(
+      [&](unsigned, unsigned flags) {
+        tried.push_back(flags);
+        return (flags & 0x3000) != 0 ? -EINVAL : 0;
+      },
+      256, 8, std::vector<unsigned>{0x3700, 0x700}, reason);
+  EXPECT_EQ(result, 0);
+  EXPECT_EQ(tried, (std::vector<unsigned>{0x3700, 0x700}));
+  tried.clear();
+  result = set_up_ring(
+      [&](unsigned, unsigned flags) {
+        tried.push_back(flags);
+        return flags != 0 ? -EINVAL : 0;
+      },
+      256, 8, std::vector<unsigned>{0x3700, 0x700}, reason);
+  EXPECT_EQ(result, 0);
+  EXPECT_EQ(tried, (std::vector<unsigned>{0x3700, 0x700, 0}));
+}
+
+// On a kernel that has it (6.1), the loop's ring defers completion work to
+// its own io_uring_enter and names a single submitter.
+TEST(IoUringSetUpTest, TheRingDefersCompletionWorkWhereTheKernelAllows) {
+  std::unique_ptr<IoUringPoller> poller;
+  try {
+    poller = std::make_unique<IoUringPoller>();
+  } catch (const std::system_error& error) {
+    GTEST_SKIP() << "no io_uring here: " << error.what();
+  }
+  unsigned flags = poller->ring_flags();
+  if (!(flags & IORING_SETUP_SUBMIT_ALL)) GTEST_SKIP() << "an older kernel";
+  io_uring_params probe{};
+  probe.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+  io_uring ring{};
+  if (io_uring_queue_init_params(4, &ring, &probe) != 0) {
+    GTEST_SKIP() << "the kernel refuses IORING_SETUP_DEFER_TASKRUN";
+  }
+  io_uring_queue_exit(&ring);
+  EXPECT_TRUE(flags & IORING_SETUP_DEFER_TASKRUN);
+  EXPECT_TRUE(flags & IORING_SETUP_SINGLE_ISSUER);
+}
+
 TEST(IoUringSetUpTest, StopsAtARefusalAndSaysWhy) {
   int calls = 0;
   std::string reason;
