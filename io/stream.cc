@@ -460,7 +460,8 @@ void BaseStream::send_on_ring(const char* operation) {
   RingOutcome outcome;
   try {
     outcome = internal::perform_ring_call(
-        watcher_, {Kind::kSend, fd_.get(), output_.data() + output_sent_, static_cast<uint32_t>(size)},
+        watcher_,
+        {Kind::kSend, fd_.get(), output_.data() + output_sent_, static_cast<uint32_t>(size)},
         operation);
   } catch (...) {
     ring_send_in_flight_ = false;  // nothing was sent, or the call ended

@@ -7,11 +7,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <system_error>
+
+#include "evergreen/fiber/internal/fatal_error.h"
 
 namespace evergreen::internal {
 namespace {
@@ -91,7 +91,8 @@ uint32_t from_poll(uint32_t events) {
 // decide. Also catches a closed fd now rather than in a completion.
 void IoUringPoller::check_pollable(int fd, const char* what) {
   auto refuse = [&](int error, const char* why) {
-    throw_errno(error, std::string("evergreen: cannot ") + what + " fd " + std::to_string(fd) + why);
+    throw_errno(error,
+                std::string("evergreen: cannot ") + what + " fd " + std::to_string(fd) + why);
   };
   struct stat info;
   if (fstat(fd, &info) != 0) refuse(errno, "");
@@ -457,9 +458,8 @@ void IoUringPoller::finish_until(const std::function<bool()>& done) {
         result != -ETIME) {
       // Giving up would let the kernel write into memory its owner is about
       // to free.
-      std::fprintf(stderr, "evergreen: io_uring: cannot wait for kernel operations: %s\n",
-                   std::strerror(-result));
-      std::abort();
+      fiber_internal::fatal_error(std::string("io_uring: cannot wait for kernel operations: ") +
+                                  std::strerror(-result));
     }
     reap();
   }

@@ -1,7 +1,7 @@
 // IoUringPoller: the Poller (poller.h) on io_uring, through liburing.
 //
-// Readiness is IORING_OP_POLL_ADD, cancelled with IORING_OP_ASYNC_CANCEL. An edge-triggered registration is one
-// multishot poll, which posts a completion per wake-up of the file as EPOLLET
+// Readiness is IORING_OP_POLL_ADD, cancelled with IORING_OP_ASYNC_CANCEL. An edge-triggered
+// registration is one multishot poll, which posts a completion per wake-up of the file as EPOLLET
 // reports one per change; a level-triggered one is a one-shot poll armed
 // again after each completion, so it reports on every loop iteration while
 // the fd stays ready, as epoll's level-triggered mode does. A multishot poll
@@ -25,14 +25,13 @@
 // checked against; no kernel operation points into memory of ours.
 //
 // Kernel operations (KernelOperation: file reads, writes and fsyncs; socket
-// receives, sends, accepts and connects) are submitted the same way, queued until the iteration's io_uring_enter. Their user_data is
-// the operation's address with bit 62 set; unlike polls, these point into
-// memory of the caller's, who keeps it alive until on_complete() (or, if it
-// can no longer park, waits in finish_operations()). cancel_operation() sends
-// its IORING_OP_ASYNC_CANCEL at once, as remove() does, and
-// finish_operation() waits for one operation's completion. The destructor waits
-// for any still in flight, so the kernel never writes to memory after the
-// ring is gone.
+// receives, sends, accepts and connects) are submitted the same way, queued until the iteration's
+// io_uring_enter. Their user_data is the operation's address with bit 62 set; unlike polls, these
+// point into memory of the caller's, who keeps it alive until on_complete() (or, if it can no
+// longer park, waits in finish_operations()). cancel_operation() sends its IORING_OP_ASYNC_CANCEL
+// at once, as remove() does, and finish_operation() waits for one operation's completion. The
+// destructor waits for any still in flight, so the kernel never writes to memory after the ring is
+// gone.
 //
 // The ring is the loop thread's alone: where the kernel allows it (6.1) it is
 // set up with IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, so the
