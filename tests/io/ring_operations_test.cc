@@ -23,11 +23,13 @@
 #include "evergreen/sync/event.h"
 #include "gtest/gtest.h"
 #include "tests/io/io_fixture.h"
+#include "tests/io/tcp_pair.h"
 
 namespace evergreen::io {
 namespace {
 
 using evergreen::testing::bounded;
+using evergreen::testing::TcpPair;
 using evergreen::testing::count_open_fds;
 using Kind = evergreen::internal::KernelOperation::Kind;
 using RingOperationsTest = evergreen::testing::IoTest;
@@ -48,25 +50,6 @@ void expect_ring_path(Kind kind, uint64_t before, const char* what) {
     EXPECT_EQ(count, 0u) << what << " submitted ring operations on epoll";
   }
 }
-
-// A connected pair: `client` and the server side `accepted`.
-struct TcpPair {
-  TCPServer server;
-  std::shared_ptr<StreamConnection> accepted;
-  TCPClient client;
-  std::shared_ptr<Task> serving;
-  Event arrived;
-
-  TcpPair() : server([this](std::shared_ptr<StreamConnection> connection) {
-    accepted = connection;
-    arrived.set();
-  }) {
-    server.bind({"127.0.0.1", 0});
-    serving = spawn([this] { server.serve(); });
-    client.connect(server.sockname());
-    EXPECT_TRUE(arrived.wait(5s));
-  }
-};
 
 TEST_F(RingOperationsTest, EachSocketCallTakesTheRingOnIoUringOnly) {
   uint64_t accepts = submitted(Kind::kAccept);
@@ -99,14 +82,14 @@ TEST_F(RingOperationsTest, CloseDuringAPendingReceiveWakesTheReaderAndClosesTheS
     bool raised_closed = false;
     auto reader = spawn([&] {
       try {
-        pair.client.read_until("\n");
+        pair.client->read_until("\n");
       } catch (const TCPError& error) {
         raised_closed = error.closed();
       }
     });
     sleep(20ms);  // the reader waits in its receive
     expect_ring_path(Kind::kRecv, receives, "the pending receive");
-    pair.client.close();
+    pair.client->close();
     EXPECT_TRUE(reader->join(5s));
     EXPECT_TRUE(raised_closed);
     // The socket is really closed (the cancelled receive let go of it): the
@@ -158,7 +141,7 @@ TEST_F(RingOperationsTest, KillDuringAPendingSendKeepsExactlyWhatWasTaken) {
   ASSERT_TRUE(bounded([&] {
     TcpPair pair;
     // A small mark: the writer waits for room with a send in flight.
-    pair.client.set_write_high_water(64 * 1024);
+    pair.client->set_write_high_water(64 * 1024);
     std::string data(16 << 20, '\0');
     for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i % 251);
     uint64_t sends = submitted(Kind::kSend);
@@ -166,7 +149,7 @@ TEST_F(RingOperationsTest, KillDuringAPendingSendKeepsExactlyWhatWasTaken) {
     bool killed = false;
     auto writer = spawn([&] {
       try {
-        pair.client.write(data, accepted);
+        pair.client->write(data, accepted);
       } catch (const TaskExit&) {
         killed = true;
         throw;
@@ -188,8 +171,8 @@ TEST_F(RingOperationsTest, KillDuringAPendingSendKeepsExactlyWhatWasTaken) {
         received += piece;
       }
     });
-    pair.client.flush();
-    pair.client.shutdown();
+    pair.client->flush();
+    pair.client->shutdown();
     EXPECT_TRUE(reader->join(5s));
     EXPECT_EQ(received.size(), taken);
     EXPECT_TRUE(received == data.substr(0, taken)) << "the received bytes differ";
@@ -210,7 +193,7 @@ TEST_F(RingOperationsTest, ACallbackClosingAStreamWhoseReceiveJustCompletedDoesN
     bool reader_done = false;
     auto reader = spawn([&] {
       try {
-        pair.client.read_until("\n");
+        pair.client->read_until("\n");
       } catch (const TCPError&) {
       }
       reader_done = true;
@@ -218,7 +201,7 @@ TEST_F(RingOperationsTest, ACallbackClosingAStreamWhoseReceiveJustCompletedDoesN
     sleep(20ms);  // the reader waits in its receive
     EventLoop::current().add_reader(pipe_fds[0], [&] {
       EventLoop::current().remove_reader(pipe_fds[0]);
-      pair.client.close();
+      pair.client->close();
     });
     // Both ready before the loop looks again: the pipe's poll and the
     // receive complete in the same turn.
@@ -226,7 +209,7 @@ TEST_F(RingOperationsTest, ACallbackClosingAStreamWhoseReceiveJustCompletedDoesN
     ASSERT_EQ(::send(pair.accepted->fileno(), "line\n", 5, 0), 5);
     EXPECT_TRUE(reader->join(5s));
     EXPECT_TRUE(reader_done);
-    EXPECT_TRUE(pair.client.closed());
+    EXPECT_TRUE(pair.client->closed());
     ::close(pipe_fds[0]);
     ::close(pipe_fds[1]);
     pair.server.close();

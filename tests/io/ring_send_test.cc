@@ -16,11 +16,13 @@
 #include "evergreen/sync/event.h"
 #include "gtest/gtest.h"
 #include "tests/io/io_fixture.h"
+#include "tests/io/tcp_pair.h"
 
 namespace evergreen::io {
 namespace {
 
 using evergreen::testing::bounded;
+using evergreen::testing::TcpPair;
 using Kind = evergreen::internal::KernelOperation::Kind;
 using RingSendTest = evergreen::testing::IoTest;
 using namespace std::chrono_literals;
@@ -30,25 +32,6 @@ bool on_io_uring() { return EventLoop::current().backend() == Backend::kIoUring;
 uint64_t sends_now() {
   return evergreen::internal::Scheduler::current().operations_submitted(Kind::kSendNow);
 }
-
-// A connected pair: `client` and the server side `accepted`.
-struct TcpPair {
-  TCPServer server;
-  std::shared_ptr<StreamConnection> accepted;
-  std::unique_ptr<TCPClient> client = std::make_unique<TCPClient>();
-  std::shared_ptr<Task> serving;
-  Event arrived;
-
-  TcpPair() : server([this](std::shared_ptr<StreamConnection> connection) {
-    accepted = connection;
-    arrived.set();
-  }) {
-    server.bind({"127.0.0.1", 0});
-    serving = spawn([this] { server.serve(); });
-    client->connect(server.sockname());
-    EXPECT_TRUE(arrived.wait(5s));
-  }
-};
 
 std::string patterned(size_t size) {
   std::string data(size, '\0');

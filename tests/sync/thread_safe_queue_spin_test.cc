@@ -87,6 +87,18 @@ struct BlockedTask {
     if (future.wait_for(kPatience) != std::future_status::ready) return std::nullopt;
     return future.get();
   }
+  // Serves the waiter from this thread and waits (bounded) for it to return:
+  // how many wake-up records `queue` (its loop's) took meanwhile, or nullopt
+  // if it did not return served.
+  std::optional<uint64_t> serve_counting_wake_records(CrossThreadQueue& queue) {
+    const uint64_t pushed_before = queue.wakes_pushed();
+    notify(CrossThreadWaiter::Outcome::kServed);
+    auto returned = finished();
+    if (!returned || !returned->first || returned->second != CrossThreadWaiter::Outcome::kServed) {
+      return std::nullopt;
+    }
+    return queue.wakes_pushed() - pushed_before;
+  }
 };
 
 TEST(ThreadSafeQueueSpinTest, AWaiterSpinningOnAnIdleLoopIsServedWithoutAWakeRecord) {
@@ -95,13 +107,8 @@ TEST(ThreadSafeQueueSpinTest, AWaiterSpinningOnAnIdleLoopIsServedWithoutAWakeRec
   BlockedTask task;
   task.start(group);
   ASSERT_TRUE(task.linked());
-  const uint64_t pushed_before = queue->wakes_pushed();
-  task.notify(CrossThreadWaiter::Outcome::kServed);
-  auto result = task.finished();
-  ASSERT_TRUE(result) << "the served waiter did not return";
-  EXPECT_TRUE(result->first);
-  EXPECT_EQ(result->second, CrossThreadWaiter::Outcome::kServed);
-  EXPECT_EQ(queue->wakes_pushed(), pushed_before) << "a spinning waiter needs no wake-up record";
+  EXPECT_EQ(task.serve_counting_wake_records(*queue), std::optional<uint64_t>(0))
+      << "a spinning waiter needs no wake-up record";
 }
 
 TEST(ThreadSafeQueueSpinTest, WithoutASpinWindowTheWakeUpGoesThroughTheLoopsQueue) {
@@ -110,12 +117,7 @@ TEST(ThreadSafeQueueSpinTest, WithoutASpinWindowTheWakeUpGoesThroughTheLoopsQueu
   BlockedTask task;
   task.start(group);
   ASSERT_TRUE(task.linked());
-  const uint64_t pushed_before = queue->wakes_pushed();
-  task.notify(CrossThreadWaiter::Outcome::kServed);
-  auto result = task.finished();
-  ASSERT_TRUE(result) << "the served waiter did not return";
-  EXPECT_TRUE(result->first);
-  EXPECT_EQ(queue->wakes_pushed(), pushed_before + 1);
+  EXPECT_EQ(task.serve_counting_wake_records(*queue), std::optional<uint64_t>(1));
 }
 
 TEST(ThreadSafeQueueSpinTest, AWaitThatMayNotSpinParksEvenOnASpinningLoop) {
@@ -127,12 +129,8 @@ TEST(ThreadSafeQueueSpinTest, AWaitThatMayNotSpinParksEvenOnASpinningLoop) {
   task.spin_if_idle = false;
   task.start(group);
   ASSERT_TRUE(task.linked());
-  const uint64_t pushed_before = queue->wakes_pushed();
-  task.notify(CrossThreadWaiter::Outcome::kServed);
-  auto result = task.finished();
-  ASSERT_TRUE(result) << "the served waiter did not return";
-  EXPECT_TRUE(result->first);
-  EXPECT_EQ(queue->wakes_pushed(), pushed_before + 1) << "it parked, so it is woken by a record";
+  EXPECT_EQ(task.serve_counting_wake_records(*queue), std::optional<uint64_t>(1))
+      << "it parked, so it is woken by a record";
 }
 
 TEST(ThreadSafeQueueSpinTest, ASpinningWaiterIsToldOfCloseAsOfService) {
@@ -159,12 +157,7 @@ TEST(ThreadSafeQueueSpinTest, ASpinningWaiterStopsSpinningForWorkFromAnotherThre
   ASSERT_EQ(ran.get_future().wait_for(kPatience), std::future_status::ready)
       << "a spinning waiter kept its loop from running work posted to it";
   // Parked now: the wake-up goes through the loop's queue.
-  const uint64_t pushed_before = queue->wakes_pushed();
-  task.notify(CrossThreadWaiter::Outcome::kServed);
-  auto result = task.finished();
-  ASSERT_TRUE(result) << "the parked waiter was not woken";
-  EXPECT_TRUE(result->first);
-  EXPECT_EQ(queue->wakes_pushed(), pushed_before + 1);
+  EXPECT_EQ(task.serve_counting_wake_records(*queue), std::optional<uint64_t>(1));
 }
 
 TEST(ThreadSafeQueueSpinTest, ATimeoutEndsTheSpinAtTheDeadline) {
