@@ -46,6 +46,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "evergreen/fiber/internal/cache_line.h"
 #include "evergreen/loop/event_loop.h"
 #include "evergreen/loop/internal/loop_clock.h"
 #include "evergreen/sync/internal/cross_thread_waiter.h"
@@ -307,12 +308,12 @@ class ThreadSafeQueue {
   // What every put() and get() touch, on one cache line of its own (a
   // cross-thread hand-off moves it once): the mutex, the blocked consumers
   // and the closed flag.
-  alignas(64) mutable std::mutex mutex_;
+  alignas(fiber_internal::kCacheLine) mutable std::mutex mutex_;
   Waiter::List getters_;  // waiter data: std::optional<T>* to fill
   bool closed_ = false;
   // The rest: items_ is only read while it stays empty (hand-offs go
   // straight to a blocked consumer), unfinished_ written by producers.
-  alignas(64) std::deque<T> items_;
+  alignas(fiber_internal::kCacheLine) std::deque<T> items_;
   const size_t maxsize_;
   size_t unfinished_ = 0;
   Waiter::List putters_;  // waiter data: T* to move into the queue

@@ -22,6 +22,7 @@
 #include <mutex>
 #include <vector>
 
+#include "evergreen/fiber/internal/cache_line.h"
 #include "evergreen/loop/internal/cross_thread_wake.h"
 #include "evergreen/loop/internal/poller.h"
 
@@ -99,10 +100,10 @@ class CrossThreadQueue final : public PollHandler {
 
   // What every push and every check of the loop touch, on a line of its own
   // (pushers write it; the mutex and vector below are only for callbacks).
-  alignas(64) std::atomic<CrossThreadWake*> wakes_{nullptr};
+  alignas(fiber_internal::kCacheLine) std::atomic<CrossThreadWake*> wakes_{nullptr};
   std::atomic<bool> pending_{false};
   std::atomic<bool> sleeping_{false};
-  alignas(64) std::atomic<uint64_t> wakeups_written_{0};
+  alignas(fiber_internal::kCacheLine) std::atomic<uint64_t> wakeups_written_{0};
   std::atomic<uint64_t> wakes_pushed_{0};
   int wake_fd_ = -1;
   std::mutex mutex_;

@@ -56,6 +56,7 @@
 #include <mutex>
 #include <optional>
 
+#include "evergreen/fiber/internal/cache_line.h"
 #include "evergreen/loop/event_loop.h"
 #include "evergreen/loop/internal/cross_thread_wake.h"
 #include "evergreen/loop/internal/intrusive_list.h"
@@ -69,7 +70,7 @@ class Scheduler;
 // Aligned to a cache line: what a waker writes (links, outcome, payload
 // pointer) and the spin state the waiter watches share the first line, so a
 // hand-off moves that one line to the waker and back.
-class alignas(64) CrossThreadWaiter : public IntrusiveListNode<CrossThreadWaiter> {
+class alignas(fiber_internal::kCacheLine) CrossThreadWaiter : public IntrusiveListNode<CrossThreadWaiter> {
  public:
   using List = IntrusiveList<CrossThreadWaiter>;
   enum class Outcome : uint8_t { kWaiting, kServed, kClosed };
