@@ -453,26 +453,34 @@ void BaseStream::wait_for_output_room(const WriteTurn& turn) {
   if (watcher_.wait_writable() == WaitResult::kDestroyed) raise_destroyed(kind, "write");
 }
 
-void BaseStream::send_on_ring(const char* operation) {
-  ErrorKind kind = kind_;
-  size_t size = std::min(pending_output(), internal::kMaxRingTransfer);
+RingOutcome BaseStream::perform_ring_send(bool send_now, const char* data, size_t size,
+                                          const char* operation) {
+  ErrorKind error_kind = kind_;
   ring_send_in_flight_ = true;
   RingOutcome outcome;
   try {
     outcome = internal::perform_ring_call(
         watcher_,
-        {Kind::kSend, fd_.get(), output_.data() + output_sent_, static_cast<uint32_t>(size)},
+        {send_now ? Kind::kSendNow : Kind::kSend, fd_.get(), const_cast<char*>(data),
+         static_cast<uint32_t>(std::min(size, internal::kMaxRingTransfer))},
         operation);
   } catch (...) {
     ring_send_in_flight_ = false;  // nothing was sent, or the call ended
     throw;
   }
-  if (outcome.state == WaitResult::kDestroyed) raise_destroyed(kind, operation);
+  // The stream may be gone: nothing of it is touched before this check.
+  if (outcome.state == WaitResult::kDestroyed) raise_destroyed(error_kind, operation);
   ring_send_in_flight_ = false;
   // Whoever waits for room or a flush looks again.
   watcher_.notify_writers();
   // close() waited for the send to end before it dropped the buffer.
   if (closed_) raise_closed(operation);
+  return outcome;
+}
+
+void BaseStream::send_on_ring(const char* operation) {
+  RingOutcome outcome = perform_ring_send(/*send_now=*/false, output_.data() + output_sent_,
+                                          pending_output(), operation);
   if (outcome.result > 0) {
     // Bytes sent before a kill or Timeout count: the peer gets them.
     output_sent_ += static_cast<size_t>(outcome.result);
@@ -491,28 +499,11 @@ bool BaseStream::sends_through_ring() const {
 }
 
 void BaseStream::send_now_on_ring(std::string_view data, size_t& accepted) {
-  ErrorKind kind = kind_;
-  size_t size = std::min(data.size() - accepted, internal::kMaxRingTransfer);
   // The kernel reads the caller's own data: the caller stays parked in
   // perform_ring_call() until the send has completed (a kill, a Timeout or
   // close() cancel it and wait for that too), so no copy is needed.
-  ring_send_in_flight_ = true;
-  RingOutcome outcome;
-  try {
-    outcome = internal::perform_ring_call(
-        watcher_,
-        {Kind::kSendNow, fd_.get(), const_cast<char*>(data.data() + accepted),
-         static_cast<uint32_t>(size)},
-        "write");
-  } catch (...) {
-    ring_send_in_flight_ = false;  // nothing was sent, or the call ended
-    throw;
-  }
-  if (outcome.state == WaitResult::kDestroyed) raise_destroyed(kind, "write");
-  ring_send_in_flight_ = false;
-  // A flush that waited for this send looks again.
-  watcher_.notify_writers();
-  if (closed_) raise_closed("write");
+  RingOutcome outcome =
+      perform_ring_send(/*send_now=*/true, data.data() + accepted, data.size() - accepted, "write");
   int error = outcome.result < 0 ? -outcome.result : 0;
   if (outcome.result > 0) {
     accepted += static_cast<size_t>(outcome.result);

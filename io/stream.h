@@ -80,6 +80,9 @@
 namespace evergreen::io {
 
 class StreamServer;
+namespace internal {
+struct RingOutcome;  // io/internal/ring_call.h
+}  // namespace internal
 
 class BaseStream : private internal::IoWatcher::WriteDrain {
  public:
@@ -256,6 +259,13 @@ class BaseStream : private internal::IoWatcher::WriteDrain {
   // what the call did (see io/internal/ring_call.h).
   std::optional<size_t> receive_on_ring(const char* operation, size_t wanted_room);
   void send_on_ring(const char* operation);
+  // One ring send of up to `size` bytes at `data` (a kSendNow that never
+  // waits for room if `send_now`, else a kSend), marked in flight while it
+  // lasts: raises if the stream was destroyed or closed meanwhile, else wakes
+  // whoever waits for room or a flush and returns what the call did. The
+  // one step of send_on_ring() and send_now_on_ring().
+  internal::RingOutcome perform_ring_send(bool send_now, const char* data, size_t size,
+                                          const char* operation);
   // Whether a write() with nothing buffered before it hands its data to the
   // kernel as a ring send (send_now_on_ring()) rather than a send(2) of its
   // own: on the io_uring backend, in a task with no kill or Timeout pending
